@@ -6,12 +6,12 @@ import time
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.datastructures import Headers
 
 from . import auth as auth_mod
 from .admin import build_admin
 from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
 from .errors import AuthFailed, SimError
+from .headers import RequestHeaders
 from .journal import BODY_PREVIEW, mask_fields, mask_headers
 from .product import Call, Reply, load_providers
 from .router import Router
@@ -126,8 +126,9 @@ class Simulator:
         started = time.perf_counter()
         world = self.world
         method, path = scope["method"], scope["path"]
-        headers = Headers(scope=scope)
-        query = dict(parse_qsl(scope["query_string"].decode("utf-8", "replace"), keep_blank_values=True))
+        headers = RequestHeaders(scope)
+        query_string = scope["query_string"]
+        query = dict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)) if query_string else {}
         operation, miss = self.router.resolve(method, path, headers, query)
         product = operation.product if operation else (miss[0] if miss else None)
         if product is None:

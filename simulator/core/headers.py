@@ -1,0 +1,28 @@
+"""Request headers with constant-time lookups.
+
+Starlette's `Headers` scans the raw header list on every lookup; the pipeline (router, scenario
+rules, auth, validation, journal) asks a request for a dozen headers, so the scans add up on the
+hot path. This subclass decodes the list once into a dict and keeps Starlette's meaning: names are
+case-insensitive and the first of repeated headers wins.
+"""
+
+from starlette.datastructures import Headers
+
+
+class RequestHeaders(Headers):
+    def __init__(self, scope):
+        super().__init__(scope=scope)
+        self._first = {}
+        for key, value in self._list:
+            name = key.decode("latin-1")
+            if name not in self._first:
+                self._first[name] = value.decode("latin-1")
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key.lower()]
+
+    def __contains__(self, key) -> bool:
+        return key.lower() in self._first
+
+    def get(self, key: str, default=None):
+        return self._first.get(key.lower(), default)
