@@ -2,6 +2,7 @@
 
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 
 class Clock:
@@ -61,3 +62,13 @@ class Clock:
             "mode": self.mode,
             "offset_s": round(now - time.time(), 3),
         }
+
+
+@lru_cache(maxsize=1024)
+def parse_utc(text: str, fmt: str) -> float:
+    """Epoch seconds of `text`, a UTC time in strptime format `fmt`; ValueError if it does not fit.
+
+    Cached because strptime costs about 20 µs and signed requests of the same second carry the
+    same timestamp text.
+    """
+    return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp()
