@@ -2,7 +2,6 @@
 
 import hmac
 import string
-from dataclasses import dataclass
 
 
 class CodeThrottled(Exception):
@@ -11,18 +10,15 @@ class CodeThrottled(Exception):
         self.retry_after_s = retry_after_s
 
 
-@dataclass
-class IssuedCode:
-    code: str
-    issued_at: float
-    expires_at: float
-
-
 # How long an expired code is remembered, so a late check says "expired" rather than "missing".
 EXPIRED_MEMORY_S = 3600
 
 
 class CodeBook:
+    """Codes live in the store as plain `(code, expires_at)` tuples: a tuple of atoms is dropped
+    from the garbage collector's tracking, so many live codes do not lengthen the full
+    collections that pause every request (a dataclass instance is tracked for life)."""
+
     def __init__(self, store, clock, rng):
         self._store = store
         self._clock = clock
@@ -36,7 +32,7 @@ class CodeBook:
             raise CodeThrottled(resend_interval_s - (now - last))
         if code is None:
             code = "".join(self._rng.choice(string.digits) for _ in range(length))
-        self._store.put("codes", (scope, to), IssuedCode(code, now, now + ttl_s), ttl=ttl_s + EXPIRED_MEMORY_S)
+        self._store.put("codes", (scope, to), (code, now + ttl_s), ttl=ttl_s + EXPIRED_MEMORY_S)
         if resend_interval_s:
             self._store.put("codes.last-send", (scope, to), now, ttl=resend_interval_s)
         return code
@@ -46,10 +42,11 @@ class CodeBook:
         issued = self._store.get("codes", (scope, to))
         if issued is None:
             return "missing"
-        if self._clock.now() >= issued.expires_at:
+        sent_code, expires_at = issued
+        if self._clock.now() >= expires_at:
             self._store.pop("codes", (scope, to))
             return "expired"
-        if not hmac.compare_digest(issued.code.encode(), str(code).encode()):
+        if not hmac.compare_digest(sent_code.encode(), str(code).encode()):
             return "wrong"
         self._store.pop("codes", (scope, to))
         return "ok"
