@@ -179,6 +179,8 @@ def _disconnect(at: float, state_code, state_desc=None) -> Event:
 def _timeline(call_spec: dict, settings: dict, playback_s: float, start: float) -> list:
     """The call's events with their times: an explicit list from the rule, else a named outcome."""
     if "events" in call_spec:
+        if not call_spec["events"]:
+            raise ValueError("a voice rule's call.events needs at least one event")
         events, at = [], start
         for item in call_spec["events"]:
             at += float(item.get("after_s", 0))
