@@ -1,0 +1,1 @@
+"""One module per auth scheme, registered under the name the specs use (x-otpsim.auth.schemes)."""

@@ -1,0 +1,1 @@
+"""The generic core: nothing in it names a product."""

@@ -1,0 +1,260 @@
+"""The ASGI app: vendor traffic through the pipeline, `/__otpsim` to the admin API."""
+
+import asyncio
+import logging
+import time
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import Headers
+
+from . import auth as auth_mod
+from .admin import build_admin
+from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
+from .errors import AuthFailed, SimError
+from .journal import BODY_PREVIEW, mask_fields, mask_headers
+from .product import Call, Reply, load_providers
+from .router import Router
+from .scenario import Scenario
+from .spec import load_products
+from .world import World
+
+log = logging.getLogger("otpsim")
+
+ADMIN_PREFIX = "/__otpsim"
+DEFAULT_MAX_BODY = 1 << 20
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class MalformedBody(Exception):
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+async def read_body(receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def parse_body(raw: bytes, content_type: str, operation):
+    """The body as JSON or form fields; MalformedBody('malformed-body' | 'unsupported-media-type')."""
+    if not raw:
+        return None, {}
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media.endswith("json") or media.endswith("+json"):
+        try:
+            return orjson.loads(raw), {}
+        except orjson.JSONDecodeError:
+            raise MalformedBody("malformed-body") from None
+    if media == "application/x-www-form-urlencoded" and (
+        operation.rpc_action or media in operation.body_media_types
+    ):
+        try:
+            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise MalformedBody("malformed-body") from None
+        return (form if media in operation.body_media_types else None), form
+    raise MalformedBody("unsupported-media-type")
+
+
+def _preview(raw: bytes, parsed):
+    if parsed is not None:
+        return mask_fields(parsed)
+    return raw[:BODY_PREVIEW].decode("utf-8", "replace") if raw else None
+
+
+class Simulator:
+    def __init__(self, scenario: Scenario | None = None, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
+                 products=None, journal_capacity: int = 10_000, outbox_capacity: int = 10_000):
+        self.products = products or load_products()
+        self.providers = load_providers()
+        self.schemes = auth_mod.load_schemes()
+        self._check_wiring()
+        self.router = Router(self.products)
+        self.max_body = max_body
+        self.world = World(self.products, scenario or Scenario(), seed, journal_capacity, outbox_capacity)
+        self.admin = build_admin(self)
+
+    def _check_wiring(self):
+        """Fail at start-up, not per request, when a spec and the code disagree."""
+        for product in self.products.values():
+            for name in product.auth_schemes:
+                if name not in self.schemes:
+                    raise RuntimeError(f"{product.name}: auth scheme {name} is not implemented")
+            provider = self.providers.get(product.name)
+            for op in product.operations:
+                if provider is None or op.id not in provider.handlers:
+                    raise RuntimeError(f"{op.qualified} has no handler")
+
+    async def __call__(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "http":
+            if scope["path"].startswith(ADMIN_PREFIX):
+                await self.admin(scope, receive, send)
+            else:
+                await self.serve_vendor(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.world.scheduler.clear()
+                await self.world.callbacks.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def serve_vendor(self, scope, receive, send):
+        started = time.perf_counter()
+        world = self.world
+        method, path = scope["method"], scope["path"]
+        headers = Headers(scope=scope)
+        query = dict(parse_qsl(scope["query_string"].decode("utf-8", "replace"), keep_blank_values=True))
+        operation, miss = self.router.resolve(method, path, headers, query)
+        product = operation.product if operation else (miss[0] if miss else None)
+        if product is None:
+            await _send(send, 404, [(b"content-type", JSON_TYPE.encode())],
+                        encode_json({"otpsim": f"no product serves {method} {path}"}))
+            return
+        request_id = new_request_id(world.rng, product.request_id_format)
+        host = headers.get("host", "")
+        entry = {
+            "at": world.clock.utcnow().isoformat().replace("+00:00", "Z"),
+            "product": product.name, "operation": operation.qualified if operation else None,
+            "method": method, "path": path, "query": scope["query_string"].decode("utf-8", "replace"),
+            "headers": mask_headers(headers), "request_id": request_id, "rule": None,
+        }
+        raw, parsed = b"", None
+        try:
+            raw = await read_body(receive, self.max_body)
+            if operation is None:
+                raise miss[1]
+            reply = await self._pipeline(operation, scope, headers, query, raw, request_id, host, entry)
+            status, out_headers, body, code = self._render_reply(product, reply, request_id)
+        except RawAnswer as answer:
+            status, out_headers, body, code = answer.render()
+        except BodyTooLarge:
+            status, out_headers, body, code = render_error(
+                product, SimError(product.protocol_errors["body-too-large"], limit=self.max_body), request_id, host)
+        except SimError as error:
+            status, out_headers, body, code = self._render_error(product, error, request_id, host)
+        except AuthFailed as failure:
+            status, out_headers, body, code = self._render_error(
+                product, auth_mod.failure_error(product, failure), request_id, host)
+        except Exception:
+            log.exception("%s failed", operation.qualified if operation else path)
+            status, out_headers, body, code = render_error(
+                product, SimError(product.protocol_errors["internal-error"]), request_id, host)
+        await _send(send, status, out_headers, body)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        parsed = entry.pop("_parsed", None)
+        entry.update(
+            request_body=_preview(raw, parsed), status=status, code=code,
+            response_body=body[:BODY_PREVIEW].decode("utf-8", "replace") if body else None,
+            duration_ms=round(elapsed_ms, 3),
+        )
+        world.journal.record(entry)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s %s %.1fms", entry["operation"] or f"{method} {path}", status, code or "-", elapsed_ms)
+
+    def _render_error(self, product, error: SimError, request_id, host):
+        if error.key not in product.catalogue:
+            return 400, [(b"content-type", JSON_TYPE.encode())], encode_json(
+                {"otpsim": f"{error.key} is not in the {product.name} catalogue"}), None
+        return render_error(product, error, request_id, host)
+
+    async def _pipeline(self, operation, scope, headers, query, raw, request_id, host, entry):
+        world = self.world
+        try:
+            body, form = parse_body(raw, headers.get("content-type", ""), operation)
+            body_problem = None
+        except MalformedBody as problem:
+            body, form, body_problem = None, {}, problem
+        entry["_parsed"] = body
+        params = {**query, **form} if operation.rpc_action else query
+
+        rule = world.scenario.select(operation, headers, params, body)
+        if rule is not None:
+            entry["rule"] = rule.name
+        await self._apply_test_controls(operation, headers, rule)
+
+        product = operation.product
+        call = Call(operation, scope["method"], scope["path"], scope["query_string"].decode("utf-8", "replace"),
+                    headers, params, body, params, raw, world.settings[product.name], world,
+                    request_id, rule.spec if rule else None, host)
+        call.principal = await auth_mod.authenticate(call, self.schemes)
+        if body_problem is not None:
+            raise SimError(product.protocol_errors[body_problem.kind])
+        instance = operation.validator.instance(headers, params, body)
+        operation.validator.validate(instance)
+        call.query = instance["query"]
+        if operation.rpc_action:
+            call.params = call.query
+        handler = self.providers[product.name].handlers[operation.id]
+        return await handler(call)
+
+    async def _apply_test_controls(self, operation, headers, rule):
+        spec = rule.spec if rule else {}
+        delay_ms = headers.get("x-otpsim-delay-ms") or spec.get("delay_ms")
+        if delay_ms:
+            try:
+                await asyncio.sleep(max(float(delay_ms), 0) / 1000)
+            except ValueError:
+                pass
+        forced = headers.get("x-otpsim-error") or spec.get("error")
+        if forced:
+            raise SimError(forced)
+        respond = spec.get("respond")
+        if respond:
+            raise RawAnswer(respond)
+
+    def _render_reply(self, product, reply, request_id):
+        if not isinstance(reply, Reply):
+            reply = Reply(reply)
+        headers = base_headers(product, request_id)
+        headers.extend((k.encode(), str(v).encode()) for k, v in reply.headers.items())
+        if reply.body is None:
+            return reply.status, headers, b"", None
+        headers.append((b"content-type", JSON_TYPE.encode()))
+        return reply.status, headers, encode_json(reply.body), None
+
+
+class RawAnswer(Exception):
+    """A scenario's `respond`: status, headers and body sent as given."""
+
+    def __init__(self, respond: dict):
+        super().__init__("respond")
+        self.respond = respond
+
+    def render(self):
+        body = self.respond.get("body", b"")
+        if isinstance(body, (dict, list)):
+            body = encode_json(body)
+        elif isinstance(body, str):
+            body = body.encode()
+        headers = [(k.lower().encode(), str(v).encode()) for k, v in (self.respond.get("headers") or {}).items()]
+        return int(self.respond.get("status", 200)), headers, body, None
+
+
+async def _send(send, status: int, headers: list, body: bytes):
+    headers = headers + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

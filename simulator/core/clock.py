@@ -1,0 +1,63 @@
+"""The one virtual clock every time rule reads: real time plus an offset, or frozen (manual)."""
+
+import time
+from datetime import datetime, timezone
+
+
+class Clock:
+    def __init__(self):
+        self._offset = 0.0
+        self._frozen_at: float | None = None
+        self._listeners = []
+
+    @property
+    def mode(self) -> str:
+        return "real" if self._frozen_at is None else "manual"
+
+    def now(self) -> float:
+        base = time.time() if self._frozen_at is None else self._frozen_at
+        return base + self._offset
+
+    def utcnow(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), timezone.utc)
+
+    def on_change(self, listener):
+        self._listeners.append(listener)
+
+    def _changed(self):
+        for listener in self._listeners:
+            listener()
+
+    def advance(self, seconds: float):
+        self._offset += seconds
+        self._changed()
+
+    def set(self, when: float):
+        if self._frozen_at is None:
+            self._offset = when - time.time()
+        else:
+            self._frozen_at, self._offset = when, 0.0
+        self._changed()
+
+    def set_mode(self, mode: str):
+        if mode == self.mode:
+            return
+        now = self.now()
+        if mode == "manual":
+            self._frozen_at, self._offset = now, 0.0
+        else:
+            self._frozen_at, self._offset = None, now - time.time()
+        self._changed()
+
+    def reset(self):
+        self._offset, self._frozen_at = 0.0, None
+        self._changed()
+
+    def describe(self) -> dict:
+        now = self.now()
+        return {
+            "now": datetime.fromtimestamp(now, timezone.utc).isoformat().replace("+00:00", "Z"),
+            "epoch": now,
+            "mode": self.mode,
+            "offset_s": round(now - time.time(), 3),
+        }

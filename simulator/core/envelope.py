@@ -1,0 +1,58 @@
+"""Answers serialised exactly as the vendor does: the spec's envelope templates filled in."""
+
+import re
+import uuid
+
+import orjson
+
+from .errors import SimError
+
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _fill_text(text: str, values: dict) -> str:
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+
+def _fill(template, values: dict):
+    if isinstance(template, str):
+        return _fill_text(template, values)
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    return template
+
+
+def new_request_id(rng, fmt: str) -> str:
+    bits = rng.getrandbits(128)
+    if fmt == "hex32":
+        return f"{bits:032x}"
+    value = str(uuid.UUID(int=bits, version=4))
+    return value.upper() if fmt == "uuid-upper" else value
+
+
+def encode_json(body) -> bytes:
+    return orjson.dumps(body)
+
+
+def base_headers(product, request_id: str) -> list[tuple[bytes, bytes]]:
+    headers = []
+    if product.request_id_header:
+        headers.append((product.request_id_header.encode(), request_id.encode()))
+    return headers
+
+
+def render_error(product, error: SimError, request_id: str, host: str):
+    """(status, headers, body bytes, wire code) for a catalogue entry of `product`."""
+    entry = product.entry(error.key)
+    values = {**error.fields, "code": entry.code, "request_id": request_id, "host": host}
+    values["message"] = _fill_text(entry.message, values)
+    body = _fill(product.envelopes[entry.envelope]["body"], values)
+    headers = base_headers(product, request_id)
+    headers.append((b"content-type", JSON_TYPE.encode()))
+    headers.extend((k.encode(), str(v).encode()) for k, v in entry.headers.items())
+    return entry.status, headers, encode_json(body), entry.code

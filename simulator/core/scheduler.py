@@ -1,0 +1,94 @@
+"""Work due at a moment of the virtual clock: moving the clock plays it forward."""
+
+import asyncio
+import heapq
+import itertools
+import logging
+
+log = logging.getLogger("otpsim")
+
+
+class Scheduler:
+    def __init__(self, clock):
+        self._clock = clock
+        self._heap: list[tuple[float, int, object]] = []
+        self._seq = itertools.count()
+        self._wake: asyncio.Event | None = None
+        self._runner: asyncio.Task | None = None
+        self._running: set[asyncio.Task] = set()
+        clock.on_change(self._poke)
+
+    def __len__(self):
+        return len(self._heap)
+
+    def at(self, when: float, job):
+        """Run the coroutine function `job()` once the clock reaches `when` (epoch seconds)."""
+        heapq.heappush(self._heap, (when, next(self._seq), job))
+        self._ensure_runner()
+        self._poke()
+
+    def after(self, seconds: float, job):
+        self.at(self._clock.now() + seconds, job)
+
+    def _poke(self):
+        if self._wake is not None:
+            self._wake.set()
+
+    def _ensure_runner(self):
+        loop = asyncio.get_running_loop()
+        if self._runner is None or self._runner.done() or self._runner.get_loop() is not loop:
+            self._wake = asyncio.Event()
+            self._runner = loop.create_task(self._run())
+
+    def _start_due(self) -> list[asyncio.Task]:
+        started = []
+        now = self._clock.now()
+        while self._heap and self._heap[0][0] <= now:
+            _, _, job = heapq.heappop(self._heap)
+            task = asyncio.get_running_loop().create_task(self._guarded(job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            started.append(task)
+        return started
+
+    @staticmethod
+    async def _guarded(job):
+        try:
+            await job()
+        except Exception:  # a failing job must not stop the clock for everyone else
+            log.exception("scheduled job failed")
+
+    async def _run(self):
+        while True:
+            self._wake.clear()
+            self._start_due()
+            if not self._heap:
+                await self._wake.wait()
+                continue
+            delay = self._heap[0][0] - self._clock.now()
+            try:
+                if self._clock.mode == "manual":
+                    await self._wake.wait()
+                else:
+                    await asyncio.wait_for(self._wake.wait(), max(delay, 0))
+            except asyncio.TimeoutError:
+                pass
+
+    async def settle(self, timeout: float = 2.0):
+        """Start what is due, then wait (bounded) until the running jobs and what they scheduled for now are done."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self._start_due()
+            pending = set(self._running)
+            if not pending:
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            await asyncio.wait(pending, timeout=remaining)
+
+    def clear(self):
+        self._heap.clear()
+        for task in list(self._running):
+            task.cancel()

@@ -1,0 +1,214 @@
+"""Load openapi/*.yaml into what the app runs on: operations, validators, catalogue, envelopes.
+
+Everything here happens once, at start-up.
+"""
+
+import copy
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+try:  # libyaml when present: start-up reads every spec
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader
+
+from .errors import SpecError
+from .validation import RequestValidator
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+PROTOCOL_ERRORS = (
+    "unknown-path", "method-not-allowed", "malformed-body", "unsupported-media-type",
+    "body-too-large", "missing-parameter", "invalid-parameter", "internal-error",
+)
+
+
+@dataclass
+class CatalogueEntry:
+    key: str
+    code: str
+    status: int
+    message: str
+    envelope: str
+    source: str
+    synthetic: bool
+    headers: dict
+    description: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key, "code": self.code, "status": self.status, "message": self.message,
+            "envelope": self.envelope, "source": self.source, "synthetic": self.synthetic,
+            "headers": self.headers, "description": self.description,
+        }
+
+
+@dataclass
+class Operation:
+    product: "ProductSpec"
+    id: str
+    method: str
+    path: str
+    rpc_action: str | None
+    validator: RequestValidator
+    body_media_types: tuple[str, ...]
+    body_required: bool
+    public: bool
+    raw: dict = field(repr=False)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.product.name}.{self.id}"
+
+
+@dataclass
+class ProductSpec:
+    name: str
+    vendor: str
+    document: dict
+    request_id_format: str
+    request_id_header: str | None
+    claims: tuple[str, ...]
+    fallback: bool
+    auth_schemes: tuple[str, ...]
+    auth_failure: str | None
+    envelopes: dict
+    protocol_errors: dict
+    settings: dict
+    catalogue: dict[str, CatalogueEntry]
+    operations: list[Operation] = field(default_factory=list)
+
+    def setting_defaults(self) -> dict:
+        return {name: meta["default"] for name, meta in self.settings.items()}
+
+    def entry(self, key: str) -> CatalogueEntry:
+        return self.catalogue[key]
+
+
+def spec_dir() -> Path:
+    """openapi/ of a source checkout, or the copy packaged inside the installed distribution."""
+    checkout = Path(__file__).resolve().parents[2] / "openapi"
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("simulator") / "openapi"))
+
+
+def _resolve(node, root, seen=()):
+    """Inline every local $ref, so validators are compiled from self-contained schemas."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if ref in seen:
+                raise SpecError(f"recursive $ref {ref}")
+            target = root
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
+            return _resolve(merged, root, seen + (ref,))
+        return {k: _resolve(v, root, seen) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, root, seen) for v in node]
+    return node
+
+
+def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueEntry]:
+    catalogue = {}
+    for key, meta in errors.items():
+        for required in ("status", "message", "source"):
+            if required not in meta:
+                raise SpecError(f"{name}: catalogue entry {key} has no {required}")
+        envelope = meta.get("envelope", "default")
+        if envelope not in envelopes:
+            raise SpecError(f"{name}: catalogue entry {key} names unknown envelope {envelope}")
+        catalogue[str(key)] = CatalogueEntry(
+            key=str(key), code=str(meta.get("code", key)), status=int(meta["status"]),
+            message=str(meta["message"]), envelope=envelope, source=str(meta["source"]),
+            synthetic=bool(meta.get("synthetic", False)), headers=dict(meta.get("headers", {})),
+            description=str(meta.get("description", "")),
+        )
+    return catalogue
+
+
+def load_product(path: Path) -> ProductSpec:
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+    ext = document.get("x-otpsim")
+    if not isinstance(ext, dict) or "product" not in ext:
+        raise SpecError(f"{path}: no x-otpsim.product")
+    name = ext["product"]
+    envelopes = ext.get("envelopes") or {}
+    if "default" not in envelopes:
+        raise SpecError(f"{name}: x-otpsim.envelopes has no default")
+    catalogue = _catalogue(name, ext.get("errors") or {}, envelopes)
+    protocol_errors = ext.get("protocol-errors") or {}
+    for kind in PROTOCOL_ERRORS:
+        if protocol_errors.get(kind) not in catalogue:
+            raise SpecError(f"{name}: protocol-errors.{kind} must name a catalogue entry")
+    auth = ext.get("auth") or {}
+    if auth.get("failure") is not None and auth["failure"] not in catalogue:
+        raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
+    request_id = ext.get("request-id") or {}
+    product = ProductSpec(
+        name=name, vendor=ext.get("vendor", ""), document=document,
+        request_id_format=request_id.get("format", "uuid"), request_id_header=request_id.get("header"),
+        claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
+        auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
+        envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
+        catalogue=catalogue,
+    )
+    public = set(auth.get("public") or ())
+    resolved_paths = _resolve(document.get("paths") or {}, document)
+    for path_key, path_item in resolved_paths.items():
+        shared_params = path_item.get("parameters", [])
+        for method in HTTP_METHODS:
+            op = path_item.get(method)
+            if op is None:
+                continue
+            if "operationId" not in op:
+                raise SpecError(f"{name}: {method.upper()} {path_key} has no operationId")
+            for code in (op.get("x-otpsim-invalid") or {}).values():
+                if code not in catalogue:
+                    raise SpecError(f"{name}.{op['operationId']}: x-otpsim-invalid names unknown code {code}")
+            body = op.get("requestBody") or {}
+            media = body.get("content") or {}
+            wire_path = path_key.split("#", 1)[0] or "/"
+            product.operations.append(Operation(
+                product=product, id=op["operationId"], method=method.upper(), path=wire_path,
+                rpc_action=op.get("x-otpsim-rpc-action"),
+                validator=RequestValidator(
+                    name=f"{name}.{op['operationId']}",
+                    parameters=shared_params + op.get("parameters", []),
+                    body_schema=_body_schema(media), body_required=bool(body.get("required")),
+                    invalid_overrides=op.get("x-otpsim-invalid") or {},
+                    protocol_errors=protocol_errors,
+                ),
+                body_media_types=tuple(media), body_required=bool(body.get("required")),
+                public=op["operationId"] in public, raw=op,
+            ))
+    return product
+
+
+def _body_schema(media: dict):
+    for content in media.values():
+        if "schema" in content:
+            return content["schema"]
+    return None
+
+
+def load_products(directory: Path | None = None) -> dict[str, ProductSpec]:
+    directory = directory or spec_dir()
+    products = {}
+    for path in sorted(directory.glob("*.yaml")):
+        product = load_product(path)
+        if product.name in products:
+            raise SpecError(f"two specs for product {product.name}")
+        products[product.name] = product
+    if sum(p.fallback for p in products.values()) > 1:
+        raise SpecError("more than one product is marked fallback")
+    return products
+
+
+def served_json(product: ProductSpec) -> bytes:
+    return json.dumps(product.document, ensure_ascii=False, indent=1).encode()

@@ -1,0 +1,55 @@
+"""The simulated world: everything that remembers, on one clock."""
+
+import random
+from functools import cached_property
+
+from faker import Faker
+
+from .callbacks import Callbacks
+from .clock import Clock
+from .codes import CodeBook
+from .journal import Journal
+from .outbox import Outbox
+from .scheduler import Scheduler
+from .store import MemoryStore
+
+
+class World:
+    def __init__(self, products: dict, scenario, seed: int = 0, journal_capacity: int = 10_000,
+                 outbox_capacity: int = 10_000):
+        self.products = products
+        self.seed = seed
+        self.clock = Clock()
+        self.scheduler = Scheduler(self.clock)
+        self.callbacks = Callbacks(self.clock, self.scheduler)
+        self.journal = Journal(journal_capacity)
+        self.outbox = Outbox(self.clock, outbox_capacity)
+        self.rng = random.Random(seed)
+        self.store = MemoryStore(self.clock)
+        self.codes = CodeBook(self.store, self.clock, self.rng)
+        self.use_scenario(scenario)
+
+    @cached_property
+    def faker(self) -> Faker:
+        faker = Faker()
+        faker.seed_instance(self.seed)
+        return faker
+
+    def use_scenario(self, scenario):
+        self.scenario = scenario
+        self.credentials = scenario.credentials
+        self.settings = {
+            name: {**product.setting_defaults(), **(scenario.product_settings.get(name) or {})}
+            for name, product in self.products.items()
+        }
+
+    def reset(self):
+        """Forget codes, outbox, journal, limits and calls; keep scenario, credentials and clock mode."""
+        self.scheduler.clear()
+        self.callbacks.clear()
+        self.journal.clear()
+        self.outbox.clear()
+        self.store.clear()
+        self.rng.seed(self.seed)
+        self.__dict__.pop("faker", None)
+        self.scenario.reset_counters()
