@@ -8,7 +8,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 import string
 import uuid
 
@@ -22,7 +21,6 @@ USER_TOKENS = "meeting-user-tokens"
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
 API_CLIENT_TYPE = 72          # the only client type allowed many live tokens (vendor-facts §2.4)
 TOKEN_ALPHABET = string.ascii_letters + string.digits
-MOBILE = re.compile(r"^\+\d{5,20}$")
 TEXTS = {
     "zh-CN": "【华为云会议】您的验证码是{code}，{seconds}秒内有效。",
     "en-US": "[Huawei Cloud Meeting] Your verification code is {code}. It is valid for {seconds} seconds.",
@@ -140,14 +138,6 @@ async def create_app_id_token(call):
     return _issue_token(call, user, body["clientType"])
 
 
-def _channel(contact: str) -> str:
-    if "@" in contact:
-        return "email"
-    if MOBILE.match(contact):
-        return "sms"
-    raise SimError("USG.000000001", field="contact")
-
-
 def _code_scope(call) -> str:
     return f"meeting:{call.principal['user_id']}"
 
@@ -155,7 +145,7 @@ def _code_scope(call) -> str:
 @product.operation("SendVeriCodeForUpdateUserInfo")
 async def send_veri_code_for_update_user_info(call):
     contact, settings = call.body["contact"], call.settings
-    channel = _channel(contact)
+    channel = "email" if "@" in contact else "sms"      # the spec's pattern admits only these two
     code = call.world.codes.issue(_code_scope(call), contact, settings["code_length"], settings["code_ttl_s"])
     language = call.headers.get("accept-language", "zh-CN")
     text = TEXTS[language].format(code=code, seconds=settings["code_ttl_s"])
