@@ -53,7 +53,8 @@ def _serve(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("otpsim").setLevel(logging.INFO if not args.quiet else logging.WARNING)
     try:
-        sim = create_simulator(args.scenario, args.seed)
+        sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
+                               outbox_capacity=args.outbox_capacity, max_body=args.max_body)
     except (ScenarioError, OSError) as problem:
         print(f"otpsim: {problem}", file=sys.stderr)
         return 2
@@ -118,6 +119,12 @@ def parser() -> argparse.ArgumentParser:
                        help="serve HTTPS with a certificate for localhost/127.0.0.1 made at start-up; "
                             "prints the CA file clients should trust")
     serve.add_argument("--tls-dir", metavar="DIR", help="where --tls writes ca.pem, cert.pem, key.pem (default: a new temp dir)")
+    serve.add_argument("--journal-capacity", type=int, default=10_000, metavar="N",
+                       help="newest requests the journal keeps (default 10000)")
+    serve.add_argument("--outbox-capacity", type=int, default=10_000, metavar="N",
+                       help="newest messages the outbox keeps (default 10000)")
+    serve.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES",
+                       help="largest request body accepted; larger ones get the product's documented error (default 1 MiB)")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.set_defaults(run=_serve)
 

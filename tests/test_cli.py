@@ -1,0 +1,111 @@
+"""The CLI as a user meets it: help texts, a real `otpsim serve` (HTTP and --tls), `otpsim check`."""
+
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import free_port
+
+OTPSIM = [sys.executable, "-m", "simulator.core.cli"]
+
+
+def run(*args):
+    return subprocess.run(OTPSIM + list(args), capture_output=True, text=True, timeout=60)
+
+
+def test_help_explains_every_serve_option():
+    assert "serve" in run("--help").stdout
+    text = run("serve", "--help").stdout
+    for option in ("--host", "--port", "--scenario", "--seed", "--tls"):
+        assert option in text
+
+
+class Served:
+    def __init__(self, *args):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            OTPSIM + ["serve", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.banner = []
+
+    def wait_for_line(self, pattern, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.banner.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+        raise AssertionError(f"no line matching {pattern!r} in {self.banner}")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wait_ready(url, **client_options):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(f"{url}/__otpsim/health", **client_options)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("never ready")
+
+
+def test_serve_answers_and_logs_one_line_per_request():
+    served = Served()
+    try:
+        served.wait_for_line(r"serving http://127\.0\.0\.1")
+        url = f"http://127.0.0.1:{served.port}"
+        assert wait_ready(url).json()["status"] == "ok"
+        response = httpx.post(f"{url}/v2/servicerequest/verifycodes/send", json={"contact_value": "1"})
+        assert response.json()["error_code"] == "APIGW.0301"
+        line = served.wait_for_line(r"osm\.SendVerifyCodes")
+        assert "401 APIGW.0301" in line.string
+    finally:
+        served.stop()
+
+
+def test_serve_tls_prints_a_ca_that_verifies_the_certificate():
+    served = Served("--tls")
+    try:
+        ca = served.wait_for_line(r"CA certificate for clients to trust: (\S+)").group(1)
+        assert os.path.exists(ca)
+        served.wait_for_line(r"serving https://")
+        trust = ssl.create_default_context(cafile=ca)
+        health = wait_ready(f"https://127.0.0.1:{served.port}", verify=trust)
+        assert health.status_code == 200
+        assert httpx.get(f"https://localhost:{served.port}/__otpsim/health", verify=trust).status_code == 200
+    finally:
+        served.stop()
+
+
+def test_check_accepts_the_default_scenario_and_refuses_a_typo(tmp_path):
+    default = os.path.join(os.path.dirname(__file__), "..", "scenarios", "default.yaml")
+    assert run("check", default).returncode == 0
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("name: t\nrules:\n  - match: {operation: osm.SendVerifyCode}\n    error: OSM.01010024\n")
+    result = run("check", str(typo))
+    assert result.returncode != 0
+    assert "osm.SendVerifyCode" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["--port=notanumber", "--nope"])
+def test_bad_options_are_refused_with_usage(bad):
+    result = run("serve", bad)
+    assert result.returncode == 2
+    assert "usage" in result.stderr
