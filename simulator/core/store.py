@@ -10,31 +10,35 @@ import itertools
 
 
 class MemoryStore:
+    """Entries are kept per namespace, so listing or counting one namespace never walks the others
+    (a voice call counts the calls in progress while every nonce and code sits in the store too)."""
+
     def __init__(self, clock):
         self._clock = clock
-        self._data: dict[tuple, tuple] = {}
-        self._expiries: list[tuple[float, int, tuple]] = []
+        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at)
+        self._expiries: list[tuple[float, int, str, object]] = []
         self._seq = itertools.count()
 
     def __len__(self):
-        return len(self._data)
+        return sum(len(space) for space in self._spaces.values())
 
     def _evict_expired(self, now: float):
         heap = self._expiries
         while heap and heap[0][0] <= now:
-            expires_at, _, slot = heapq.heappop(heap)
-            entry = self._data.get(slot)
+            expires_at, _, namespace, key = heapq.heappop(heap)
+            space = self._spaces[namespace]
+            entry = space.get(key)
             if entry is not None and entry[1] == expires_at:
-                del self._data[slot]
+                del space[key]
 
     def get(self, namespace: str, key, default=None):
-        slot = (namespace, key)
-        entry = self._data.get(slot)
+        space = self._spaces.get(namespace)
+        entry = space.get(key) if space is not None else None
         if entry is None:
             return default
         value, expires_at = entry
         if expires_at is not None and expires_at <= self._clock.now():
-            del self._data[slot]
+            del space[key]
             return default
         return value
 
@@ -42,23 +46,27 @@ class MemoryStore:
         now = self._clock.now()
         self._evict_expired(now)
         expires_at = None if ttl is None else now + ttl
-        slot = (namespace, key)
-        self._data[slot] = (value, expires_at)
+        self._spaces.setdefault(namespace, {})[key] = (value, expires_at)
         if expires_at is not None:
-            heapq.heappush(self._expiries, (expires_at, next(self._seq), slot))
+            heapq.heappush(self._expiries, (expires_at, next(self._seq), namespace, key))
 
     def pop(self, namespace: str, key, default=None):
         value = self.get(namespace, key, default)
-        self._data.pop((namespace, key), None)
+        self._spaces.get(namespace, {}).pop(key, None)
         return value
 
     def items(self, namespace: str) -> list[tuple]:
         now = self._clock.now()
         return [
             (key, value)
-            for (ns, key), (value, expires_at) in list(self._data.items())
-            if ns == namespace and (expires_at is None or expires_at > now)
+            for key, (value, expires_at) in list(self._spaces.get(namespace, {}).items())
+            if expires_at is None or expires_at > now
         ]
+
+    def count(self, namespace: str) -> int:
+        """How many live entries `namespace` holds, without listing them."""
+        self._evict_expired(self._clock.now())
+        return len(self._spaces.get(namespace, ()))
 
     def hit(self, namespace: str, key, limit: int, window_s: float) -> bool:
         """Count one event in a fixed window that opens with its first event; True while within `limit`."""
@@ -71,5 +79,5 @@ class MemoryStore:
         return window[1] <= limit
 
     def clear(self):
-        self._data.clear()
+        self._spaces.clear()
         self._expiries.clear()

@@ -221,7 +221,7 @@ async def call_verify(call):
     status_url = _push_url(body, "statusUrl", app.get("status_url"))
     fee_url = _push_url(body, "feeUrl", app.get("fee_url"))
     _check_limits(world, settings, body, app["app_key"])
-    active = len(world.store.items(ACTIVE_CALLS))
+    active = world.store.count(ACTIVE_CALLS)
     if active >= settings["voice_ports"]:
         raise SimError("1020154")
 
