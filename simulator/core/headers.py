@@ -3,7 +3,7 @@
 Starlette's `Headers` scans the raw header list on every lookup; the pipeline (router, scenario
 rules, auth, validation, journal) asks a request for a dozen headers, so the scans add up on the
 hot path. This subclass decodes the list once into a dict and keeps Starlette's meaning: names are
-case-insensitive and the first of repeated headers wins.
+case-insensitive, the first of repeated headers wins, getlist gives every value.
 """
 
 from starlette.datastructures import Headers
@@ -13,9 +13,12 @@ class RequestHeaders(Headers):
     def __init__(self, scope):
         super().__init__(scope=scope)
         self._first = {}
+        self._repeated = set()
         for key, value in self._list:
             name = key.decode("latin-1")
-            if name not in self._first:
+            if name in self._first:
+                self._repeated.add(name)
+            else:
                 self._first[name] = value.decode("latin-1")
 
     def __getitem__(self, key: str) -> str:
@@ -26,3 +29,9 @@ class RequestHeaders(Headers):
 
     def get(self, key: str, default=None):
         return self._first.get(key.lower(), default)
+
+    def getlist(self, key: str) -> list[str]:
+        name = key.lower()
+        if name in self._repeated:
+            return super().getlist(key)
+        return [self._first[name]] if name in self._first else []
