@@ -14,10 +14,10 @@ Product settings it reads: `signature_skew_s`, `nonce_window_s`.
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote
 
 from ..core.auth import scheme
+from ..core.clock import parse_utc
 from ..core.errors import SimError
 
 ACS3 = "ACS3-HMAC-SHA256"
@@ -88,7 +88,7 @@ def _secret(call, access_key_id: str) -> str:
 def _check_time(call, stamp: str):
     for fmt in TIME_FORMATS:
         try:
-            signed_at = datetime.strptime(stamp, fmt).replace(tzinfo=timezone.utc).timestamp()
+            signed_at = parse_utc(stamp, fmt)
             break
         except ValueError:
             continue

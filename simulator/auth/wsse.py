@@ -9,9 +9,9 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import datetime, timezone
 
 from ..core.auth import scheme
+from ..core.clock import parse_utc
 from ..core.errors import SimError
 
 AUTHORIZATION_PREFIX = "AKSK"
@@ -73,7 +73,7 @@ def _token(value: str) -> dict:
 
 def _created_at(created: str) -> float:
     try:
-        return datetime.strptime(created, CREATED_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+        return parse_utc(created, CREATED_FORMAT)
     except ValueError:
         raise SimError("1023036") from None
 
