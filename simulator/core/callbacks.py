@@ -10,8 +10,6 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 
-import httpx
-
 
 @dataclass
 class RetryPolicy:
@@ -51,8 +49,9 @@ class Callbacks:
         self._ids = itertools.count(1)
         self._client: httpx.AsyncClient | None = None
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> "httpx.AsyncClient":
         if self._client is None:
+            import httpx  # deferred: its import is a sixth of start-up, and many runs push nothing
             self._client = httpx.AsyncClient(timeout=self._timeout_s, verify=False, trust_env=False)
             self._slots = asyncio.Semaphore(self._concurrency)
         return self._client
@@ -65,6 +64,7 @@ class Callbacks:
 
     async def deliver(self, delivery: Delivery) -> bool:
         """One attempt now; the next one, if it fails and tries remain, is due one interval after this one was."""
+        import httpx  # loaded by _http() below; a lookup in sys.modules from then on
         client = self._http()
         if delivery.due is None:
             delivery.due = self._clock.now()

@@ -3,8 +3,6 @@
 import random
 from functools import cached_property
 
-from faker import Faker
-
 from .callbacks import Callbacks
 from .clock import Clock
 from .codes import CodeBook
@@ -30,7 +28,8 @@ class World:
         self.use_scenario(scenario)
 
     @cached_property
-    def faker(self) -> Faker:
+    def faker(self) -> "Faker":
+        from faker import Faker  # deferred: a sixth of start-up, for the few answers that use it
         faker = Faker()
         faker.seed_instance(self.seed)
         return faker
