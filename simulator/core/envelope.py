@@ -1,7 +1,6 @@
 """Answers serialised exactly as the vendor does: the spec's envelope templates filled in."""
 
 import re
-import uuid
 
 import orjson
 
@@ -31,7 +30,11 @@ def new_request_id(rng, fmt: str) -> str:
     bits = rng.getrandbits(128)
     if fmt == "hex32":
         return f"{bits:032x}"
-    value = str(uuid.UUID(int=bits, version=4))
+    # What str(uuid.UUID(int=bits, version=4)) gives, at half the cost: set version 4 and the variant.
+    bits = bits & ~(0xF000 << 64) | (0x4000 << 64)
+    bits = bits & ~(0xC000 << 48) | (0x8000 << 48)
+    text = f"{bits:032x}"
+    value = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     return value.upper() if fmt == "uuid-upper" else value
 
 
