@@ -7,7 +7,8 @@
 --   BENCH_KEY_ID, BENCH_SECRET
 --   BENCH_SEQ_BASE    first unique number of this run; "{n}" in the query or body becomes a fresh one
 --                     per request (distinct contacts, so per-contact limits never answer instead)
---   BENCH_EXPECT_STATUS, BENCH_EXPECT_BODY (a Lua pattern the answer body must match)
+--   BENCH_EXPECT_STATUS, BENCH_EXPECT_BODY ("" wants an empty body, other text a body containing it;
+--                     unset, the body is not checked)
 -- Signing uses OpenSSL's libcrypto through the FFI: Debian's wrk links it already.
 
 local ffi = require("ffi")
@@ -35,7 +36,7 @@ local env = os.getenv
 local method, path, query_template = env("BENCH_METHOD"), env("BENCH_PATH"), env("BENCH_QUERY") or ""
 local body_template, host = env("BENCH_BODY") or "", env("BENCH_HOST")
 local signer, key_id, secret = env("BENCH_SIGNER") or "none", env("BENCH_KEY_ID"), env("BENCH_SECRET")
-local expect_status, expect_body = tonumber(env("BENCH_EXPECT_STATUS")), env("BENCH_EXPECT_BODY") or ""
+local expect_status, expect_body = tonumber(env("BENCH_EXPECT_STATUS")), env("BENCH_EXPECT_BODY")
 local fixed_headers = {}
 for name, value in (env("BENCH_HEADERS") or ""):gmatch("([^:\n]+):([^\n]*)") do fixed_headers[name] = value end
 
@@ -123,8 +124,14 @@ function request()
   return wrk.format(method, target, headers, body ~= "" and body or nil)
 end
 
+local function body_ok(body)
+  if expect_body == nil then return true end
+  if expect_body == "" then return body == "" end
+  return body:find(expect_body, 1, true) ~= nil
+end
+
 function response(status, headers, body)
-  if status ~= expect_status or not body:find(expect_body) then
+  if status ~= expect_status or not body_ok(body) then
     bad = bad + 1
     if first_bad == "" then first_bad = (status .. " " .. body:sub(1, 200)):gsub('[%c"\\]', " ") end
   end

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from signing import SIGNERS
 
+from simulator.core.spec import load_products, spec_dir
+
 HERE = Path(__file__).resolve().parent
 LOAD_SCRIPT = HERE / "load.lua"
 HOST = "127.0.0.1"
@@ -90,8 +92,6 @@ SCENARIOS = [
              headers=JSON),
 ]
 
-TARGETS = "voice-callverify ratio >= 0.5; every otpsim row: p99 <= 10 ms, ready <= 0.5 s, peak RSS <= 80 MB"
-
 
 @dataclass
 class Request:
@@ -118,11 +118,13 @@ class Numbers:
         return self._runs * 1_000_000_000
 
 
-def make_request(scenario: Scenario, n: int, port: int) -> Request:
+def make_request(scenario: Scenario, n: int, port: int, now: float | None = None) -> Request:
+    """Request number `n` of the scenario, signed at `now` (default: the current time)."""
     text = str(n)
     request = Request(scenario.method, scenario.path, scenario.query.replace("{n}", text),
                       {"host": f"{HOST}:{port}", **scenario.headers}, scenario.body.replace("{n}", text).encode())
-    request.headers = SIGNERS[scenario.signer](request, *scenario.credentials, f"p{text}")
+    request.headers = SIGNERS[scenario.signer](request, *scenario.credentials, f"p{text}",
+                                               time.time() if now is None else now)
     return request
 
 
@@ -137,10 +139,13 @@ def send(request: Request, port: int) -> tuple[int, dict, bytes]:
         connection.close()
 
 
-def is_correct(scenario: Scenario, status: int, body: bytes) -> bool:
-    if status != scenario.expect_status:
+def is_correct(expect_status: int, expect_body: str | None, status: int, body: bytes) -> bool:
+    """`expect_body` "" wants an empty body, None any body, other text a body containing it."""
+    if status != expect_status:
         return False
-    return body == b"" if scenario.expect_body == "" else scenario.expect_body.encode() in body
+    if expect_body is None:
+        return True
+    return body == b"" if expect_body == "" else expect_body.encode() in body
 
 
 def free_port() -> int:
@@ -149,17 +154,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class Server:
-    """A server process: started, probed until it answers correctly, measured, stopped."""
+class WrongAnswer(SystemExit):
+    """A server answered its first probe wrongly (fatal, unless the server is optional)."""
 
-    def __init__(self, label: str, argv: list[str], port: int, log_dir: Path):
+
+class Server:
+    """A server process: started, probed until it answers correctly, measured, stopped.
+
+    `expect_status` and `expect_body` say what a correct answer is under load (see is_correct;
+    a body of None is not checked).
+    """
+
+    def __init__(self, label: str, argv: list[str], port: int, log_dir: Path, expect_status: int,
+                 expect_body: str | None):
         self.label, self.argv, self.port = label, argv, port
+        self.expect_status, self.expect_body = expect_status, expect_body
         self.log = log_dir / f"{label}-{port}.log"
         self.process = None
         self.ready_s = None
+        self.ready_rss_mb = None
 
     def start(self, probe) -> tuple[int, dict, bytes]:
-        """Start, then repeat `probe(port)` until it returns a correct answer; that answer."""
+        """Start, then repeat `probe(self)` until it returns a correct answer; that answer."""
         started = time.perf_counter()
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
@@ -168,21 +184,23 @@ class Server:
             if self.process.poll() is not None:
                 raise SystemExit(f"{self.label} exited with {self.process.returncode}:\n{self.log.read_text()}")
             try:
-                answer, correct = probe(self.port)
+                answer, correct = probe(self)
             except (ConnectionError, http.client.HTTPException, OSError):
                 time.sleep(0.005)
                 continue
             if correct:
                 self.ready_s = time.perf_counter() - started
+                self.ready_rss_mb = self.rss_mb("VmRSS")
                 return answer
-            raise SystemExit(f"{self.label} answered the probe wrongly: {answer[0]} {answer[2][:300]!r}")
+            raise WrongAnswer(f"{self.label} answered the probe wrongly: {answer[0]} {answer[2][:300]!r}")
         raise SystemExit(f"{self.label} was not ready within 30 s:\n{self.log.read_text()}")
 
-    def peak_rss_mb(self) -> float:
+    def rss_mb(self, field: str = "VmHWM") -> float:
+        """Resident memory now (VmRSS) or at its peak so far (VmHWM)."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM in /proc status")
+        raise RuntimeError(f"no {field} in /proc status")
 
     def stop(self):
         if self.process is None or self.process.poll() is not None:
@@ -195,18 +213,20 @@ class Server:
             self.process.wait()
 
 
-def wrk(scenario: Scenario, port: int, seconds: int, args, seq_base: int) -> dict:
+def wrk(scenario: Scenario, server: Server, seconds: int, args, seq_base: int) -> dict:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("BENCH_")},
         "BENCH_METHOD": scenario.method, "BENCH_PATH": scenario.path, "BENCH_QUERY": scenario.query,
-        "BENCH_BODY": scenario.body, "BENCH_HOST": f"{HOST}:{port}",
+        "BENCH_BODY": scenario.body, "BENCH_HOST": f"{HOST}:{server.port}",
         "BENCH_HEADERS": "\n".join(f"{k}:{v}" for k, v in scenario.headers.items()),
         "BENCH_SIGNER": scenario.signer, "BENCH_KEY_ID": scenario.credentials[0],
         "BENCH_SECRET": scenario.credentials[1], "BENCH_SEQ_BASE": str(seq_base),
-        "BENCH_EXPECT_STATUS": str(scenario.expect_status), "BENCH_EXPECT_BODY": scenario.expect_body,
+        "BENCH_EXPECT_STATUS": str(server.expect_status),
     }
+    if server.expect_body is not None:
+        env["BENCH_EXPECT_BODY"] = server.expect_body
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "5s",
-               "-s", str(LOAD_SCRIPT), f"http://{HOST}:{port}/"]
+               "-s", str(LOAD_SCRIPT), f"http://{HOST}:{server.port}/"]
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     for line in finished.stdout.splitlines():
         if line.startswith("BENCH "):
@@ -230,6 +250,23 @@ def ensure_wrk():
                      "and run again")
 
 
+def ensure_prism() -> str:
+    """The prism command, installed with npm into a cache directory on first use."""
+    prefix = Path.home() / ".cache" / "otpsim-bench" / "prism"
+    command = prefix / "node_modules" / ".bin" / "prism"
+    if command.exists():
+        return str(command)
+    if not shutil.which("npm"):
+        raise SystemExit("--prism needs npm (Debian: `apt-get install npm`)")
+    print(f"installing @stoplight/prism-cli into {prefix} ...", flush=True)
+    prefix.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent",
+                    "@stoplight/prism-cli"], check=False, timeout=600)
+    if not command.exists():
+        raise SystemExit("could not install @stoplight/prism-cli with npm; run without --prism")
+    return str(command)
+
+
 def otpsim_command() -> str:
     beside = Path(sys.executable).parent / "otpsim"
     found = str(beside) if beside.exists() else shutil.which("otpsim")
@@ -239,7 +276,6 @@ def otpsim_command() -> str:
 
 
 def served_operations() -> set[str]:
-    from simulator.core.spec import load_products
     return {op.qualified for product in load_products().values() for op in product.operations}
 
 
@@ -254,48 +290,77 @@ def bench_scenario_file(scenarios: list[Scenario], directory: Path) -> Path:
     return path
 
 
-def bench_one(scenario: Scenario, args, scenario_file: Path, numbers: Numbers, work: Path) -> dict:
-    def probe(port):
-        status, headers, body = send(make_request(scenario, numbers.probe(), port), port)
-        return (status, headers, body), is_correct(scenario, status, body)
+def bench_one(scenario: Scenario, args, scenario_file: Path, numbers: Numbers, work: Path, prism: str | None) -> dict:
+    """Start the servers, load them in turn over the rounds, stop them; a summary per server."""
+    def probe(server: Server):
+        status, headers, body = send(make_request(scenario, numbers.probe(), server.port), server.port)
+        return (status, headers, body), is_correct(server.expect_status, server.expect_body, status, body)
 
     with ExitStack() as cleanup:
-        otpsim_port, bare_port = free_port(), free_port()
-        otpsim = Server("otpsim", [otpsim_command(), "serve", "--quiet", "--host", HOST, "--port", str(otpsim_port),
-                                   "--scenario", str(scenario_file)], otpsim_port, work)
-        cleanup.callback(otpsim.stop)
-        status, headers, body = otpsim.start(probe)
+        def start(server: Server, first_answer=probe):
+            cleanup.callback(server.stop)
+            return server.start(first_answer)
+
+        port = free_port()
+        otpsim = Server("otpsim", [otpsim_command(), "serve", "--quiet", "--host", HOST, "--port", str(port),
+                                   "--scenario", str(scenario_file)], port, work, scenario.expect_status,
+                        scenario.expect_body)
+        status, headers, body = start(otpsim)
 
         answer = work / f"{scenario.name}.answer"
         answer.write_bytes(body)
-        bare_argv = [sys.executable, str(HERE / "bare.py"), "--port", str(bare_port), "--method", scenario.method,
+        port = free_port()
+        bare_argv = [sys.executable, str(HERE / "bare.py"), "--port", str(port), "--method", scenario.method,
                      "--path", scenario.path, "--status", str(status), "--body-file", str(answer)]
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
         if content_type:
             bare_argv += ["--content-type", content_type]
-        bare = Server("bare", bare_argv, bare_port, work)
-        cleanup.callback(bare.stop)
-        bare.start(probe)
-
+        bare = Server("bare", bare_argv, port, work, scenario.expect_status, scenario.expect_body)
+        start(bare)
         servers = {"bare": bare, "otpsim": otpsim}
-        for server in servers.values():
-            wrk(scenario, server.port, args.warmup, args, numbers.run_base())
-        rounds = {"bare": [], "otpsim": []}
+
+        if prism:
+            # Prism answers from the spec's examples: its first answer sets the status that counts as
+            # correct for it, and its bodies are not checked.
+            port = free_port()
+            product = scenario.operation.split(".")[0]
+            mock = Server("prism", [prism, "mock", "-h", HOST, "-p", str(port), "--verboseLevel", "silent",
+                                    str(spec_dir() / f"{product}.yaml")], port, work, 0, None)
+
+            def prism_probe(server: Server):
+                answer, _ = probe(server)
+                server.expect_status = answer[0]
+                return answer, answer[0] not in (404, 405) and answer[0] < 500
+
+            try:
+                start(mock, prism_probe)
+                servers["prism"] = mock
+            except WrongAnswer as refusal:
+                print(f"  no prism row: {refusal}", flush=True)
+
+        labels = list(servers)
+        warmups = {label: wrk(scenario, servers[label], args.warmup, args, numbers.run_base()) for label in labels}
+        rounds = {label: [] for label in labels}
         for index in range(args.rounds):
-            order = ("bare", "otpsim") if index % 2 == 0 else ("otpsim", "bare")
-            for label in order:
-                rounds[label].append(wrk(scenario, servers[label].port, args.seconds, args, numbers.run_base()))
-        return {label: summarise(rounds[label], server) for label, server in servers.items()} | {
-            "ratio": statistics.median(o["rps"] / b["rps"] for o, b in zip(rounds["otpsim"], rounds["bare"]))}
+            shift = index % len(labels)  # each server goes first in turn
+            for label in labels[shift:] + labels[:shift]:
+                rounds[label].append(wrk(scenario, servers[label], args.seconds, args, numbers.run_base()))
+        return {label: summarise(rounds[label], rounds["bare"], warmups[label], server)
+                for label, server in servers.items()}
 
 
-def summarise(rounds: list[dict], server: Server) -> dict:
+def summarise(rounds: list[dict], bare_rounds: list[dict], warmup: dict, server: Server) -> dict:
     return {
         "rps": statistics.median(r["rps"] for r in rounds),
+        # each round against the bare app's round next to it: both saw the same machine
+        "ratio": statistics.median(r["rps"] / b["rps"] for r, b in zip(rounds, bare_rounds)),
+        "answers": f"{server.expect_status}" + ("" if server.expect_body is not None else ", body unchecked"),
         "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1000,
         "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1000,
         "ready_s": server.ready_s,
-        "rss_mb": server.peak_rss_mb(),
+        "ready_rss_mb": server.ready_rss_mb,
+        "rss_mb": server.rss_mb(),
+        "served": warmup["requests"] + sum(r["requests"] for r in rounds),
         "wrong": sum(r["wrong"] for r in rounds),
         "socket_errors": sum(r["socket_errors"] for r in rounds),
         "first_wrong": next((r["first_wrong"] for r in rounds if r["first_wrong"]), ""),
@@ -307,8 +372,10 @@ def machine_line() -> str:
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0]
     http_impl = "httptools" if _importable("httptools") else "h11"
     loop = "uvloop" if _importable("uvloop") else "asyncio"
+    load = os.getloadavg()[0]
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
-            f"Python {platform.python_version()}; uvicorn {uvicorn.__version__} ({http_impl}, {loop}); {wrk_version}")
+            f"Python {platform.python_version()}; uvicorn {uvicorn.__version__} ({http_impl}, {loop}); {wrk_version}; "
+            f"load average {load:.1f} before the run")
 
 
 def _importable(module: str) -> bool:
@@ -321,25 +388,28 @@ def table(results: dict, args) -> str:
         f"{args.rounds} rounds × {args.seconds} s per server, wrk {args.connections} connections, "
         f"{args.threads} thread(s), keep-alive; medians over rounds",
         "",
-        "| scenario | server | requests/s | ratio | p50 ms | p99 ms | ready s | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | requests/s | ratio | p50 ms | p99 ms | ready s | RSS ready MB | peak RSS MB | served |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
-        for label in ("bare", "otpsim"):
-            row = result[label]
-            ratio = f"{result['ratio']:.2f}" if label == "otpsim" else "1"
-            lines.append(f"| {name} | {label} | {row['rps']:.0f} | {ratio} | {row['p50_ms']:.2f} | "
-                         f"{row['p99_ms']:.2f} | {row['ready_s']:.2f} | {row['rss_mb']:.0f} |")
+        for label, row in result.items():
+            ratio = f"{row['ratio']:.2f}" if label != "bare" else "1"
+            server = label if row["answers"] == result["bare"]["answers"] else f"{label} (answers {row['answers']})"
+            lines.append(f"| {name} | {server} | {row['rps']:.0f} | {ratio} | {row['p50_ms']:.2f} | "
+                         f"{row['p99_ms']:.2f} | {row['ready_s']:.2f} | {row['ready_rss_mb']:.0f} | {row['rss_mb']:.0f} | "
+                         f"{row['served']} |")
     return "\n".join(lines)
 
 
-def target_report(results: dict) -> list[str]:
+def target_report(results: dict, served: set[str]) -> list[str]:
     lines = []
     voice = results.get("voice-callverify")
     if voice is None:
-        lines.append("voice-callverify ratio >= 0.5: not measured (voice.CallVerify is not served by this checkout)")
+        why = "not run" if "voice.CallVerify" in served else "voice.CallVerify is not served by this checkout"
+        lines.append(f"voice-callverify ratio >= 0.5: not measured ({why})")
     else:
-        lines.append(f"voice-callverify ratio >= 0.5: {verdict(voice['ratio'] >= 0.5)} ({voice['ratio']:.2f})")
+        ratio = voice["otpsim"]["ratio"]
+        lines.append(f"voice-callverify ratio >= 0.5: {verdict(ratio >= 0.5)} ({ratio:.2f})")
     rows = {name: result["otpsim"] for name, result in results.items()}
     for text, key, limit in (("p99 <= 10 ms", "p99_ms", 10), ("ready <= 0.5 s", "ready_s", 0.5),
                              ("peak RSS <= 80 MB", "rss_mb", 80)):
@@ -360,11 +430,14 @@ def main() -> int:
     options.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     options.add_argument("--threads", type=int, default=1,
                          help="wrk threads (default 1: the other core is the server's)")
+    options.add_argument("--prism", action="store_true",
+                         help="also run Prism (npm @stoplight/prism-cli, installed on first use) on the product's spec")
     options.add_argument("--only", action="append", metavar="SCENARIO",
                          choices=[s.name for s in SCENARIOS], help="run only this scenario (repeatable)")
     args = options.parse_args()
 
     ensure_wrk()
+    prism = ensure_prism() if args.prism else None
     served = served_operations()
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     runnable = [s for s in chosen if s.operation in served]
@@ -378,16 +451,16 @@ def main() -> int:
         scenario_file = bench_scenario_file(runnable, work)
         for scenario in runnable:
             print(f"{scenario.name} ...", flush=True)
-            results[scenario.name] = bench_one(scenario, args, scenario_file, numbers, work)
+            results[scenario.name] = bench_one(scenario, args, scenario_file, numbers, work, prism)
 
     print()
     print(table(results, args))
     print()
-    print("\n".join(target_report(results)))
+    print("\n".join(target_report(results, served)))
     problems = [f"{name} {label}: {row['wrong']} wrong answers (first: {row['first_wrong']}), "
                 f"{row['socket_errors']} socket errors"
-                for name, result in results.items() for label in ("bare", "otpsim")
-                for row in [result[label]] if row["wrong"] or row["socket_errors"]]
+                for name, result in results.items() for label, row in result.items()
+                if row["wrong"] or row["socket_errors"]]
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

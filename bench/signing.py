@@ -1,4 +1,5 @@
-"""The signatures of bench/load.lua in Python, for run.py's single probe requests.
+"""The signatures of bench/load.lua in Python, for run.py's probes and soak.py's requests;
+`now` is the epoch time to sign at (soak.py signs on the simulator's virtual clock).
 
 Written from the recipes in shared/reference/sdk-wire.md §5, independently of the server's
 checks, so a probe that is answered correctly also confirms the recipe.
@@ -19,12 +20,12 @@ def _canonical_headers(headers: dict) -> tuple[str, str]:
     return "".join(f"{name}:{headers[name]}\n" for name in names), ";".join(names)
 
 
-def none(request, key_id, secret, nonce) -> dict:
+def none(request, key_id, secret, nonce, now) -> dict:
     return dict(request.headers)
 
 
-def huawei_aksk(request, key_id, secret, nonce) -> dict:
-    date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+def huawei_aksk(request, key_id, secret, nonce, now) -> dict:
+    date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     headers = {**request.headers, "x-sdk-date": date}
     lines, names = _canonical_headers(headers)
     uri = request.path if request.path.endswith("/") else request.path + "/"
@@ -36,8 +37,8 @@ def huawei_aksk(request, key_id, secret, nonce) -> dict:
     return headers
 
 
-def wsse(request, key_id, secret, nonce) -> dict:
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+def wsse(request, key_id, secret, nonce, now) -> dict:
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
     digest = base64.b64encode(_hmac(secret, nonce + created)).decode()
     return {
         **request.headers,
@@ -46,10 +47,10 @@ def wsse(request, key_id, secret, nonce) -> dict:
     }
 
 
-def acs3(request, key_id, secret, nonce) -> dict:
+def acs3(request, key_id, secret, nonce, now) -> dict:
     headers = {
         **request.headers,
-        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         "x-acs-signature-nonce": nonce,
         "x-acs-content-sha256": hashlib.sha256(request.body).hexdigest(),
     }
