@@ -88,7 +88,7 @@ def otpsim_session(_otpsim_session_server, request):
     options = _requested_options(request)
     fixed = sorted(set(options) - {"scenario"})
     if fixed:
-        pytest.fail(f"otpsim_session: {', '.join(fixed)} are fixed for the session; set them in "
+        pytest.fail(f"otpsim_session: {', '.join(fixed)} cannot change per test; set it in "
                     "otpsim_session_options, or use the otpsim fixture", pytrace=False)
     starting_scenario = server.scenario.get()
     if "scenario" in options:
