@@ -25,6 +25,9 @@ from .core.scenario import merge_documents, parse_scenario
 
 STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+# At stop, requests still running are cut after this, and so are TLS connections whose client
+# keeps them open without answering the close (an SDK's pooled session): the test is over.
+GRACE_S = 0.25
 
 
 class ThreadServer:
@@ -41,7 +44,7 @@ class ThreadServer:
         scheme = "https" if ssl_certfile else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=1, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+                                timeout_graceful_shutdown=GRACE_S, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name=f"otpsim-server-{self.port}", daemon=True)

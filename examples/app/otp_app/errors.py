@@ -12,3 +12,9 @@ class OtpError(Exception):
 
 class RateLimited(OtpError):
     """Too many codes or attempts for now; try again later."""
+
+
+def refusal(code: str, message: str, rate_limit_codes=()) -> OtpError:
+    """The app's error for a provider's refusal: RateLimited for that provider's rate-limit codes."""
+    kind = RateLimited if code in rate_limit_codes else OtpError
+    return kind(code, message)

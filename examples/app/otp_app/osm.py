@@ -6,7 +6,7 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkosm.v2 import (CheckVerifyCodesRequest, OsmClient, SendVerifyCodeReq, SendVerifyCodesRequest,
                                   VerifyVerifyCodeV2Req)
 
-from .errors import OtpError, RateLimited
+from .errors import OtpError, refusal
 
 SMS, EMAIL = 0, 1
 WRONG_OR_EXPIRED = "OSM.01010010"
@@ -35,6 +35,9 @@ class OsmCodes:
         _raise_for(response)
         return True
 
+    def close(self):
+        self._client.close()
+
     @staticmethod
     def _call(operation, request):
         try:
@@ -48,8 +51,6 @@ def _way(contact: str) -> int:
 
 
 def _raise_for(response):
-    """OSM answers its business errors with HTTP 200 and error_code in the body."""
-    if response.error_code == RESEND_TOO_SOON:
-        raise RateLimited(response.error_code, response.error_msg)
+    """OSM answers its business errors with HTTP 200 and error_code in the body; the SDK does not raise."""
     if response.error_code:
-        raise OtpError(response.error_code, response.error_msg)
+        raise refusal(response.error_code, response.error_msg, (RESEND_TOO_SOON,))
