@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
+from functools import cache
 from pathlib import Path
 
 import uvicorn
@@ -75,6 +76,14 @@ class ThreadServer:
         self.stop()
 
 
+@cache
+def _products() -> dict:
+    """The specs, compiled once per process: they are read-only, and compiling is most of start-up."""
+    from .core.spec import load_products
+
+    return load_products()
+
+
 def as_list(scenario) -> list:
     if scenario is None:
         return []
@@ -102,9 +111,8 @@ class EmbeddedOtpsim(OtpsimClient):
 
     def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None):
         from .core.app import Simulator
-        from .core.spec import load_products
 
-        products = load_products()
+        products = _products()
         chosen = build_scenario(as_list(scenario) or ["default"], products, base_dir)
         if seed is None:
             seed = chosen.seed if chosen.seed is not None else 0
