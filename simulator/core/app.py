@@ -72,6 +72,13 @@ def parse_body(raw: bytes, content_type: str, operation):
     raise MalformedBody("unsupported-media-type")
 
 
+def _json_or_none(raw: bytes):
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _preview(raw: bytes, parsed):
     if parsed is not None:
         return mask_fields(parsed)
@@ -135,6 +142,8 @@ class Simulator:
                         encode_json({"otpsim": f"no product serves {method} {path}"}))
             return
         request_id = new_request_id(world.rng, product.request_id_format)
+        if product.request_id_echo:
+            request_id = headers.get(product.request_id_header, request_id)
         host = headers.get("host", "")
         entry = {
             "at": world.clock.utcnow().isoformat().replace("+00:00", "Z"),
@@ -168,7 +177,7 @@ class Simulator:
         parsed = entry.pop("_parsed", None)
         entry.update(
             request_body=_preview(raw, parsed), status=status, code=code,
-            response_body=body[:BODY_PREVIEW].decode("utf-8", "replace") if body else None,
+            response_body=_preview(body, _json_or_none(body)),
             duration_ms=round(elapsed_ms, 3),
         )
         world.journal.record(entry)
@@ -197,7 +206,8 @@ class Simulator:
         await self._apply_test_controls(operation, headers, rule)
 
         product = operation.product
-        call = Call(operation, scope["method"], scope["path"], scope["query_string"].decode("utf-8", "replace"),
+        wire_path = scope.get("raw_path") or scope["path"].encode()
+        call = Call(operation, scope["method"], wire_path.decode("latin-1"), scope["query_string"].decode("utf-8", "replace"),
                     headers, params, body, params, raw, world.settings[product.name], world,
                     request_id, rule.spec if rule else None, host)
         call.principal = await auth_mod.authenticate(call, self.schemes)

@@ -251,13 +251,17 @@ async def call_verify(call):
 
 
 async def _push(world, settings, kind: str, app: dict, url: str, body: dict, policy: RetryPolicy):
-    headers = {"Content-Type": PUSH_CONTENT_TYPE}
-    if settings["sign_pushes"]:
-        nonce = f"{world.rng.getrandbits(128):032X}"
-        created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
-        digest = password_digest(app["app_secret"], f"{url}\n{nonce}\n{created}")
-        headers.update(header_pair(app["app_key"], digest, nonce, created))
-    await world.callbacks.deliver(world.callbacks.record(kind, url, body, headers, policy))
+    sign = partial(_push_signature, world, app, url) if settings["sign_pushes"] else None
+    delivery = world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign)
+    await world.callbacks.deliver(delivery)
+
+
+def _push_signature(world, app: dict, url: str) -> dict:
+    """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2)."""
+    nonce = f"{world.rng.getrandbits(128):032X}"
+    created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = password_digest(app["app_secret"], f"{url}\n{nonce}\n{created}")
+    return header_pair(app["app_key"], digest, nonce, created)
 
 
 def _status_body(voice_call: VoiceCall, event: Event) -> dict:
