@@ -187,23 +187,26 @@ def read_scenario(source, base_dir: str | os.PathLike | None = None) -> tuple[st
     if isinstance(source, dict):
         return "scenario dict", json.dumps(source)
     if isinstance(source, os.PathLike):
-        path = Path(base_dir or ".", source)
-        return str(path), path.read_text(encoding="utf-8")
+        return _read(Path(base_dir or ".", source))
     if not isinstance(source, str):
         raise TypeError(f"a scenario is a dict, a path or YAML text, not {type(source).__name__}")
     if "\n" in source:
         return "scenario text", source
     path = Path(base_dir or ".", source)
     if path.is_file():
-        return str(path), path.read_text(encoding="utf-8")
+        return _read(path)
     from .core.cli import scenario_dir
 
     packaged = scenario_dir() / f"{source}.yaml"
     if packaged.is_file():
-        return str(packaged), packaged.read_text(encoding="utf-8")
+        return _read(packaged)
     names = sorted(p.stem for p in scenario_dir().glob("*.yaml"))
     raise FileNotFoundError(f"no scenario file {path} and no packaged scenario {source!r} "
                             f"(packaged: {', '.join(names)})")
+
+
+def _read(path: Path) -> tuple[str, str]:
+    return str(path), path.read_text(encoding="utf-8")
 
 
 def _verify(verify):

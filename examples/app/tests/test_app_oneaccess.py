@@ -8,22 +8,23 @@ from PIL import Image
 from otp_app.errors import OtpError, RateLimited
 
 MOBILE = "12345678901"
-OUTLINE_ALPHA = 200   # the piece's outline; the hole in the background has the same outline, in white
-SMS_DOWN = {"name": "sms-down", "rules": [{"match": {"operation": "oneaccess.SendSmsVerifyCode"}, "error": "COMMON.0003"}]}
+WHITE = (255, 255, 255)
+SMS_DOWN = {"name": "sms-down",
+            "rules": [{"match": {"operation": "oneaccess.SendSmsVerifyCode"}, "error": "COMMON.0003"}]}
 
 
 def slide_to_the_hole(captcha) -> int:
-    """What the user does by eye: the x where the piece's outline lies on the hole's white outline."""
+    """What the user does by eye: the x where the piece's white outline covers the hole's white outline."""
     piece = Image.open(io.BytesIO(captcha.piece_png)).convert("RGBA")
-    background = Image.open(io.BytesIO(captcha.background_png)).convert("RGB").load()
+    background = Image.open(io.BytesIO(captcha.background_png)).convert("RGB")
     outline = [(i, j) for j in range(piece.height) for i in range(piece.width)
-               if piece.getpixel((i, j))[3] == OUTLINE_ALPHA]
-    width = Image.open(io.BytesIO(captcha.background_png)).width
+               if piece.getpixel((i, j))[3] and piece.getpixel((i, j))[:3] == WHITE]
+    pixels = background.load()
 
     def on_the_outline(x):
-        return sum(background[x + i, j] == (255, 255, 255) for i, j in outline)
+        return sum(pixels[x + i, j] == WHITE for i, j in outline)
 
-    return max(range(width - piece.width + 1), key=on_the_outline)
+    return max(range(background.width - piece.width + 1), key=on_the_outline)
 
 
 def captcha_token(oneaccess, mobile=MOBILE) -> str:
