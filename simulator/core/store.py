@@ -63,6 +63,10 @@ class MemoryStore:
             if expires_at is None or expires_at > now
         ]
 
+    def sizes(self) -> dict[str, int]:
+        """Entries per namespace, expired ones not yet evicted included: for watching memory."""
+        return {namespace: len(space) for namespace, space in self._spaces.items()}
+
     def count(self, namespace: str) -> int:
         """How many live entries `namespace` holds, without listing them."""
         self._evict_expired(self._clock.now())
