@@ -12,7 +12,7 @@ from .admin import build_admin
 from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
 from .errors import AuthFailed, SimError
 from .headers import RequestHeaders
-from .journal import BODY_PREVIEW, mask_fields, mask_headers
+from .journal import BODY_PREVIEW, mask_fields, pack_headers
 from .product import Call, Reply, load_providers
 from .router import Router
 from .scenario import Scenario
@@ -150,7 +150,7 @@ class Simulator:
             "at": world.clock.utcnow().isoformat().replace("+00:00", "Z"),
             "product": product.name, "operation": operation.qualified if operation else None,
             "method": method, "path": path, "query": scope["query_string"].decode("utf-8", "replace"),
-            "headers": mask_headers(headers), "request_id": request_id, "rule": None,
+            "headers": pack_headers(scope["headers"]), "request_id": request_id, "rule": None,
         }
         raw, parsed = b"", None
         try:
