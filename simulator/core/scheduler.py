@@ -59,20 +59,20 @@ class Scheduler:
             log.exception("scheduled job failed")
 
     async def _run(self):
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             self._start_due()
-            if not self._heap:
+            if not self._heap or self._clock.mode == "manual":
                 await self._wake.wait()
                 continue
-            delay = self._heap[0][0] - self._clock.now()
+            # Woken by a timer at the next due time, or earlier by a poke. (wait_for would wrap the
+            # wait in a task and cancel it at every timeout: a task and an exception per wake-up.)
+            timer = loop.call_later(max(self._heap[0][0] - self._clock.now(), 0), self._poke)
             try:
-                if self._clock.mode == "manual":
-                    await self._wake.wait()
-                else:
-                    await asyncio.wait_for(self._wake.wait(), max(delay, 0))
-            except asyncio.TimeoutError:
-                pass
+                await self._wake.wait()
+            finally:
+                timer.cancel()
 
     async def settle(self, timeout: float = 2.0):
         """Start what is due, then wait (bounded) until the running jobs and what they scheduled for now are done."""
