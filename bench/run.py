@@ -4,10 +4,11 @@ For each scenario it starts `otpsim serve --quiet` (as a user would) and bench/b
 ceiling: the least a Python server on uvicorn does), then loads them in turn with wrk — keep-alive,
 a fresh correctly signed request each time, every answer checked — over several alternating
 rounds, and prints requests/s and its ratio to the bare app, p50 and p99 latency, the time from
-process start to the first correct answer, and peak resident memory. Only 127.0.0.1; it stops
-what it starts. See docs/performance.md.
+process start to the first correct answer, and resident memory then and at its peak. With
+--prism, Prism on the product's spec joins the rotation. Only 127.0.0.1; it stops what it
+starts. See docs/performance.md.
 
-    python bench/run.py [--rounds 5] [--seconds 3] [--only osm-send]
+    python bench/run.py [--rounds 5] [--seconds 3] [--only osm-send] [--prism]
 """
 
 import argparse
