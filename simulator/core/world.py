@@ -25,6 +25,8 @@ class World:
         self.journal = Journal(journal_capacity)
         self.outbox = Outbox(self.clock, outbox_capacity)
         self.rng = random.Random(seed)
+        # fault decisions and delays draw from their own stream, so adding a rule changes no code or id
+        self.scenario_rng = random.Random(f"scenario/{seed}")
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.use_scenario(scenario)
@@ -50,6 +52,12 @@ class World:
         self.journal.clear()
         self.outbox.clear()
         self.store.clear()
-        self.rng.seed(self.seed)
-        self.__dict__.pop("faker", None)
+        self.reseed(self.seed)
         self.scenario.reset_counters()
+
+    def reseed(self, seed: int):
+        """Codes, ids, fault decisions and delays start over from `seed`."""
+        self.seed = seed
+        self.rng.seed(seed)
+        self.scenario_rng.seed(f"scenario/{seed}")
+        self.__dict__.pop("faker", None)
