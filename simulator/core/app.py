@@ -14,6 +14,7 @@ from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, rend
 from .errors import AuthFailed, SimError
 from .faults import Answer, deliver, send_whole
 from .journal import BODY_PREVIEW, mask_fields, mask_headers
+from .outbox import delivery_lost
 from .product import Call, Reply, load_providers
 from .router import Router
 from .scenario import MAX_DELAY_MS, RequestView, Scenario, merge_documents
@@ -242,7 +243,11 @@ class Simulator:
         if operation.rpc_action:
             call.params = call.query
         handler = self.providers[product.name].handlers[operation.id]
-        return await handler(call)
+        lost = delivery_lost.set(rule is not None and not rule.delivers)
+        try:
+            return await handler(call)
+        finally:
+            delivery_lost.reset(lost)
 
     def _render_reply(self, product, reply, request_id) -> Answer:
         if not isinstance(reply, Reply):

@@ -118,6 +118,7 @@ class Rule:
         self.error = str(spec["error"]) if "error" in spec else None
         self.respond = spec.get("respond")
         self.fault = Fault.from_spec(spec.get("fault"))
+        self.delivers = spec.get("deliver", True)
         self.seen = 0
         self.answered = 0
 
