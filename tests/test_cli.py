@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -85,9 +86,10 @@ def test_serve_tls_prints_a_ca_that_verifies_the_certificate():
         ca = served.wait_for_line(r"CA certificate for clients to trust: (\S+)").group(1)
         assert os.path.exists(ca)
         served.wait_for_line(r"serving https://")
-        health = wait_ready(f"https://127.0.0.1:{served.port}", verify=ca)
+        trust = ssl.create_default_context(cafile=ca)
+        health = wait_ready(f"https://127.0.0.1:{served.port}", verify=trust)
         assert health.status_code == 200
-        assert httpx.get(f"https://localhost:{served.port}/__otpsim/health", verify=ca).status_code == 200
+        assert httpx.get(f"https://localhost:{served.port}/__otpsim/health", verify=trust).status_code == 200
     finally:
         served.stop()
 

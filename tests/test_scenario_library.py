@@ -46,7 +46,7 @@ def request_for(operation, match: dict) -> dict:
 
 def expected_body(product, entry, request_id: str, host: str):
     """The catalogue entry in its envelope, filled in straight from the spec."""
-    values = {"code": entry.code, "request_id": request_id, "host": host}
+    values = {**entry.fields, "code": entry.code, "request_id": request_id, "host": host}
     values["message"] = PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), entry.message)
 
     def fill(template):

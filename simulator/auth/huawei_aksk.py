@@ -1,8 +1,8 @@
 """Huawei `SDK-HMAC-SHA256` AK/SK request signing, checked for real (sdk-wire §5.1).
 
 Applies when `Authorization` starts with `SDK-HMAC-SHA256`. Credentials: `huawei_aksk`
-entries ({ak, sk, domain_id}). The allowed `X-Sdk-Date` skew is the product setting
-`signature_skew_s`.
+entries ({ak, sk, domain_id, domain?}; `domain` is the account name IAM's domain lookup reports).
+The allowed `X-Sdk-Date` skew is the product setting `signature_skew_s`.
 """
 
 import hashlib
@@ -76,4 +76,5 @@ async def check(call):
                           signed.split(";"), payload_hash, sdk_date)
     if not hmac.compare_digest(sign(credential["sk"], text), signature):
         raise AuthFailed("verify aksk signature fail")
-    return {"scheme": "huawei-aksk", "ak": ak, "domain_id": credential.get("domain_id")}
+    return {"scheme": "huawei-aksk", "ak": ak, "domain_id": credential.get("domain_id"),
+            "domain": credential.get("domain")}

@@ -75,6 +75,13 @@ def parse_body(raw: bytes, content_type: str, operation):
     raise MalformedBody("unsupported-media-type")
 
 
+def _json_or_none(raw: bytes):
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _preview(raw: bytes, parsed):
     if parsed is not None:
         return mask_fields(parsed)
@@ -148,6 +155,8 @@ class Simulator:
                                           encode_json({"otpsim": f"no product serves {method} {path}"}), None))
             return
         request_id = new_request_id(world.rng, product.request_id_format)
+        if product.request_id_echo:
+            request_id = headers.get(product.request_id_header, request_id)
         entry = {
             "at": world.clock.utcnow().isoformat().replace("+00:00", "Z"),
             "product": product.name, "operation": operation.qualified if operation else None,
@@ -162,7 +171,7 @@ class Simulator:
         entry.update(
             fault=fault.kind if fault else None,
             status=sent.status if sent else None, code=sent.code if sent else None,
-            response_body=sent.body[:BODY_PREVIEW].decode("utf-8", "replace") if sent and sent.body else None,
+            response_body=_preview(sent.body, _json_or_none(sent.body)) if sent else None,
             duration_ms=round(elapsed_ms, 3),
         )
         world.journal.record(entry)
@@ -231,7 +240,8 @@ class Simulator:
         if rule is not None and rule.respond is not None:
             raise RawAnswer(rule.respond)
         product = operation.product
-        call = Call(operation, scope["method"], scope["path"], scope["query_string"].decode("utf-8", "replace"),
+        wire_path = scope.get("raw_path") or scope["path"].encode()
+        call = Call(operation, scope["method"], wire_path.decode("latin-1"), scope["query_string"].decode("utf-8", "replace"),
                     headers, params, body, params, raw, self.world.settings[product.name], self.world,
                     request_id, rule.spec if rule else None, host)
         call.principal = await auth_mod.authenticate(call, self.schemes)

@@ -27,6 +27,8 @@ class Delivery:
     body: object
     headers: dict
     policy: RetryPolicy
+    sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
+    due: float | None = None   # when the current attempt was due on the virtual clock
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
@@ -55,14 +57,19 @@ class Callbacks:
             self._slots = asyncio.Semaphore(self._concurrency)
         return self._client
 
-    def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None) -> Delivery:
-        delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy())
+    def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
+               sign=None) -> Delivery:
+        delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign)
         self._deliveries.append(delivery)
         return delivery
 
     async def deliver(self, delivery: Delivery) -> bool:
-        """One attempt now; schedules the next one on the virtual clock if it fails and tries remain."""
+        """One attempt now; the next one, if it fails and tries remain, is due one interval after this one was."""
         client = self._http()
+        if delivery.due is None:
+            delivery.due = self._clock.now()
+        if delivery.sign is not None:
+            delivery.headers.update(delivery.sign())
         payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = {"at": self._clock.utcnow().isoformat().replace("+00:00", "Z")}
         async with self._slots:
@@ -77,7 +84,8 @@ class Callbacks:
         if ok:
             delivery.state = "delivered"
         elif len(delivery.attempts) < delivery.policy.attempts:
-            self._scheduler.after(delivery.policy.interval_s, lambda: self.deliver(delivery))
+            delivery.due += delivery.policy.interval_s
+            self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
             delivery.state = "failed"
         return ok

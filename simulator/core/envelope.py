@@ -49,7 +49,7 @@ def base_headers(product, request_id: str) -> list[tuple[bytes, bytes]]:
 def render_error(product, error: SimError, request_id: str, host: str):
     """(status, headers, body bytes, wire code) for a catalogue entry of `product`."""
     entry = product.entry(error.key)
-    values = {**error.fields, "code": entry.code, "request_id": request_id, "host": host}
+    values = {**entry.fields, **error.fields, "code": entry.code, "request_id": request_id, "host": host}
     values["message"] = _fill_text(entry.message, values)
     body = _fill(product.envelopes[entry.envelope]["body"], values)
     headers = base_headers(product, request_id)

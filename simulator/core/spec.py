@@ -36,13 +36,14 @@ class CatalogueEntry:
     source: str
     synthetic: bool
     headers: dict
+    fields: dict
     description: str = ""
 
     def as_dict(self) -> dict:
         return {
             "key": self.key, "code": self.code, "status": self.status, "message": self.message,
             "envelope": self.envelope, "source": self.source, "synthetic": self.synthetic,
-            "headers": self.headers, "description": self.description,
+            "headers": self.headers, "fields": self.fields, "description": self.description,
         }
 
 
@@ -71,6 +72,7 @@ class ProductSpec:
     document: dict
     request_id_format: str
     request_id_header: str | None
+    request_id_echo: bool
     claims: tuple[str, ...]
     fallback: bool
     auth_schemes: tuple[str, ...]
@@ -127,6 +129,7 @@ def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueE
             key=str(key), code=str(meta.get("code", key)), status=int(meta["status"]),
             message=str(meta["message"]), envelope=envelope, source=str(meta["source"]),
             synthetic=bool(meta.get("synthetic", False)), headers=dict(meta.get("headers", {})),
+            fields=dict(meta.get("fields", {})),
             description=str(meta.get("description", "")),
         )
     return catalogue
@@ -153,6 +156,7 @@ def load_product(path: Path) -> ProductSpec:
     product = ProductSpec(
         name=name, vendor=ext.get("vendor", ""), document=document,
         request_id_format=request_id.get("format", "uuid"), request_id_header=request_id.get("header"),
+        request_id_echo=bool(request_id.get("echo", False)),
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},

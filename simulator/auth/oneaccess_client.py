@@ -1,0 +1,20 @@
+"""OneAccess SDK APIs: the `X-client-id` header names a registered application (seed 004).
+
+There is no signature; the client id alone identifies the application. Credentials:
+`oneaccess_clients` entries ({client_id}). A missing or empty id is `APP.0002`, an unknown one
+`APP.0001` (vendor-facts §4.4). The other required headers are the spec's to enforce.
+"""
+
+from ..core.auth import scheme
+from ..core.errors import SimError
+
+
+@scheme("oneaccess-client")
+async def check(call):
+    client_id = call.headers.get("x-client-id")
+    if not client_id:
+        raise SimError("APP.0002")
+    for application in call.world.credentials.get("oneaccess_clients") or []:
+        if application.get("client_id") == client_id:
+            return dict(application)
+    raise SimError("APP.0001")

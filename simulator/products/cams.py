@@ -1,0 +1,89 @@
+"""Alibaba Cloud CAMS: the verification code of a WhatsApp number migration (seed 003, vendor-facts §3).
+
+A code is scoped to the caller's AccessKeyId, the CustSpaceId and the PhoneNumber. The number's
+`Data.Id` is assigned on first sight and kept: otpsim does not simulate the earlier
+CreateChatappMigrationInitiate step that would have created it.
+"""
+
+from ..core.codes import CodeThrottled
+from ..core.errors import SimError
+from ..core.product import Product
+
+product = Product("cams")
+
+PHONE_IDS = "cams.phone-ids"
+QPS_WINDOWS = "cams.qps"
+# Synthetic wording: the vendor's messages are not documented. Keyed by Locale, then by its language.
+TRADITIONAL_CHINESE = "您的 WhatsApp Business 驗證碼為 {code}，{minutes} 分鐘內有效，請勿洩露。"
+TEXTS = {
+    "zh_TW": TRADITIONAL_CHINESE,
+    "zh_HK": TRADITIONAL_CHINESE,
+    "zh": "您的 WhatsApp Business 验证码为 {code}，{minutes} 分钟内有效，请勿泄露。",
+    "id": "Kode verifikasi WhatsApp Business Anda adalah {code}. Berlaku selama {minutes} menit. Jangan bagikan kode ini.",
+    "en": "Your WhatsApp Business verification code is {code}. It is valid for {minutes} minutes. Do not share it.",
+}
+
+
+def _text(locale: str, code: str, channel: str, minutes: int) -> str:
+    template = TEXTS.get(locale) or TEXTS.get(locale.split("_")[0].lower()) or TEXTS["en"]
+    # A voice call reads the digits out one by one.
+    shown = " ".join(code) if channel == "voice" else code
+    return template.format(code=shown, minutes=minutes)
+
+
+def _caller(call) -> str:
+    return call.principal["access_key_id"]
+
+
+def _within_flow_control(call):
+    """Seed 003: 10 requests a second per user and action; one more is System.LimitControl."""
+    key = (_caller(call), call.operation.id)
+    if not call.world.store.hit(QPS_WINDOWS, key, call.settings["qps"], 1.0):
+        raise SimError("System.LimitControl")
+
+
+def _scope(call) -> str:
+    return f"cams:{_caller(call)}:{call.params['CustSpaceId']}"
+
+
+def _phone_data(call) -> dict:
+    phone = call.params["PhoneNumber"]
+    store, key = call.world.store, (_caller(call), call.params["CustSpaceId"], phone)
+    phone_id = store.get(PHONE_IDS, key)
+    if phone_id is None:
+        phone_id = str(call.world.rng.randrange(10**10, 10**11))  # 11 digits, as the seed's "8282889****"
+        store.put(PHONE_IDS, key, phone_id)
+    return {"PhoneNumber": phone, "Id": phone_id}
+
+
+def _ok(call, message: str) -> dict:
+    return {
+        "RequestId": call.request_id, "Code": "OK", "Message": message,
+        "Data": _phone_data(call), "AccessDeniedDetail": "None",
+    }
+
+
+@product.operation("GetMigrationVerifyCode")
+async def get_migration_verify_code(call):
+    _within_flow_control(call)
+    params, settings, world = call.params, call.settings, call.world
+    try:
+        code = world.codes.issue(_scope(call), params["PhoneNumber"], settings["code_length"],
+                                 settings["code_ttl_s"], settings["resend_interval_s"])
+    except CodeThrottled:
+        raise SimError("VerifyCode.TooFrequent") from None
+    channel = params["Method"]
+    text = _text(params["Locale"], code, channel, settings["code_ttl_s"] // 60)
+    world.outbox.send("cams", call.operation.id, channel, params["PhoneNumber"], code, text)
+    return _ok(call, "None")  # the seed's example answers Message "None"
+
+
+@product.operation("ChatappMigrationVerified")
+async def chatapp_migration_verified(call):
+    _within_flow_control(call)
+    outcome = call.world.codes.check(_scope(call), call.params["PhoneNumber"], call.params["VerifyCode"])
+    if outcome == "expired":
+        raise SimError("VerifyCode.Expired")
+    if outcome != "ok":
+        raise SimError("VerifyCode.Invalid")
+    return _ok(call, "SUCCESS")  # vendor-facts §3.4: Message example SUCCESS

@@ -1,0 +1,342 @@
+"""Huawei Voice Call: the voice verification code (seed 004) and the call it plays out (vendor-facts §5).
+
+CallVerify answers at once; the call then plays out on the virtual clock as call-status pushes to
+the decoded statusUrl (callout → alerting → answer → disconnect, or a failure sequence) and ends
+with a fee record pushed to the decoded feeUrl. The outcome comes from the scenario rule that
+matched (`call: {outcome: busy}` or `call: {events: [...]}`), answered by default.
+"""
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import partial
+
+from ..auth.wsse import find_app, header_pair, password_digest
+from ..core.callbacks import RetryPolicy
+from ..core.errors import SimError
+from ..core.product import Product
+
+product = Product("voice")
+
+SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed 004 response example
+PUSH_TIME = "%Y-%m-%d %H:%M:%S"                                 # UTC (vendor-facts §5.2, §5.4)
+PUSH_CONTENT_TYPE = "application/json;charset=UTF-8"
+PUSH_CREATED_ZONE = timezone(timedelta(hours=8))                # vendor-facts §5.2: UTC+8, suffixed Z
+PUSH_URL = re.compile(r"https?://[A-Za-z0-9\-:./]+")            # seed 004 table 4: allowed characters
+SERVICE_TYPE_VOICE_PLAYBACK = "001"                             # vendor-facts §5.4
+ACTIVE_CALLS = "voice-active-calls"
+FEE_BATCHES = "voice-fee-batches"
+
+# stateDesc per stateCode (vendor-facts §5.3). Synthetic: the vendor documents no exact strings.
+STATE_DESCRIPTIONS = {
+    0: "The call was released normally.",
+    7001: "Call frequency control of the developer.",
+    7002: "Call frequency control of the app.",
+    7003: "Call frequency control of the display number.",
+    7004: "The callee is blacklisted.",
+    7108: "The user is frozen.",
+    7109: "Insufficient voice ports.",
+    8000: "Internal error.",
+    8001: "The user could not be connected.",
+    8002: "The far end played a failure announcement.",
+    8003: "Ring timeout.",
+    8004: "The callee rejected the call.",
+    8005: "Text-to-speech conversion failed.",
+    8006: "The tone file does not exist.",
+    8007: "Playing to the user failed.",
+    8008: "Collecting digits failed.",
+    8009: "The caller hung up before the call was connected.",
+    8010: "The maximum call duration was exceeded.",
+    8012: "Invalid app_key.",
+    8015: "Recording failed.",
+    8017: "Hung up as the user or SP asked.",
+    8018: "No service permission.",
+    8020: "Service exception.",
+    8100: "The callee number does not exist.",
+    8101: "The callee did not answer.",
+    8102: "The callee is busy.",
+    8103: "The callee is temporarily unreachable.",
+    8104: "The callee is powered off.",
+    8105: "The callee hung up or is out of service.",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a failed call shows in its fee record."""
+    ul_fail_reason: int        # tear-down point, vendor-facts §5.5
+    q850_cause: int            # callOutUnaswRsn, standard Q.850 (vendor-facts §5.5)
+    sip_status: int            # Synthetic: the SIP answer such a failure carries
+
+
+FAILURES = {
+    8003: Failure(514, 19, 487),   # ring timeout: the platform cancels after ringing
+    8004: Failure(518, 21, 603),   # rejected: remote call failed, call rejected, Decline
+    8100: Failure(518, 1, 404),    # unallocated number
+    8101: Failure(518, 19, 480),   # no answer (the real unanswered CDR sample: 518 / 480)
+    8102: Failure(518, 17, 486),   # user busy, Busy Here
+    8104: Failure(518, 20, 480),   # subscriber absent
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    event: str
+    delay: str                 # the setting giving the seconds since the previous event, or PLAYBACK
+    state_code: int | None = None
+
+
+PLAYBACK = "playback"
+RINGING = Step("alerting", "alerting_delay_s")
+
+# Event sequences after callout (vendor-facts §5.6): alerting is present for a rejection and an
+# unanswered call, absent for busy, powered-off and non-existent callees.
+OUTCOMES = {
+    "answered": (RINGING, Step("answer", "answer_delay_s"), Step("disconnect", PLAYBACK, 0)),
+    "no_answer": (RINGING, Step("disconnect", "ring_timeout_s", 8101)),
+    "ring_timeout": (RINGING, Step("disconnect", "ring_timeout_s", 8003)),
+    "rejected": (RINGING, Step("disconnect", "reject_delay_s", 8004)),
+    "busy": (Step("disconnect", "unreachable_delay_s", 8102),),
+    "powered_off": (Step("disconnect", "unreachable_delay_s", 8104),),
+    "not_exist": (Step("disconnect", "unreachable_delay_s", 8100),),
+}
+
+# call-frequency limits: setting prefix -> result code (seed 004 table 6)
+LIMITS = {
+    "sp_calls": "1013001",
+    "app_calls": "1013002",
+    "display_calls": "1013003",
+    "caller_calls": "1013116",
+    "callee_calls": "1013117",
+    "service_number_calls": "1013118",
+}
+
+
+@dataclass
+class Event:
+    name: str
+    at: float
+    state_code: int | None = None
+    state_desc: str | None = None
+
+
+@dataclass
+class VoiceCall:
+    session_id: str
+    icid: str
+    app: dict
+    caller: str
+    callee: str
+    bind_num: str
+    user_data: str | None
+    status_url: str | None
+    fee_url: str | None
+    times_heard: int
+    events: list
+
+    @property
+    def answered(self) -> bool:
+        return any(event.name == "answer" for event in self.events)
+
+
+def _push_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime(PUSH_TIME)
+
+
+def _push_url(body: dict, field: str, configured: str | None) -> str | None:
+    """The decoded URL of a Base64 body field, else the app's configured one (vendor-facts §5.2)."""
+    encoded = body.get(field)
+    if encoded is None:
+        return configured
+    try:
+        url = base64.b64decode(encoded, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        raise SimError("1020001", field=field) from None
+    if not PUSH_URL.fullmatch(url):
+        raise SimError("1020001", field=field)
+    return url
+
+
+def _check_limits(world, settings, body, app_key):
+    subjects = {
+        "sp_calls": "sp", "app_calls": app_key, "display_calls": body["displayNbr"],
+        "caller_calls": body["displayNbr"], "callee_calls": body["calleeNbr"],
+        "service_number_calls": body.get("bindNbr") or body["displayNbr"],
+    }
+    for name, code in LIMITS.items():
+        limit = settings[f"{name}_max"]
+        if limit and not world.store.hit(f"voice-{name}", subjects[name], limit, settings[f"{name}_window_s"]):
+            raise SimError(code)
+
+
+def _disconnect(at: float, state_code, state_desc=None) -> Event:
+    code = int(state_code or 0)
+    return Event("disconnect", at, code, state_desc or STATE_DESCRIPTIONS.get(code, f"stateCode {code}"))
+
+
+def _timeline(call_spec: dict, settings: dict, playback_s: float, start: float) -> list:
+    """The call's events with their times: an explicit list from the rule, else a named outcome."""
+    if "events" in call_spec:
+        if not call_spec["events"]:
+            raise ValueError("a voice rule's call.events needs at least one event")
+        events, at = [], start
+        for item in call_spec["events"]:
+            at += float(item.get("after_s", 0))
+            if item["event"] == "disconnect":
+                events.append(_disconnect(at, item.get("stateCode"), item.get("stateDesc")))
+            else:
+                events.append(Event(item["event"], at))
+        return events
+    outcome = call_spec.get("outcome", "answered")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown voice call outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+    events, at = [Event("callout", start)], start
+    for step in OUTCOMES[outcome]:
+        at += playback_s if step.delay == PLAYBACK else settings[step.delay]
+        events.append(_disconnect(at, step.state_code) if step.event == "disconnect" else Event(step.event, at))
+    return events
+
+
+def _session_id(world, host: str) -> str:
+    """Shaped like the vendor's examples, e.g. 1201_612_4294967295_20190124030424@callenabler245.huaweicaas.com."""
+    rng = world.rng
+    started = world.clock.utcnow().strftime("%Y%m%d%H%M%S")
+    return f"{rng.choice((1200, 1201))}_{rng.randrange(100, 1000)}_{rng.getrandbits(32)}_{started}@{host}"
+
+
+def _transcript(body: dict, heard: int) -> str:
+    """What the callee hears: the tone files around the code, read `heard` times."""
+    parts = [f"[{body['preTone']}]", *[body["verifyCode"]] * heard]
+    if body.get("posTone"):
+        parts.append(f"[{body['posTone']}]")
+    return " ".join(parts)
+
+
+@product.operation("CallVerify")
+async def call_verify(call):
+    body, settings, world = call.body, call.settings, call.world
+    app = find_app(world, call.principal["app_key"])
+    status_url = _push_url(body, "statusUrl", app.get("status_url"))
+    fee_url = _push_url(body, "feeUrl", app.get("fee_url"))
+    _check_limits(world, settings, body, app["app_key"])
+    active = len(world.store.items(ACTIVE_CALLS))
+    if active >= settings["voice_ports"]:
+        raise SimError("1020154")
+
+    heard = body["times"] or settings["loop_listen_times"]   # times 0 loops until the callee hangs up
+    playback_s = settings["tone_s"] * (2 if body.get("posTone") else 1) + settings["readout_s"] * heard
+    start = world.clock.now()
+    voice_call = VoiceCall(
+        session_id=_session_id(world, settings["session_host"]),
+        icid=f"CAE-{world.clock.utcnow():%Y%m%d%H%M%S}-{world.rng.randrange(10**7, 10**8)}",
+        app=app, caller=body["displayNbr"], callee=body["calleeNbr"],
+        bind_num=body.get("bindNbr") or body["displayNbr"], user_data=body.get("userData"),
+        status_url=status_url, fee_url=fee_url, times_heard=heard,
+        events=_timeline((call.rule or {}).get("call") or {}, settings, playback_s, start),
+    )
+    world.store.put(ACTIVE_CALLS, voice_call.session_id, True)
+    if voice_call.fee_url:
+        _queue_fee(world, settings, voice_call)
+    if voice_call.answered:
+        world.outbox.send(product.name, call.operation.id, "voice", body["calleeNbr"], body["verifyCode"],
+                          _transcript(body, heard))
+    world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
+
+    answer = {**SUCCESS, "sessionId": voice_call.session_id}
+    if body["returnIdlePort"] == "true":
+        answer["idlePort"] = max(settings["voice_ports"] - active - 1, 0)
+    return answer
+
+
+async def _push(world, settings, kind: str, app: dict, url: str, body: dict, policy: RetryPolicy):
+    sign = partial(_push_signature, world, app, url) if settings["sign_pushes"] else None
+    delivery = world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign)
+    await world.callbacks.deliver(delivery)
+
+
+def _push_signature(world, app: dict, url: str) -> dict:
+    """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2)."""
+    nonce = f"{world.rng.getrandbits(128):032X}"
+    created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = password_digest(app["app_secret"], f"{url}\n{nonce}\n{created}")
+    return header_pair(app["app_key"], digest, nonce, created)
+
+
+def _status_body(voice_call: VoiceCall, event: Event) -> dict:
+    info = {"sessionId": voice_call.session_id, "timestamp": _push_time(event.at),
+            "caller": voice_call.caller, "called": voice_call.callee}
+    if voice_call.user_data is not None:
+        info["userData"] = voice_call.user_data
+    if event.name == "disconnect":
+        info.update(stateCode=event.state_code, stateDesc=event.state_desc)
+    return {"eventType": event.name, "statusInfo": info}
+
+
+async def _play(world, settings, voice_call: VoiceCall, index: int):
+    """Push one event, then schedule the next: one call's events go out in order (vendor-facts §5.2)."""
+    event = voice_call.events[index]
+    if voice_call.status_url:
+        policy = RetryPolicy(attempts=1 + settings["status_retries"])
+        await _push(world, settings, "voice.status", voice_call.app, voice_call.status_url,
+                    _status_body(voice_call, event), policy)
+    if index + 1 < len(voice_call.events):
+        world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
+    else:
+        world.store.pop(ACTIVE_CALLS, voice_call.session_id)
+
+
+def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
+    times = {event.name: _push_time(event.at) for event in voice_call.events}
+    end = voice_call.events[-1]
+    state_code = end.state_code or 0
+    record = {
+        "direction": 0, "spId": settings["sp_id"], "appKey": voice_call.app["app_key"], "icid": voice_call.icid,
+        "bindNum": voice_call.bind_num, "sessionId": voice_call.session_id,
+        "callerNum": voice_call.caller, "calleeNum": voice_call.callee,
+        "callEndTime": _push_time(end.at),
+        "callOutStartTime": times.get("callout", _push_time(voice_call.events[0].at)),
+    }
+    if "alerting" in times:
+        record["callOutAlertingTime"] = times["alerting"]
+    if "answer" in times:
+        record["callOutAnswerTime"] = times["answer"]
+    # 7001 and up the tear-down point is the stateCode itself (vendor-facts §5.5)
+    failure = FAILURES.get(state_code)
+    record["ulFailReason"] = failure.ul_fail_reason if failure else state_code
+    if state_code:
+        record["failTime"] = _push_time(end.at)
+    if failure:
+        record.update(callOutUnaswRsn=failure.q850_cause, sipStatusCode=failure.sip_status)
+    record.update(
+        recordFlag=0, ttsPlayTimes=voice_call.times_heard if voice_call.answered else 0,
+        serviceType=SERVICE_TYPE_VOICE_PLAYBACK, hostName=settings["session_host"],
+    )
+    if voice_call.user_data is not None:
+        record["userData"] = voice_call.user_data
+    return record
+
+
+def _queue_fee(world, settings, voice_call: VoiceCall):
+    """Records of one app ending in the same second share a push, up to fee_merge_max (vendor-facts §5.4).
+
+    Queued when the call is placed (its timeline is known then), so the batches do not depend on
+    how the status pushes of concurrent calls interleave.
+    """
+    end = voice_call.events[-1].at
+    key = (voice_call.app["app_key"], voice_call.fee_url, int(end))
+    batch = world.store.get(FEE_BATCHES, key)
+    if batch is None or len(batch) >= settings["fee_merge_max"]:
+        batch = []
+        world.store.put(FEE_BATCHES, key, batch)
+        world.scheduler.at(end + settings["fee_delay_s"],
+                           partial(_push_fees, world, settings, voice_call.app, voice_call.fee_url, key, batch))
+    batch.append(_fee_record(voice_call, settings))
+
+
+async def _push_fees(world, settings, app, url, key, batch):
+    if world.store.get(FEE_BATCHES, key) is batch:
+        world.store.pop(FEE_BATCHES, key)
+    policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"])
+    await _push(world, settings, "voice.fee", app, url, {"eventType": "fee", "feeLst": batch}, policy)
