@@ -2,60 +2,22 @@
 and every recipe of docs/scenarios.md is a file that `otpsim check` accepts and the server plays."""
 
 import json
-import re
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from starlette.testclient import TestClient
 
 from conftest import LiveServer
+from catalogue_requests import expected_body, request_for
 from huawei_signing import signed_headers
 from simulator.core.cli import create_simulator, main
+from voice_helpers import Receiver, advance, b64, call_verify, freeze_clock, verify_body
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRORS = sorted((ROOT / "scenarios" / "errors").glob("*.yaml"))
 RECIPES = ROOT / "scenarios" / "recipes"
 SEND = "/v2/servicerequest/verifycodes/send"
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-def _nested(dotted: dict) -> dict:
-    body: dict = {}
-    for path, value in dotted.items():
-        *parents, last = path.split(".")
-        node = body
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return body
-
-
-def request_for(operation, match: dict) -> dict:
-    """The request a rule's exact-value match describes, for httpx."""
-    headers = {name: str(value) for name, value in (match.get("headers") or {}).items()}
-    if operation.rpc_action:
-        headers["x-acs-action"] = operation.rpc_action
-    request = {"method": operation.method, "url": re.sub(r"\{[^}]+\}", "x", operation.path),
-               "headers": headers, "params": match.get("query") or {}}
-    if match.get("body"):
-        request["json"] = _nested(match["body"])
-    return request
-
-
-def expected_body(product, entry, request_id: str, host: str):
-    """The catalogue entry in its envelope, filled in straight from the spec."""
-    values = {**entry.fields, "code": entry.code, "request_id": request_id, "host": host}
-    values["message"] = PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), entry.message)
-
-    def fill(template):
-        if isinstance(template, str):
-            return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
-        if isinstance(template, dict):
-            return {k: fill(v) for k, v in template.items()}
-        return [fill(v) for v in template] if isinstance(template, list) else template
-    return fill(product.envelopes[entry.envelope]["body"])
 
 
 def test_every_code_of_every_catalogue_is_answered_exactly_through_the_errors_library():
@@ -82,10 +44,6 @@ def test_every_code_of_every_catalogue_is_answered_exactly_through_the_errors_li
                 assert response.json() == expected_body(product, entry, request_id, host), key
                 for header, value in entry.headers.items():
                     assert response.headers[header] == str(value), key
-
-
-def recipe(name: str) -> Path:
-    return RECIPES / f"{name}.yaml"
 
 
 @pytest.mark.parametrize("path", sorted(RECIPES.glob("*.yaml")), ids=lambda p: p.name)
@@ -150,3 +108,15 @@ def test_recipe_throttling_a_contact_and_then_the_gateway():
         assert served.send("13800000000") == (200, "OSM.01010024")
         assert served.send("13800000001") == (200, None)
         assert [served.send(str(n)) for n in range(2)] == [(429, "APIGW.0308")] * 2
+
+
+def test_recipe_busy_callee_is_busy_twice_then_answers():
+    with Served("busy-callee") as served, Receiver() as receiver:
+        freeze_clock(served.client)
+        for _ in range(3):
+            body = verify_body("+8613900000001", statusUrl=b64(f"{receiver.url}/status"))
+            assert call_verify(served.client, body).json()["resultcode"] == "0"
+            advance(served.client, 60)
+        disconnects = [b["statusInfo"]["stateCode"] for b in receiver.bodies("/status") if b["eventType"] == "disconnect"]
+        assert disconnects == [8102, 8102, 0]
+        assert [m["to"] for m in served.client.get("/__otpsim/outbox").json()] == ["+8613900000001"]

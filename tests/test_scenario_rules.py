@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+from catalogue_requests import expected_body, request_for
 from huawei_signing import signed_headers
+from voice_helpers import Receiver, advance, b64, call_verify, freeze_clock, verify_body
 
 SEND = "/v2/servicerequest/verifycodes/send"
 CHECK = "/v2/servicerequest/verifycodes"
@@ -137,15 +139,42 @@ def test_connection_faults_in_process_answer_a_clear_otpsim_error(client):
     assert client.get("/__otpsim/outbox").json() == []
 
 
-def test_default_magic_contacts(client):
-    """scenarios/default.yaml: a phone that is always throttled, an e-mail that never receives its code."""
-    for form in ("13500000002", "+8613500000002", "8613500000002"):
-        throttled = send(client, form)
-        assert throttled.json() == {"error_code": "OSM.01010024", "error_msg": "Verify code resend too frequently."}
+@pytest.mark.parametrize("operation, match, code", [
+    ("osm.SendVerifyCodes", {"body": {"contact_value": "13500000002"}}, "OSM.01010024"),
+    ("osm.SendVerifyCodes", {"body": {"contact_value": "+8613500000002"}}, "OSM.01010024"),
+    ("oneaccess.SendSmsVerifyCode", {"body": {"mobile": "13500000002"}}, "SMS.0001"),
+    ("cams.GetMigrationVerifyCode", {"query": {"PhoneNumber": "8613500000002"}}, "VerifyCode.TooFrequent"),
+    ("voice.CallVerify", {"body": {"calleeNbr": "+8613500000002"}}, "1013117"),
+])
+def test_default_magic_phone_is_always_throttled(sim, client, operation, match, code):
+    product_name = operation.split(".")[0]
+    product = sim.products[product_name]
+    target = next(op for op in product.operations if op.qualified == operation)
+    response = client.request(**request_for(target, match))
+    entry = product.catalogue[code]
+    assert response.status_code == entry.status
+    request_id = journal(client)[-1]["request_id"]
+    assert response.json() == expected_body(product, entry, request_id, "127.0.0.1:8080")
+
+
+def test_default_magic_email_is_accepted_but_never_receives_its_code(client):
     assert send(client, "undeliverable@example.com", contact_way=1).status_code == 200
     assert client.get("/__otpsim/outbox").json() == []
     assert send(client, "deliverable@example.com", contact_way=1).status_code == 200
     assert [m["to"] for m in client.get("/__otpsim/outbox").json()] == ["deliverable@example.com"]
+
+
+@pytest.mark.parametrize("callee, state_code", [
+    ("+8613500000001", 8102), ("+8613500000003", 8101), ("+8613500000004", 8004),
+    ("+8613500000005", 8104), ("8613500000006", 8100), ("+8613800000001", 0),
+])
+def test_default_magic_callees_end_their_calls_as_documented(client, callee, state_code):
+    with Receiver() as receiver:
+        freeze_clock(client)
+        body = verify_body(callee, statusUrl=b64(f"{receiver.url}/status"))
+        assert call_verify(client, body).json()["resultcode"] == "0"
+        advance(client, 60)
+        assert receiver.bodies("/status")[-1]["statusInfo"]["stateCode"] == state_code
 
 
 def test_reset_starts_the_rules_counting_again(client):
