@@ -1,6 +1,7 @@
 """The scenario file format as an author meets it: `otpsim check`, `otpsim schema`, PUT/GET, merging."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,11 @@ def test_the_schema_command_prints_the_complete_schema_with_the_products_filled_
     assert "osm" in schema["properties"]["products"]["properties"]
     assert schema["properties"]["products"]["properties"]["osm"]["properties"]["code_ttl_s"]["type"] == "integer"
     assert "osm.SendVerifyCodes" in schema["$defs"]["operation-name"]["enum"]
+
+
+def test_every_yaml_example_in_the_scenario_docs_is_a_valid_scenario(sim):
+    docs = (SCENARIOS.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```yaml\n(.*?)```", docs, re.S)
+    assert len(examples) >= 7
+    for example in examples:
+        sim.scenario_format.load(example, source="docs/scenarios.md")
