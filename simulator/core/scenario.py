@@ -140,7 +140,6 @@ class Scenario:
         document = document or {}
         self.document = document
         self.name = document.get("name", "empty")
-        self.seed = document.get("seed")
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
         self.rules = [Rule(index, spec) for index, spec in enumerate(document.get("rules") or [])]
