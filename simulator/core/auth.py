@@ -38,3 +38,21 @@ async def authenticate(call, schemes: dict) -> dict | None:
 
 def failure_error(product, failure: AuthFailed) -> SimError:
     return SimError(product.auth_failure or product.protocol_errors["internal-error"], reason=failure.reason)
+
+
+def stored_token_scheme(name: str, header: str, namespace: str):
+    """Register a scheme for tokens a product issued and keeps in the world store.
+
+    The issuing product puts each token under `namespace` (key the token, value the principal)
+    with the token lifetime as TTL, so tokens expire on the virtual clock.
+    """
+    async def check(call):
+        token = call.headers.get(header)
+        if token is None:
+            return None
+        principal = call.world.store.get(namespace, token)
+        if principal is None:
+            raise AuthFailed(f"unknown or expired token in {header}")
+        return principal
+
+    return scheme(name)(check)
