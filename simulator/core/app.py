@@ -185,6 +185,7 @@ class Simulator:
         rule = None
         try:
             raw = await read_body(receive, self.max_body)
+            entry["request_body"] = _preview(raw, None)
             if operation is None:
                 raise miss[1]
             try:
@@ -192,7 +193,7 @@ class Simulator:
                 body_problem = None
             except MalformedBody as problem:
                 body, form, body_problem = None, {}, problem
-            entry["request_body"] = _preview(raw, body)
+            entry["request_body"] = _preview(raw, body)   # masked, when it parsed
             params = {**query, **form} if operation.rpc_action else query
             rule = self.world.scenario.select(RequestView(operation, headers, params, body), self.world.scenario_rng)
             if rule is not None:

@@ -148,10 +148,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
-                       help="scenario file (YAML or JSON); repeat to merge several in order "
-                            "(default: the packaged scenarios/default.yaml)")
+                       help="scenario file (YAML or JSON); repeat to merge several in order, "
+                            "over the packaged scenarios/default.yaml (docs/scenarios.md)")
     serve.add_argument("--seed", type=int, default=None,
-                       help="seed for codes, ids and fault decisions (default: the scenario's seed, else 0)")
+                       help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",
                        help="serve HTTPS with a certificate for localhost/127.0.0.1 made at start-up; "
                             "prints the CA file clients should trust")
