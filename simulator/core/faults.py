@@ -47,9 +47,13 @@ class Fault:
         return self.kind in CONNECTION_FAULTS and not self.handled
 
 
-async def send_whole(send, answer: Answer):
+async def _start(send, answer: Answer):
     headers = answer.headers + [(b"content-length", str(len(answer.body)).encode())]
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+
+
+async def send_whole(send, answer: Answer):
+    await _start(send, answer)
     await send({"type": "http.response.body", "body": answer.body})
 
 
@@ -59,8 +63,7 @@ def garble(body: bytes) -> bytes:
 
 
 async def _send_slowly(send, answer: Answer, fault: Fault):
-    headers = answer.headers + [(b"content-length", str(len(answer.body)).encode())]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await _start(send, answer)
     size = fault.chunk_bytes
     chunks = [answer.body[i:i + size] for i in range(0, len(answer.body), size)] or [b""]
     pause = fault.duration_s / len(chunks)
