@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.core.cli import main
+from simulator.core.cli import create_simulator, main
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -137,3 +137,14 @@ def test_every_yaml_example_in_the_scenario_docs_is_a_valid_scenario(sim):
     assert len(examples) >= 7
     for example in examples:
         sim.scenario_format.load(example, source="docs/scenarios.md")
+
+
+def test_files_merge_in_order_over_the_default_whose_rules_always_come_last():
+    default = SCENARIOS / "default.yaml"
+    recipes = [SCENARIOS / "recipes" / "first-two-fail.yaml", SCENARIOS / "recipes" / "throttling.yaml"]
+    magic = [rule["name"] for rule in yaml.safe_load(default.read_text())["rules"]]
+    for files in (recipes, [default, *recipes]):
+        scenario = create_simulator(files).world.scenario
+        assert [rule.name for rule in scenario.rules] == ["first-two-sends-fail", "gateway-throttles", *magic]
+        assert scenario.name == "throttling" and scenario.product_settings["osm"] == {"resend_interval_s": 120}
+        assert scenario.credentials["huawei_aksk"][0]["ak"] == "SIMTESTAK0000000000"

@@ -24,15 +24,22 @@ def scenario_dir() -> Path:
 
 def create_simulator(scenario_files=(), seed: int | None = None, **options):
     """A simulator serving the scenario files merged in order over scenarios/default.yaml."""
+    sources = [(str(name), Path(name).read_text(encoding="utf-8")) for name in scenario_files]
+    return simulator_from_texts(sources, seed, **options)
+
+
+def simulator_from_texts(sources, seed: int | None = None, products=None, **options):
+    """A simulator serving scenario (name, text) sources merged in order over scenarios/default.yaml;
+    each source's problems are reported with its own name and lines."""
     from .app import Simulator
     from .scenario import Scenario, merge_documents
     from .scenario_schema import ScenarioFormat
     from .spec import load_products
 
-    products = load_products()
+    products = products or load_products()
     scenario_format = ScenarioFormat(products)
     base = scenario_format.load_file(scenario_dir() / DEFAULT_SCENARIO)
-    document = merge_documents([scenario_format.load_file(name) for name in scenario_files], base=base)
+    document = merge_documents([scenario_format.load(text, name) for name, text in sources], base=base)
     if seed is None:
         seed = document.get("seed", 0)
     return Simulator(scenario=Scenario(document), seed=seed, products=products,

@@ -159,7 +159,8 @@ def merge_documents(documents: list[dict], base: dict | None = None) -> dict:
     """Files merged in order, over `base`.
 
     A later file overrides name (with its description), seed and single settings; credentials
-    add up; rules append in file order, and base rules come last, so a file's own rules win.
+    add up; rules append in file order, and base rules come last (also when a file repeats them,
+    as GET /__otpsim/scenario shows them), so a file's own rules win.
     """
     merged: dict = {"credentials": {}, "products": {}, "rules": []}
     for document in ([base] if base else []) + documents:
@@ -173,8 +174,8 @@ def merge_documents(documents: list[dict], base: dict | None = None) -> dict:
             known.extend(entry for entry in entries or [] if entry not in known)
         for product, settings in (document.get("products") or {}).items():
             merged["products"].setdefault(product, {}).update(settings or {})
+    base_rules = (base or {}).get("rules") or []
     for document in documents:
-        merged["rules"].extend(document.get("rules") or [])
-    if base:
-        merged["rules"].extend(rule for rule in base.get("rules") or [] if rule not in merged["rules"])
+        merged["rules"].extend(rule for rule in document.get("rules") or [] if rule not in base_rules)
+    merged["rules"].extend(base_rules)
     return merged
