@@ -141,3 +141,14 @@ def test_forced_error_header_answers_the_documented_body(client):
     response = client.post(SEND, content=raw, headers=headers)
     assert response.status_code == 500
     assert response.json() == {"error_code": "OSM.0004", "error_msg": "Internal Server Error"}
+
+
+def test_sdk_signatures_made_with_the_wall_clock_stay_valid_after_the_clock_moves(client):
+    contact = {"contact_value": "13600000000", "contact_way": 0, "area_code": "86"}
+    client.post("/__otpsim/clock", json={"mode": "manual", "set": "2031-01-01T00:00:00Z"})
+    assert post(client, SEND, contact).content == b""           # signed now, by the wall clock
+    client.post("/__otpsim/clock", json={"advance": 3600})
+    assert post(client, SEND, contact).content == b""           # an hour later on the virtual clock
+    from datetime import datetime, timezone
+    stale = post(client, SEND, contact, when=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert stale.json()["error_code"] == "APIGW.0301"

@@ -94,7 +94,7 @@ def _check_time(call, stamp: str):
             continue
     else:
         raise SimError("IllegalTimestamp")
-    if abs(call.world.clock.now() - signed_at) > call.settings["signature_skew_s"]:
+    if not call.world.clock.accepts(signed_at, call.settings["signature_skew_s"]):
         raise SimError("IllegalTimestamp")
 
 

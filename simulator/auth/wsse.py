@@ -91,7 +91,7 @@ async def check(call):
     app = find_app(call.world, token["Username"])
     if app is None:
         raise SimError("1010003")
-    if abs(call.world.clock.now() - created_at) > call.settings["created_skew_s"]:
+    if not call.world.clock.accepts(created_at, call.settings["created_skew_s"]):
         raise SimError("1010013")
     expected = password_digest(app["app_secret"], token["Nonce"] + token["Created"])
     if not hmac.compare_digest(expected, token["PasswordDigest"]):

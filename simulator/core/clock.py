@@ -18,6 +18,11 @@ class Clock:
         base = time.time() if self._frozen_at is None else self._frozen_at
         return base + self._offset
 
+    def accepts(self, signed_at: float, skew_s: float) -> bool:
+        """Whether a client's signing time is fresh: near the virtual clock, or near the wall clock
+        that real SDKs sign with even while a test has moved the virtual clock away."""
+        return abs(self.now() - signed_at) <= skew_s or abs(time.time() - signed_at) <= skew_s
+
     def utcnow(self) -> datetime:
         return datetime.fromtimestamp(self.now(), timezone.utc)
 
