@@ -11,6 +11,7 @@ import pytest
 from conftest import LiveServer
 from huawei_signing import signed_headers
 from simulator.core.tls import make_certificates
+from simulator.embedded import EmbeddedOtpsim
 
 SEND = "/v2/servicerequest/verifycodes/send"
 
@@ -109,3 +110,10 @@ def test_faults_work_over_tls_too(sim, tmp_path):
         with pytest.raises(httpx.RemoteProtocolError):
             send(live, verify=trust)
         assert httpx.get(f"{live.url}/__otpsim/journal", verify=trust).json()[-1]["fault"] == "connection_reset"
+
+
+def test_the_pytest_plugins_embedded_server_breaks_connections_too():
+    scenario = {"name": "empty", "rules": [{"match": {"product": "osm"}, "fault": "empty_response"}]}
+    with EmbeddedOtpsim(scenario=scenario) as otpsim:
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            httpx.post(f"{otpsim.base_url}{SEND}", json={"contact_value": "1"})
