@@ -21,12 +21,12 @@ class World:
         self.seed = seed
         self.clock = Clock()
         self.scheduler = Scheduler(self.clock)
-        self.callbacks = Callbacks(self.clock, self.scheduler)
         self.journal = Journal(journal_capacity)
         self.outbox = Outbox(self.clock, outbox_capacity)
         self.rng = random.Random(seed)
         # fault decisions and delays draw from their own stream, so adding a rule changes no code or id
         self.scenario_rng = random.Random(f"scenario/{seed}")
+        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.use_scenario(scenario)
