@@ -120,3 +120,13 @@ def test_the_delivery_queue_is_bounded(sim):
 
     state, attempt = asyncio.run(overflow())
     assert state == "dropped" and attempt["dropped"] == "queue full"
+
+
+def test_concurrent_calls_each_push_their_events_in_order(client, receiver, world):  # noqa: F811
+    sessions = [place(client, world(callee=f"+86138000001{n:02d}")) for n in range(8)]
+    play_out(client)
+    by_call = {session: [] for session in sessions}
+    for body in receiver.bodies("/status"):
+        by_call[body["statusInfo"]["sessionId"]].append(body["eventType"])
+    assert all(events == ORDER for events in by_call.values())
+    assert sorted(r["sessionId"] for body in receiver.bodies("/fee") for r in body["feeLst"]) == sorted(sessions)
