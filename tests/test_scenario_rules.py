@@ -93,11 +93,13 @@ def test_headers_match_in_any_case_and_nested_body_fields_by_dotted_path(client)
 
 def test_respond_sends_a_raw_answer(client):
     use(client, {"name": "proxy-page", "match": {"product": "osm"},
-                 "respond": {"status": 502, "headers": {"Content-Type": "text/html", "Retry-After": 3},
+                 "respond": {"status": 502, "headers": {"Content-Type": "text/html", "Retry-After": 3,
+                                                        "Content-Length": 999},
                              "body": "<html>Bad Gateway</html>"}})
     response = send(client)
     assert (response.status_code, response.text) == (502, "<html>Bad Gateway</html>")
     assert response.headers["content-type"] == "text/html" and response.headers["retry-after"] == "3"
+    assert response.headers.get_list("content-length") == [str(len("<html>Bad Gateway</html>"))]
 
 
 def test_a_delay_rule_slows_the_answer_and_the_journal_records_the_drawn_delay(client):

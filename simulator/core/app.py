@@ -291,5 +291,7 @@ class RawAnswer(Exception):
             body = encode_json(body)
         elif isinstance(body, str):
             body = body.encode()
-        headers = [(k.lower().encode(), str(v).encode()) for k, v in (self.respond.get("headers") or {}).items()]
+        # the length is the body's own; a second Content-Length would make the answer unreadable
+        headers = [(k.lower().encode(), str(v).encode()) for k, v in (self.respond.get("headers") or {}).items()
+                   if k.lower() != "content-length"]
         return Answer(int(self.respond["status"]), headers, body, None)

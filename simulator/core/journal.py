@@ -46,3 +46,4 @@ class Journal:
 
     def clear(self):
         self._entries.clear()
+        self._ids = itertools.count(1)

@@ -78,3 +78,4 @@ class Outbox:
 
     def clear(self):
         self._messages.clear()
+        self._ids = itertools.count(1)
