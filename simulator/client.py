@@ -128,6 +128,7 @@ class Delivery:
     attempts: list[Attempt]
     state: str                 # pending | delivered | failed | dropped
     max_attempts: int
+    duplicate_of: int | None = None   # a scenario's `callbacks: {duplicate: ...}` sent this push twice
 
     @classmethod
     def from_json(cls, data: dict) -> "Delivery":
@@ -171,6 +172,7 @@ class CatalogueEntry:
     synthetic: bool            # True where the vendor is silent and otpsim chose
     headers: dict
     description: str
+    fields: dict | None = None  # placeholder values used when the error is forced
 
     @classmethod
     def from_json(cls, data: dict) -> "CatalogueEntry":

@@ -21,8 +21,9 @@ from pathlib import Path
 import uvicorn
 
 from .client import OtpsimClient, read_scenario
-from .core.cli import parse_scenario_document
-from .core.scenario import merge_documents, parse_scenario
+from .core.cli import simulator_from_texts
+from .core.scenario import merge_documents
+from .core.server import server_config
 
 STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -44,8 +45,9 @@ class ThreadServer:
         self.port = self._socket.getsockname()[1]
         scheme = "https" if ssl_certfile else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=GRACE_S, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        # the fault-capable server of `otpsim serve`, so scenario connection faults work here too
+        config = server_config(app, "127.0.0.1", self.port, log_config=None, timeout_graceful_shutdown=GRACE_S,
+                               ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name=f"otpsim-server-{self.port}", daemon=True)
@@ -90,33 +92,25 @@ def as_list(scenario) -> list:
     return list(scenario) if isinstance(scenario, (list, tuple)) else [scenario]
 
 
-def build_scenario(sources: list, products: dict, base_dir=None):
-    """One Scenario from several sources merged in order, as `otpsim serve --scenario` does;
+def build_scenario(sources: list, scenario_format, base_dir=None) -> dict:
+    """One scenario document from several sources merged in order, as `otpsim serve --scenario` does;
     each source's problems are reported with its own name and lines."""
-    parsed = [parse_scenario(text, products, source=name)
-              for name, text in (read_scenario(source, base_dir) for source in sources)]
-    if len(parsed) == 1:
-        return parsed[0]
-    return parse_scenario_document(merge_documents([s.document for s in parsed]), products)
+    return merge_documents([scenario_format.load(text, name)
+                            for name, text in (read_scenario(source, base_dir) for source in sources)])
 
 
 class EmbeddedOtpsim(OtpsimClient):
     """A simulator of its own, served from this process, and the admin client for it.
 
-    `scenario`: None (the packaged default), or one source or a list merged in order; a source is
-    a dict, a path (relative to `base_dir`), a packaged scenario's name or YAML text.
-    `seed` fixes codes, ids and fault decisions (default: the scenario's, else 0).
+    `scenario`: None (the packaged default), or one source or a list merged in order over the
+    default; a source is a dict, a path (relative to `base_dir`), a packaged scenario's name or YAML
+    text. `seed` fixes codes, ids, fault decisions and delays (default: the scenario's, else 0).
     `tls` serves HTTPS; `ca_path` is then the CA file a client should trust.
     """
 
     def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None):
-        from .core.app import Simulator
-
-        products = _products()
-        chosen = build_scenario(as_list(scenario) or ["default"], products, base_dir)
-        if seed is None:
-            seed = chosen.seed if chosen.seed is not None else 0
-        self.simulator = Simulator(scenario=chosen, seed=seed, products=products)
+        sources = [read_scenario(source, base_dir) for source in as_list(scenario)]
+        self.simulator = simulator_from_texts(sources, seed, products=_products())
         self.ca_path: Path | None = None
         self._tls = tls
         self._cleanup = ExitStack()

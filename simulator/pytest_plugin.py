@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from .core.scenario import ScenarioError
+from .core.scenario_schema import ScenarioError
 from .embedded import EmbeddedOtpsim, as_list, build_scenario
 
 MARKER = "otpsim"
@@ -93,10 +93,10 @@ def otpsim_session(_otpsim_session_server, request):
     starting_scenario = server.scenario.get()
     if "scenario" in options:
         try:
-            chosen = build_scenario(as_list(options["scenario"]), server.simulator.products, request.path.parent)
+            chosen = build_scenario(as_list(options["scenario"]), server.simulator.scenario_format, request.path.parent)
         except (ScenarioError, OSError) as problem:
             pytest.fail(_refusal(problem), pytrace=False)
-        server.scenario.load(chosen.document)
+        server.scenario.load(chosen)
     yield server
     server.reset()
     server.clock.set_mode("real")

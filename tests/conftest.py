@@ -9,6 +9,7 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from simulator.core.cli import create_simulator
+from simulator.core.server import server_config
 
 
 @pytest.fixture
@@ -29,12 +30,11 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """uvicorn in a thread on a free port; `url` is its base URL."""
+    """uvicorn in a thread on a free port, as `otpsim serve` runs it (faults included); `url` is its base URL."""
 
     def __init__(self, app, **options):
         self.port = free_port()
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                     access_log=False, lifespan="on", **options)
+        self.config = server_config(app, "127.0.0.1", self.port, **options)
         self.server = uvicorn.Server(self.config)
         scheme = "https" if options.get("ssl_certfile") else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"

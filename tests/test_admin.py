@@ -95,6 +95,8 @@ def test_reset_forgets_state_but_keeps_the_scenario(client):
     client.post("/__otpsim/reset")
     assert client.get("/__otpsim/outbox").json() == []
     assert client.get("/__otpsim/journal").json() == []
+    send(client, "778")
+    assert client.get("/__otpsim/outbox").json()[0]["id"] == 1     # ids start over, too
     assert send(client, "777").status_code == 200 and send(client, "777").json()["error_code"] == "OSM.01010024"
     assert client.get("/__otpsim/scenario").json()["name"] == "default"
 

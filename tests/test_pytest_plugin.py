@@ -336,7 +336,7 @@ def test_a_bad_marker_or_scenario_is_a_clear_setup_error(inner):
     result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines([
         "*otpsim: scenario refused:*",
-        "*unknown operation 'osm.Nope'*",
+        "*'osm.Nope' is not a known operation*",
         "*no scenario file*missing.yaml*",
         "*otpsim has no option sed*",
     ])

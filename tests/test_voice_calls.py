@@ -31,7 +31,7 @@ def world(client, receiver):
     """A frozen clock at T0 and a body builder whose pushes go to the receiver."""
     freeze_clock(client)
 
-    def body(callee="+8613500000001", **fields):
+    def body(callee="+8613800000001", **fields):
         urls = {"statusUrl": b64(f"{receiver.url}/status"), "feeUrl": b64(f"{receiver.url}/fee")}
         return verify_body(callee, **{**urls, **fields})
     return body
@@ -54,7 +54,7 @@ def assert_valid_pushes(receiver):
 def test_answered_call_plays_out_in_order_then_pushes_its_fee(client, receiver, world):
     session_id = place(client, world(posTone="postone.wav", userData="order-42", bindNbr="+8653159510000"))
     assert SESSION_ID.match(session_id)
-    message = client.get("/__otpsim/outbox/latest", params={"to": "+8613500000001"}).json()
+    message = client.get("/__otpsim/outbox/latest", params={"to": "+8613800000001"}).json()
     assert (message["channel"], message["code"]) == ("voice", "123456")
     assert message["text"] == "[pretone.wav] 123456 123456 123456 [postone.wav]"
 
@@ -66,7 +66,7 @@ def test_answered_call_plays_out_in_order_then_pushes_its_fee(client, receiver, 
     assert [s["statusInfo"]["timestamp"] for s in statuses] == [stamp(0), stamp(4), stamp(12), stamp(30)]
     assert all(s["statusInfo"]["sessionId"] == session_id for s in statuses)
     assert statuses[0]["statusInfo"] == {"sessionId": session_id, "timestamp": stamp(0), "caller": "+8653159511234",
-                                         "called": "+8613500000001", "userData": "order-42"}
+                                         "called": "+8613800000001", "userData": "order-42"}
     assert statuses[-1]["statusInfo"]["stateCode"] == 0
     assert receiver.bodies("/fee") == []
 
@@ -77,7 +77,7 @@ def test_answered_call_plays_out_in_order_then_pushes_its_fee(client, receiver, 
     assert record == {
         "direction": 0, "spId": "CaaS_Test_01", "appKey": APP_KEY, "icid": record["icid"],
         "bindNum": "+8653159510000", "sessionId": session_id, "callerNum": "+8653159511234",
-        "calleeNum": "+8613500000001", "callEndTime": stamp(30), "callOutStartTime": stamp(0),
+        "calleeNum": "+8613800000001", "callEndTime": stamp(30), "callOutStartTime": stamp(0),
         "callOutAlertingTime": stamp(4), "callOutAnswerTime": stamp(12), "ulFailReason": 0, "recordFlag": 0,
         "ttsPlayTimes": 3, "serviceType": "001", "hostName": "callenabler245.huaweicaas.com", "userData": "order-42",
     }
@@ -95,7 +95,7 @@ def test_answered_call_plays_out_in_order_then_pushes_its_fee(client, receiver, 
 def test_unanswered_outcomes_follow_the_documented_sequences(client, receiver, world, outcome, events, seconds,
                                                              state_code, fail_reason, q850):
     use_scenario(client, rules=[outcome_rule(outcome)])
-    place(client, world(callee="+8613500000002"))
+    place(client, world(callee="+8613800000002"))
     advance(client, seconds - 1)
     assert receiver.events() == events[:-1]
     advance(client, 1)
@@ -108,7 +108,7 @@ def test_unanswered_outcomes_follow_the_documented_sequences(client, receiver, w
     assert record["failTime"] == record["callEndTime"] == stamp(seconds)
     assert "callOutAnswerTime" not in record and record["ttsPlayTimes"] == 0
     assert ("callOutAlertingTime" in record) == ("alerting" in events)
-    assert client.get("/__otpsim/outbox", params={"to": "+8613500000002"}).json() == []
+    assert client.get("/__otpsim/outbox", params={"to": "+8613800000002"}).json() == []
     assert_valid_pushes(receiver)
 
 
@@ -126,7 +126,7 @@ def test_a_rule_can_give_the_events_explicitly(client, receiver, world):
 
 def test_times_zero_loops_until_the_callee_hangs_up(client, receiver, world):
     place(client, world(times=0))
-    assert client.get("/__otpsim/outbox/latest", params={"to": "+8613500000001"}).json()["text"] == \
+    assert client.get("/__otpsim/outbox/latest", params={"to": "+8613800000001"}).json()["text"] == \
         "[pretone.wav] 123456 123456"
     advance(client, 24)   # answer at +12, one tone and 2 readings of 4 s
     assert receiver.events()[-1] == "disconnect"

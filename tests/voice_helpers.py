@@ -30,7 +30,7 @@ def b64(url: str) -> str:
     return base64.b64encode(url.encode()).decode()
 
 
-def verify_body(callee="+8613500000001", **fields) -> dict:
+def verify_body(callee="+8613800000001", **fields) -> dict:
     return {"displayNbr": "+8653159511234", "calleeNbr": callee, "languageType": 2,
             "preTone": "pretone.wav", "verifyCode": "123456", **fields}
 

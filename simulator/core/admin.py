@@ -2,13 +2,12 @@
 
 from datetime import datetime
 
-import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .scenario import Scenario, ScenarioError, parse_scenario
+from .scenario_schema import ScenarioError
 from .spec import served_json
 from .. import __version__
 
@@ -109,10 +108,9 @@ def build_admin(sim) -> Starlette:
         if request.method == "PUT":
             text = (await request.body()).decode("utf-8", "replace")
             try:
-                new = parse_scenario(text, sim.products, source="request body")
+                sim.replace_scenario(text, source="request body")
             except ScenarioError as problem:
                 return _error(400, "scenario refused; the previous one stays in force", problems=problem.problems)
-            world.use_scenario(new)
         return JSONResponse(world.scenario.document)
 
     async def reset(request: Request):

@@ -11,11 +11,14 @@ from . import auth as auth_mod
 from .admin import build_admin
 from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
 from .errors import AuthFailed, SimError
+from .faults import Answer, deliver, send_whole
 from .headers import RequestHeaders
 from .journal import BODY_PREVIEW, mask_fields, pack_headers
+from .outbox import delivery_lost
 from .product import Call, Reply, load_providers
 from .router import Router
-from .scenario import Scenario
+from .scenario import MAX_DELAY_MS, RequestView, Scenario, merge_documents
+from .scenario_schema import ScenarioFormat
 from .spec import load_products
 from .world import World
 
@@ -87,13 +90,16 @@ def _preview(raw: bytes, parsed):
 
 class Simulator:
     def __init__(self, scenario: Scenario | None = None, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
-                 products=None, journal_capacity: int = 10_000, outbox_capacity: int = 10_000):
+                 products=None, journal_capacity: int = 10_000, outbox_capacity: int = 10_000,
+                 scenario_format: ScenarioFormat | None = None, base_scenario: dict | None = None):
         self.products = products or load_products()
         self.providers = load_providers()
         self.schemes = auth_mod.load_schemes()
         self._check_wiring()
         self.router = Router(self.products)
         self.max_body = max_body
+        self.scenario_format = scenario_format or ScenarioFormat(self.products)
+        self.base_scenario = base_scenario
         self.world = World(self.products, scenario or Scenario(), seed, journal_capacity, outbox_capacity)
         self.admin = build_admin(self)
 
@@ -107,6 +113,13 @@ class Simulator:
             for op in product.operations:
                 if provider is None or op.id not in provider.handlers:
                     raise RuntimeError(f"{op.qualified} has no handler")
+
+    def replace_scenario(self, text: str, source: str):
+        """A scenario from text, over the base one, in force at once; ScenarioError leaves the old one."""
+        document = self.scenario_format.load(text, source)
+        self.world.use_scenario(Scenario(merge_documents([document], base=self.base_scenario)))
+        if "seed" in document:
+            self.world.reseed(document["seed"])
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
@@ -139,77 +152,99 @@ class Simulator:
         operation, miss = self.router.resolve(method, path, headers, query)
         product = operation.product if operation else (miss[0] if miss else None)
         if product is None:
-            await _send(send, 404, [(b"content-type", JSON_TYPE.encode())],
-                        encode_json({"otpsim": f"no product serves {method} {path}"}))
+            await send_whole(send, Answer(404, [(b"content-type", JSON_TYPE.encode())],
+                                          encode_json({"otpsim": f"no product serves {method} {path}"}), None))
             return
         request_id = new_request_id(world.rng, product.request_id_format)
         if product.request_id_echo:
             request_id = headers.get(product.request_id_header, request_id)
-        host = headers.get("host", "")
         entry = {
             "at": world.clock.utcnow().isoformat().replace("+00:00", "Z"),
             "product": product.name, "operation": operation.qualified if operation else None,
             "method": method, "path": path, "query": scope["query_string"].decode("utf-8", "replace"),
-            "headers": pack_headers(scope["headers"]), "request_id": request_id, "rule": None,
+            "headers": pack_headers(scope["headers"]), "request_id": request_id, "request_body": None,
+            "rule": None, "delay_ms": None, "fault": None,
         }
-        raw, parsed = b"", None
-        try:
-            raw = await read_body(receive, self.max_body)
-            if operation is None:
-                raise miss[1]
-            reply = await self._pipeline(operation, scope, headers, query, raw, request_id, host, entry)
-            status, out_headers, body, code = self._render_reply(product, reply, request_id)
-        except RawAnswer as answer:
-            status, out_headers, body, code = answer.render()
-        except BodyTooLarge:
-            status, out_headers, body, code = render_error(
-                product, SimError(product.protocol_errors["body-too-large"], limit=self.max_body), request_id, host)
-        except SimError as error:
-            status, out_headers, body, code = self._render_error(product, error, request_id, host)
-        except AuthFailed as failure:
-            status, out_headers, body, code = self._render_error(
-                product, auth_mod.failure_error(product, failure), request_id, host)
-        except Exception:
-            log.exception("%s failed", operation.qualified if operation else path)
-            status, out_headers, body, code = render_error(
-                product, SimError(product.protocol_errors["internal-error"]), request_id, host)
-        await _send(send, status, out_headers, body)
+        answer, rule = await self._answer(product, operation, miss, scope, receive, headers, query, request_id, entry)
+        fault = rule.fault if rule else None
+        sent = await deliver(scope, receive, send, answer, fault)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        parsed = entry.pop("_parsed", None)
         entry.update(
-            request_body=_preview(raw, parsed), status=status, code=code,
-            response_body=_preview(body, _json_or_none(body)),
+            fault=fault.kind if fault else None,
+            status=sent.status if sent else None, code=sent.code if sent else None,
+            response_body=_preview(sent.body, _json_or_none(sent.body)) if sent else None,
             duration_ms=round(elapsed_ms, 3),
         )
         world.journal.record(entry)
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s %s %.1fms", entry["operation"] or f"{method} {path}", status, code or "-", elapsed_ms)
+            outcome = f"{sent.status} {sent.code or '-'}" if sent else f"fault {fault.kind}"
+            log.info("%s %s %.1fms", entry["operation"] or f"{method} {path}", outcome, elapsed_ms)
 
-    def _render_error(self, product, error: SimError, request_id, host):
-        if error.key not in product.catalogue:
-            return 400, [(b"content-type", JSON_TYPE.encode())], encode_json(
-                {"otpsim": f"{error.key} is not in the {product.name} catalogue"}), None
-        return render_error(product, error, request_id, host)
-
-    async def _pipeline(self, operation, scope, headers, query, raw, request_id, host, entry):
-        world = self.world
+    async def _answer(self, product, operation, miss, scope, receive, headers, query, request_id, entry):
+        """The answer to a vendor request and the rule that shaped it; no answer when a fault drops it."""
+        host = headers.get("host", "")
+        rule = None
         try:
-            body, form = parse_body(raw, headers.get("content-type", ""), operation)
-            body_problem = None
-        except MalformedBody as problem:
-            body, form, body_problem = None, {}, problem
-        entry["_parsed"] = body
-        params = {**query, **form} if operation.rpc_action else query
+            raw = await read_body(receive, self.max_body)
+            entry["request_body"] = _preview(raw, None)
+            if operation is None:
+                raise miss[1]
+            try:
+                body, form = parse_body(raw, headers.get("content-type", ""), operation)
+                body_problem = None
+            except MalformedBody as problem:
+                body, form, body_problem = None, {}, problem
+            entry["request_body"] = _preview(raw, body)   # masked, when it parsed
+            params = {**query, **form} if operation.rpc_action else query
+            rule = self.world.scenario.select(RequestView(operation, headers, params, body), self.world.scenario_rng)
+            if rule is not None:
+                entry["rule"] = rule.name
+            await self._delay(headers, rule, entry)
+            if rule is not None and rule.fault is not None and rule.fault.drops_request:
+                return None, rule
+            reply = await self._handle(operation, scope, headers, params, body, body_problem, raw,
+                                       request_id, host, rule)
+            return self._render_reply(product, reply, request_id), rule
+        except RawAnswer as answer:
+            return answer.render(), rule
+        except BodyTooLarge:
+            return Answer(*render_error(
+                product, SimError(product.protocol_errors["body-too-large"], limit=self.max_body), request_id, host)), rule
+        except SimError as error:
+            return self._render_error(product, error, request_id, host), rule
+        except AuthFailed as failure:
+            return self._render_error(product, auth_mod.failure_error(product, failure), request_id, host), rule
+        except Exception:
+            log.exception("%s failed", operation.qualified if operation else scope["path"])
+            return Answer(*render_error(
+                product, SimError(product.protocol_errors["internal-error"]), request_id, host)), rule
 
-        rule = world.scenario.select(operation, headers, params, body)
-        if rule is not None:
-            entry["rule"] = rule.name
-        await self._apply_test_controls(operation, headers, rule)
+    def _render_error(self, product, error: SimError, request_id, host) -> Answer:
+        if error.key not in product.catalogue:
+            return Answer(400, [(b"content-type", JSON_TYPE.encode())], encode_json(
+                {"otpsim": f"{error.key} is not in the {product.name} catalogue"}), None)
+        return Answer(*render_error(product, error, request_id, host))
 
+    async def _delay(self, headers, rule, entry):
+        """X-Otpsim-Delay-Ms, else the rule's delay drawn from the seeded generator."""
+        delay_ms = _header_delay(headers.get("x-otpsim-delay-ms"))
+        if delay_ms is None and rule is not None and rule.delay is not None:
+            delay_ms = rule.delay(self.world.scenario_rng)
+        if delay_ms:
+            entry["delay_ms"] = round(delay_ms, 3)
+            await asyncio.sleep(delay_ms / 1000)
+
+    async def _handle(self, operation, scope, headers, params, body, body_problem, raw, request_id, host, rule):
+        """Forced answers first (X-Otpsim-Error, the rule's error or respond), else auth, validation, provider."""
+        forced = headers.get("x-otpsim-error") or (rule.error if rule else None)
+        if forced:
+            raise SimError(forced)
+        if rule is not None and rule.respond is not None:
+            raise RawAnswer(rule.respond)
         product = operation.product
         wire_path = scope.get("raw_path") or scope["path"].encode()
         call = Call(operation, scope["method"], wire_path.decode("latin-1"), scope["query_string"].decode("utf-8", "replace"),
-                    headers, params, body, params, raw, world.settings[product.name], world,
+                    headers, params, body, params, raw, self.world.settings[product.name], self.world,
                     request_id, rule.spec if rule else None, host)
         call.principal = await auth_mod.authenticate(call, self.schemes)
         if body_problem is not None:
@@ -220,32 +255,28 @@ class Simulator:
         if operation.rpc_action:
             call.params = call.query
         handler = self.providers[product.name].handlers[operation.id]
-        return await handler(call)
+        lost = delivery_lost.set(rule is not None and not rule.delivers)
+        try:
+            return await handler(call)
+        finally:
+            delivery_lost.reset(lost)
 
-    async def _apply_test_controls(self, operation, headers, rule):
-        spec = rule.spec if rule else {}
-        delay_ms = headers.get("x-otpsim-delay-ms") or spec.get("delay_ms")
-        if delay_ms:
-            try:
-                await asyncio.sleep(max(float(delay_ms), 0) / 1000)
-            except ValueError:
-                pass
-        forced = headers.get("x-otpsim-error") or spec.get("error")
-        if forced:
-            raise SimError(forced)
-        respond = spec.get("respond")
-        if respond:
-            raise RawAnswer(respond)
-
-    def _render_reply(self, product, reply, request_id):
+    def _render_reply(self, product, reply, request_id) -> Answer:
         if not isinstance(reply, Reply):
             reply = Reply(reply)
         headers = base_headers(product, request_id)
         headers.extend((k.encode(), str(v).encode()) for k, v in reply.headers.items())
         if reply.body is None:
-            return reply.status, headers, b"", None
+            return Answer(reply.status, headers, b"", None)
         headers.append((b"content-type", JSON_TYPE.encode()))
-        return reply.status, headers, encode_json(reply.body), None
+        return Answer(reply.status, headers, encode_json(reply.body), None)
+
+
+def _header_delay(value: str | None) -> float | None:
+    try:
+        return min(max(float(value), 0.0), MAX_DELAY_MS) if value is not None else None
+    except ValueError:
+        return None
 
 
 class RawAnswer(Exception):
@@ -255,17 +286,13 @@ class RawAnswer(Exception):
         super().__init__("respond")
         self.respond = respond
 
-    def render(self):
+    def render(self) -> Answer:
         body = self.respond.get("body", b"")
         if isinstance(body, (dict, list)):
             body = encode_json(body)
         elif isinstance(body, str):
             body = body.encode()
-        headers = [(k.lower().encode(), str(v).encode()) for k, v in (self.respond.get("headers") or {}).items()]
-        return int(self.respond.get("status", 200)), headers, body, None
-
-
-async def _send(send, status: int, headers: list, body: bytes):
-    headers = headers + [(b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        # the length is the body's own; a second Content-Length would make the answer unreadable
+        headers = [(k.lower().encode(), str(v).encode()) for k, v in (self.respond.get("headers") or {}).items()
+                   if k.lower() != "content-length"]
+        return Answer(int(self.respond["status"]), headers, body, None)

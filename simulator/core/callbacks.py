@@ -1,7 +1,8 @@
 """Deliveries to the client's own servers (e.g. voice call events), recorded with every attempt.
 
 A slow or dead receiver never slows requests: deliveries run as scheduled jobs with a timeout,
-at most `concurrency` at once, and at most `capacity` are remembered.
+at most `concurrency` at once; at most `max_pending` wait (more are dropped, and recorded so),
+and at most `capacity` are remembered.
 """
 
 import asyncio
@@ -9,12 +10,35 @@ import itertools
 import json
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 
 
 @dataclass
 class RetryPolicy:
     attempts: int = 1          # total tries, the first included
     interval_s: float = 0.0    # virtual seconds between tries
+
+
+@dataclass(frozen=True)
+class CallbackFaults:
+    """What a scenario rule (key `callbacks`) does to the pushes a matched request causes."""
+    kinds: frozenset | None = None   # only deliveries of these kinds; all when None
+    drop: float = 0.0                # chance a push is never sent
+    duplicate: float = 0.0           # chance a push is sent twice
+    delay_s: float = 0.0             # virtual seconds every push is held back
+    out_of_order_s: float = 0.0      # each push held back a random 0..this, so pushes can overtake
+
+    @classmethod
+    def from_rule(cls, rule: dict | None) -> "CallbackFaults | None":
+        spec = (rule or {}).get("callbacks")
+        if not spec:
+            return None
+        kinds = spec.get("kinds")
+        return cls(frozenset(kinds) if kinds else None, spec.get("drop", 0.0), spec.get("duplicate", 0.0),
+                   spec.get("delay_s", 0.0), spec.get("out_of_order_s", 0.0))
+
+    def applies(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
 
 
 @dataclass
@@ -27,6 +51,7 @@ class Delivery:
     policy: RetryPolicy
     sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
     due: float | None = None   # when the current attempt was due on the virtual clock
+    duplicate_of: int | None = None
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
@@ -34,14 +59,18 @@ class Delivery:
         return {
             "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
             "headers": self.headers, "attempts": self.attempts, "state": self.state,
-            "max_attempts": self.policy.attempts,
+            "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of,
         }
 
 
 class Callbacks:
-    def __init__(self, clock, scheduler, timeout_s: float = 5.0, concurrency: int = 32, capacity: int = 10_000):
+    def __init__(self, clock, scheduler, rng, timeout_s: float = 5.0, concurrency: int = 32,
+                 capacity: int = 10_000, max_pending: int = 10_000):
         self._clock = clock
         self._scheduler = scheduler
+        self._rng = rng
+        self._max_pending = max_pending
+        self._pending = 0
         self._timeout_s = timeout_s
         self._concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None
@@ -57,10 +86,38 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None) -> Delivery:
-        delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign)
+               sign=None, duplicate_of: int | None = None) -> Delivery:
+        delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
+                            duplicate_of=duplicate_of)
         self._deliveries.append(delivery)
+        self._pending += 1
         return delivery
+
+    def _finish(self, delivery: Delivery, state: str):
+        if delivery.state == "pending":
+            self._pending -= 1
+        delivery.state = state
+
+    async def send(self, delivery: Delivery, faults: CallbackFaults | None = None):
+        """Deliver now, or as the scenario's callback faults say: dropped, sent twice, held back."""
+        if self._pending > self._max_pending:
+            self.drop(delivery, "queue full")
+            return
+        copies = [delivery]
+        if faults is not None and faults.applies(delivery.kind):
+            if faults.drop and self._rng.random() < faults.drop:
+                self.drop(delivery, "scenario: drop")
+                return
+            if faults.duplicate and self._rng.random() < faults.duplicate:
+                copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
+                                          delivery.policy, delivery.sign, duplicate_of=delivery.id))
+            hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
+            if hold > 0:
+                for copy in copies:
+                    self._scheduler.after(hold, partial(self.deliver, copy))
+                return
+        for copy in copies:
+            await self.deliver(copy)
 
     async def deliver(self, delivery: Delivery) -> bool:
         """One attempt now; the next one, if it fails and tries remain, is due one interval after this one was."""
@@ -82,16 +139,16 @@ class Callbacks:
                 ok = False
         delivery.attempts.append(attempt)
         if ok:
-            delivery.state = "delivered"
+            self._finish(delivery, "delivered")
         elif len(delivery.attempts) < delivery.policy.attempts:
             delivery.due += delivery.policy.interval_s
             self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
-            delivery.state = "failed"
+            self._finish(delivery, "failed")
         return ok
 
     def drop(self, delivery: Delivery, reason: str):
-        delivery.state = "dropped"
+        self._finish(delivery, "dropped")
         delivery.attempts.append({"at": self._clock.utcnow().isoformat().replace("+00:00", "Z"), "dropped": reason})
 
     def list(self, kind: str | None = None) -> list[dict]:
@@ -99,6 +156,7 @@ class Callbacks:
 
     def clear(self):
         self._deliveries.clear()
+        self._pending = 0
 
     async def close(self):
         if self._client is not None:

@@ -1,16 +1,18 @@
-"""`otpsim serve` and `otpsim check`."""
+"""`otpsim serve`, `otpsim check` and the scenario helpers `schema` and `catalogue-scenario`."""
 
 import argparse
 import gc
+import json
 import logging
 import sys
 import tempfile
 from pathlib import Path
 
 from .. import __version__
-from .scenario import ScenarioError, merge_documents, parse_scenario
+from .scenario_schema import ScenarioError
 
 DEFAULT_SCENARIO = "default.yaml"
+SECTIONS = ("headers", "query", "body")
 
 
 def scenario_dir() -> Path:
@@ -21,41 +23,44 @@ def scenario_dir() -> Path:
     return Path(str(resources.files("simulator") / "scenarios"))
 
 
-def load_scenario(files: list[str], products):
-    """The default scenario when no file is named, else the named files merged in order."""
-    paths = [Path(f) for f in files] or [scenario_dir() / DEFAULT_SCENARIO]
-    texts = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
-    scenarios = [parse_scenario(text, products, source=name) for name, text in texts]
-    if len(scenarios) == 1:
-        return scenarios[0]
-    return parse_scenario_document(merge_documents([s.document for s in scenarios]), products)
-
-
-def parse_scenario_document(document: dict, products):
-    import json
-    return parse_scenario(json.dumps(document), products, source="merged scenarios")
-
-
 def create_simulator(scenario_files=(), seed: int | None = None, **options):
+    """A simulator serving the scenario files merged in order over scenarios/default.yaml."""
+    sources = [(str(name), Path(name).read_text(encoding="utf-8")) for name in scenario_files]
+    return simulator_from_texts(sources, seed, **options)
+
+
+def simulator_from_texts(sources, seed: int | None = None, products=None, **options):
+    """A simulator serving scenario (name, text) sources merged in order over scenarios/default.yaml;
+    each source's problems are reported with its own name and lines."""
     from .app import Simulator
+    from .scenario import Scenario, merge_documents
+    from .scenario_schema import ScenarioFormat
     from .spec import load_products
 
-    products = load_products()
-    scenario = load_scenario(list(scenario_files), products)
+    products = products or load_products()
+    scenario_format = ScenarioFormat(products)
+    base = scenario_format.load_file(scenario_dir() / DEFAULT_SCENARIO)
+    document = merge_documents([scenario_format.load(text, name) for name, text in sources], base=base)
     if seed is None:
-        seed = scenario.seed if scenario.seed is not None else 0
-    return Simulator(scenario=scenario, seed=seed, products=products, **options)
+        seed = document.get("seed", 0)
+    return Simulator(scenario=Scenario(document), seed=seed, products=products,
+                     scenario_format=scenario_format, base_scenario=base, **options)
 
 
 def _serve(args) -> int:
     import uvicorn
+
+    from .server import server_config
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("otpsim").setLevel(logging.INFO if not args.quiet else logging.WARNING)
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
                                outbox_capacity=args.outbox_capacity, max_body=args.max_body)
-    except (ScenarioError, OSError) as problem:
+    except ScenarioError as problem:
+        print("otpsim: scenario refused:", *problem.problems, sep="\n", file=sys.stderr)
+        return 2
+    except OSError as problem:
         print(f"otpsim: {problem}", file=sys.stderr)
         return 2
     ssl = {}
@@ -78,19 +83,23 @@ def _serve(args) -> int:
     # run one after 100 middle-generation collections instead of 10 (voice p99 29-51 -> 10-14 ms).
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
-    uvicorn.run(sim, host=args.host, port=args.port, log_level="warning", access_log=False,
-                lifespan="on", **ssl)
+    uvicorn.Server(server_config(sim, args.host, args.port, **ssl)).run()
     return 0
 
 
-def _check(args) -> int:
+def _scenario_format(products=None):
+    from .scenario_schema import ScenarioFormat
     from .spec import load_products
 
-    products = load_products()
+    return ScenarioFormat(products or load_products())
+
+
+def _check(args) -> int:
+    scenario_format = _scenario_format()
     failed = False
     for name in args.files:
         try:
-            parse_scenario(Path(name).read_text(encoding="utf-8"), products, source=name)
+            scenario_format.load_file(name)
             print(f"{name}: ok")
         except OSError as problem:
             print(f"{name}: {problem.strerror}", file=sys.stderr)
@@ -100,6 +109,46 @@ def _check(args) -> int:
                 print(line, file=sys.stderr)
             failed = True
     return 1 if failed else 0
+
+
+def _schema(args) -> int:
+    print(json.dumps(_scenario_format().schema, indent=1, ensure_ascii=False))
+    return 0
+
+
+def _catalogue_scenario(args) -> int:
+    import yaml
+
+    from .spec import load_products
+
+    products = load_products()
+    operation = next((op for p in products.values() for op in p.operations if op.qualified == args.operation), None)
+    section, _, field = args.field.partition(".")
+    if operation is None or section not in SECTIONS or not field:
+        print(f"otpsim: need a known operation and a field as {'|'.join(SECTIONS)}.NAME", file=sys.stderr)
+        return 2
+    product = operation.product
+    header = {
+        "name": f"errors-{product.name}",
+        "description": f"every code of the {product.name} catalogue: {operation.qualified} answers with the code "
+                       f"that {args.field} carries",
+    }
+    rules = [{"name": key, "match": {"operation": operation.qualified, section: {field: key}}, "error": key}
+             for key in product.catalogue]
+    one_line = {"default_flow_style": True, "width": 1 << 16, "allow_unicode": True, "sort_keys": False}
+    text = "".join([
+        f"# Made by: otpsim catalogue-scenario {args.operation} {args.field}\n",
+        yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120),
+        "rules:\n",
+        *(f"  - {yaml.safe_dump(rule, **one_line).strip()}\n" for rule in rules),
+    ])
+    try:
+        _scenario_format(products).load(text, source="generated")
+    except ScenarioError as problem:
+        print("otpsim:", *problem.problems, sep="\n", file=sys.stderr)
+        return 1
+    print(text, end="")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -115,10 +164,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
-                       help="scenario file (YAML or JSON); repeat to merge several in order "
-                            "(default: the packaged scenarios/default.yaml)")
+                       help="scenario file (YAML or JSON); repeat to merge several in order, "
+                            "over the packaged scenarios/default.yaml (docs/scenarios.md)")
     serve.add_argument("--seed", type=int, default=None,
-                       help="seed for codes, ids and fault decisions (default: the scenario's seed, else 0)")
+                       help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",
                        help="serve HTTPS with a certificate for localhost/127.0.0.1 made at start-up; "
                             "prints the CA file clients should trust")
@@ -136,6 +185,20 @@ def parser() -> argparse.ArgumentParser:
                                 description="Validate scenario files; every problem is reported as file:line:column.")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=_check)
+
+    schema = commands.add_parser("schema", help="print the scenario JSON Schema",
+                                 description="Print the complete JSON Schema of scenario files for the loaded "
+                                             "products (for editors and other tools).")
+    schema.set_defaults(run=_schema)
+
+    catalogue = commands.add_parser(
+        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable",
+        description="Print a scenario with one rule per code of OPERATION's product catalogue: a request to "
+                    "OPERATION whose FIELD carries a code is answered with that code.")
+    catalogue.add_argument("operation", metavar="OPERATION", help="e.g. osm.SendVerifyCodes")
+    catalogue.add_argument("field", metavar="FIELD", help="headers.NAME, query.NAME or body.PATH (dotted), "
+                                                          "e.g. body.contact_value")
+    catalogue.set_defaults(run=_catalogue_scenario)
     return top
 
 

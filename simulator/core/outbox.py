@@ -3,7 +3,11 @@
 import asyncio
 import itertools
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
+
+# True while a request is handled whose scenario rule says `deliver: false`
+delivery_lost: ContextVar[bool] = ContextVar("otpsim_delivery_lost", default=False)
 
 
 @dataclass
@@ -31,6 +35,8 @@ class Outbox:
     def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str) -> Message:
         sent_at = self._clock.utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
         message = Message(next(self._ids), product, operation, channel, to, code, text, sent_at)
+        if delivery_lost.get():  # the vendor accepted it; it never arrives
+            return message
         self._messages.append(message)
         for waiter in self._waiters.pop(to, []):
             if not waiter.done():
@@ -72,3 +78,4 @@ class Outbox:
 
     def clear(self):
         self._messages.clear()
+        self._ids = itertools.count(1)

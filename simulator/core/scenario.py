@@ -1,51 +1,138 @@
-"""Scenario documents: credentials, product settings and rules that shape answers.
+"""Scenarios at run time: which rule answers a request, how long it waits, how it breaks.
 
-A rule matches a request on product, operation, headers, query and body fields; the first rule
-that matches (and whose `times` / `after` window admits this request) decides.
+A document has already passed the scenario schema (scenario_schema.py) when it gets here. Rules
+are tried in order; the first that matches and admits the request answers it.
 """
 
-from dataclasses import dataclass, field
+import math
+import re
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from .faults import Fault
+
+MAX_DELAY_MS = 300_000
+Z_99 = NormalDist().inv_cdf(0.99)
 
 
 @dataclass
+class RequestView:
+    """What rules match on: the routed operation and the request as parsed."""
+    operation: object
+    headers: object
+    params: dict
+    body: object
+
+
+def _text(value) -> str:
+    """A scalar as it reads on the wire, so YAML 1, "1" and a query "1" compare equal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _is_scalar(value) -> bool:
+    return value is not None and not isinstance(value, (dict, list))
+
+
+def compile_matcher(spec):
+    """An exact value, {regex: ...} (re.search) or a list of them: a predicate on one field."""
+    if isinstance(spec, list):
+        options = [compile_matcher(option) for option in spec]
+        return lambda actual: any(option(actual) for option in options)
+    if isinstance(spec, dict):
+        pattern = re.compile(spec["regex"])
+        return lambda actual: _is_scalar(actual) and pattern.search(_text(actual)) is not None
+    expected = _text(spec)
+    return lambda actual: _is_scalar(actual) and _text(actual) == expected
+
+
+def _dig(value, path: tuple[str, ...]):
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _names(spec) -> frozenset | None:
+    if spec is None:
+        return None
+    return frozenset(spec if isinstance(spec, list) else [spec])
+
+
+class Match:
+    def __init__(self, spec: dict):
+        self.products = _names(spec.get("product"))
+        self.operations = _names(spec.get("operation"))
+        self.headers = {name.lower(): compile_matcher(v) for name, v in (spec.get("headers") or {}).items()}
+        self.query = {name: compile_matcher(v) for name, v in (spec.get("query") or {}).items()}
+        self.body = {tuple(path.split(".")): compile_matcher(v) for path, v in (spec.get("body") or {}).items()}
+
+    def __call__(self, request: RequestView) -> bool:
+        operation = request.operation
+        if self.products is not None and operation.product.name not in self.products:
+            return False
+        if self.operations is not None and operation.qualified not in self.operations:
+            return False
+        return (
+            all(matches(request.headers.get(name)) for name, matches in self.headers.items())
+            and all(matches(request.params.get(name)) for name, matches in self.query.items())
+            and all(matches(_dig(request.body, path)) for path, matches in self.body.items())
+        )
+
+
+def compile_delay(rule: dict):
+    """`delay_ms` or `delay: {fixed | uniform | lognormal}` as a function of the seeded generator."""
+    if "delay_ms" in rule:
+        fixed = float(rule["delay_ms"])
+        return lambda rng: fixed
+    spec = rule.get("delay")
+    if spec is None:
+        return None
+    if "fixed" in spec:
+        fixed = float(spec["fixed"])
+        return lambda rng: fixed
+    if "uniform" in spec:
+        low, high = spec["uniform"]
+        return lambda rng: rng.uniform(low, high)
+    median, p99 = spec["lognormal"]["median"], spec["lognormal"]["p99"]
+    mu, sigma = math.log(median), math.log(p99 / median) / Z_99
+    return lambda rng: min(rng.lognormvariate(mu, sigma), MAX_DELAY_MS)
+
+
 class Rule:
-    name: str
-    match: dict
-    times: int | None = None
-    after: int = 0
-    spec: dict = field(default_factory=dict)
-    seen: int = 0
+    def __init__(self, index: int, spec: dict):
+        self.spec = spec
+        self.name = spec.get("name", f"rule-{index + 1}")
+        self.match = Match(spec.get("match") or {})
+        self.after = spec.get("after", 0)
+        self.times = spec.get("times")
+        self.probability = spec.get("probability")
+        self.delay = compile_delay(spec)
+        self.error = str(spec["error"]) if "error" in spec else None
+        self.respond = spec.get("respond")
+        self.fault = Fault.from_spec(spec.get("fault"))
+        self.delivers = spec.get("deliver", True)
+        self.seen = 0
+        self.answered = 0
 
-    def matches(self, operation, headers, query, body) -> bool:
-        m = self.match
-        if "product" in m and m["product"] != operation.product.name:
-            return False
-        if "operation" in m and m["operation"] not in (operation.qualified, operation.id):
-            return False
-        for name, expected in (m.get("headers") or {}).items():
-            if not _value_matches(headers.get(name), expected):
-                return False
-        for source, section in ((query, "query"), (body, "body")):
-            for name, expected in (m.get(section) or {}).items():
-                actual = source.get(name) if isinstance(source, dict) else None
-                if not _value_matches(actual, expected):
-                    return False
-        return True
-
-    def admit(self) -> bool:
-        """Count this matching request; True if it falls inside the rule's after/times window."""
+    def admit(self, rng) -> bool:
+        """Count a matching request; True if this rule answers it (after, times, probability)."""
         self.seen += 1
         if self.seen <= self.after:
             return False
-        return self.times is None or self.seen <= self.after + self.times
-
-
-def _value_matches(actual, expected) -> bool:
-    if isinstance(expected, list):
-        return any(_value_matches(actual, option) for option in expected)
-    if actual is None:
-        return False
-    return str(actual) == str(expected)
+        if self.times is not None and self.answered >= self.times:
+            return False
+        if self.probability is not None and rng.random() >= self.probability:
+            return False
+        self.answered += 1
+        return True
 
 
 class Scenario:
@@ -53,90 +140,42 @@ class Scenario:
         document = document or {}
         self.document = document
         self.name = document.get("name", "empty")
-        self.seed = document.get("seed")
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
-        self.rules = [
-            Rule(
-                name=raw.get("name", f"rule-{index + 1}"), match=raw.get("match") or {},
-                times=raw.get("times"), after=raw.get("after", 0),
-                spec={k: v for k, v in raw.items() if k not in ("name", "match", "times", "after")},
-            )
-            for index, raw in enumerate(document.get("rules") or [])
-        ]
+        self.rules = [Rule(index, spec) for index, spec in enumerate(document.get("rules") or [])]
 
-    def select(self, operation, headers, query, body) -> Rule | None:
+    def select(self, request: RequestView, rng) -> Rule | None:
         for rule in self.rules:
-            if rule.matches(operation, headers, query, body) and rule.admit():
+            if rule.match(request) and rule.admit(rng):
                 return rule
         return None
 
     def reset_counters(self):
         for rule in self.rules:
-            rule.seen = 0
+            rule.seen = rule.answered = 0
 
 
-class ScenarioError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
+def merge_documents(documents: list[dict], base: dict | None = None) -> dict:
+    """Files merged in order, over `base`.
 
-
-TOP_LEVEL_KEYS = {"name", "description", "seed", "credentials", "products", "rules"}
-
-
-def parse_scenario(text: str, products: dict, source: str = "scenario") -> Scenario:
-    """A Scenario from YAML or JSON text, or ScenarioError listing every problem with its line."""
-    import yaml
-
-    try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ScenarioError([f"{where}: {getattr(problem, 'problem', problem)}"]) from None
-    if not isinstance(document, dict):
-        raise ScenarioError([f"{source}: a scenario is a mapping"])
-    problems = [f"{source}: unknown key {key!r}" for key in document if key not in TOP_LEVEL_KEYS]
-    operations = {op.qualified for p in products.values() for op in p.operations}
-    for name, settings in (document.get("products") or {}).items():
-        if name not in products:
-            problems.append(f"{source}: products: unknown product {name!r}")
-            continue
-        for key in settings or {}:
-            if key not in products[name].settings:
-                problems.append(f"{source}: products.{name}: unknown setting {key!r}")
-    for index, rule in enumerate(document.get("rules") or []):
-        where = f"{source}: rules[{index}]"
-        match = (rule or {}).get("match") or {}
-        product_name = match.get("product")
-        operation = match.get("operation")
-        if operation is not None and operation not in operations:
-            problems.append(f"{where}: unknown operation {operation!r}")
-        if operation is not None and product_name is None:
-            product_name = operation.split(".", 1)[0]
-        if product_name is not None and product_name not in products:
-            problems.append(f"{where}: unknown product {product_name!r}")
-        error = (rule or {}).get("error")
-        if error is not None:
-            catalogue = products[product_name].catalogue if product_name in products else {}
-            if error not in catalogue:
-                problems.append(f"{where}: error {error!r} is not in the catalogue of {product_name or 'the matched product'}")
-    if problems:
-        raise ScenarioError(problems)
-    return Scenario(document)
-
-
-def merge_documents(documents: list[dict]) -> dict:
-    """Later files override name, seed and settings, add credentials and append rules."""
+    A later file overrides name (with its description), seed and single settings; credentials
+    add up; rules append in file order, and base rules come last (also when a file repeats them,
+    as GET /__otpsim/scenario shows them), so a file's own rules win.
+    """
     merged: dict = {"credentials": {}, "products": {}, "rules": []}
-    for document in documents:
+    for document in ([base] if base else []) + documents:
+        if "name" in document:
+            merged.pop("description", None)
         for key in ("name", "description", "seed"):
             if key in document:
                 merged[key] = document[key]
         for kind, entries in (document.get("credentials") or {}).items():
-            merged["credentials"].setdefault(kind, []).extend(entries or [])
+            known = merged["credentials"].setdefault(kind, [])
+            known.extend(entry for entry in entries or [] if entry not in known)
         for product, settings in (document.get("products") or {}).items():
             merged["products"].setdefault(product, {}).update(settings or {})
-        merged["rules"].extend(document.get("rules") or [])
+    base_rules = (base or {}).get("rules") or []
+    for document in documents:
+        merged["rules"].extend(rule for rule in document.get("rules") or [] if rule not in base_rules)
+    merged["rules"].extend(base_rules)
     return merged

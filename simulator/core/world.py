@@ -19,10 +19,12 @@ class World:
         self.seed = seed
         self.clock = Clock()
         self.scheduler = Scheduler(self.clock)
-        self.callbacks = Callbacks(self.clock, self.scheduler)
         self.journal = Journal(journal_capacity)
         self.outbox = Outbox(self.clock, outbox_capacity)
         self.rng = random.Random(seed)
+        # fault decisions and delays draw from their own stream, so adding a rule changes no code or id
+        self.scenario_rng = random.Random(f"scenario/{seed}")
+        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.use_scenario(scenario)
@@ -49,6 +51,12 @@ class World:
         self.journal.clear()
         self.outbox.clear()
         self.store.clear()
-        self.rng.seed(self.seed)
-        self.__dict__.pop("faker", None)
+        self.reseed(self.seed)
         self.scenario.reset_counters()
+
+    def reseed(self, seed: int):
+        """Codes, ids, fault decisions and delays start over from `seed`."""
+        self.seed = seed
+        self.rng.seed(seed)
+        self.scenario_rng.seed(f"scenario/{seed}")
+        self.__dict__.pop("faker", None)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 
 from ..auth.wsse import find_app, header_pair, password_digest
-from ..core.callbacks import RetryPolicy
+from ..core.callbacks import CallbackFaults, RetryPolicy
 from ..core.errors import SimError
 from ..core.product import Product
 
@@ -135,6 +135,7 @@ class VoiceCall:
     fee_url: str | None
     times_heard: int
     events: list
+    push_faults: CallbackFaults | None = None
 
     @property
     def answered(self) -> bool:
@@ -235,6 +236,7 @@ async def call_verify(call):
         bind_num=body.get("bindNbr") or body["displayNbr"], user_data=body.get("userData"),
         status_url=status_url, fee_url=fee_url, times_heard=heard,
         events=_timeline((call.rule or {}).get("call") or {}, settings, playback_s, start),
+        push_faults=CallbackFaults.from_rule(call.rule),
     )
     world.store.put(ACTIVE_CALLS, voice_call.session_id, True)
     if voice_call.fee_url:
@@ -250,10 +252,11 @@ async def call_verify(call):
     return answer
 
 
-async def _push(world, settings, kind: str, app: dict, url: str, body: dict, policy: RetryPolicy):
+async def _push(world, settings, kind: str, app: dict, url: str, body: dict, policy: RetryPolicy,
+                faults: CallbackFaults | None):
     sign = partial(_push_signature, world, app, url) if settings["sign_pushes"] else None
     delivery = world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign)
-    await world.callbacks.deliver(delivery)
+    await world.callbacks.send(delivery, faults)
 
 
 def _push_signature(world, app: dict, url: str) -> dict:
@@ -280,7 +283,7 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     if voice_call.status_url:
         policy = RetryPolicy(attempts=1 + settings["status_retries"])
         await _push(world, settings, "voice.status", voice_call.app, voice_call.status_url,
-                    _status_body(voice_call, event), policy)
+                    _status_body(voice_call, event), policy, voice_call.push_faults)
     if index + 1 < len(voice_call.events):
         world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
     else:
@@ -331,12 +334,13 @@ def _queue_fee(world, settings, voice_call: VoiceCall):
         batch = []
         world.store.put(FEE_BATCHES, key, batch)
         world.scheduler.at(end + settings["fee_delay_s"],
-                           partial(_push_fees, world, settings, voice_call.app, voice_call.fee_url, key, batch))
+                           partial(_push_fees, world, settings, voice_call.app, voice_call.fee_url, key, batch,
+                                   voice_call.push_faults))
     batch.append(_fee_record(voice_call, settings))
 
 
-async def _push_fees(world, settings, app, url, key, batch):
+async def _push_fees(world, settings, app, url, key, batch, faults):
     if world.store.get(FEE_BATCHES, key) is batch:
         world.store.pop(FEE_BATCHES, key)
     policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"])
-    await _push(world, settings, "voice.fee", app, url, {"eventType": "fee", "feeLst": batch}, policy)
+    await _push(world, settings, "voice.fee", app, url, {"eventType": "fee", "feeLst": batch}, policy, faults)

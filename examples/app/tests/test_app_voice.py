@@ -4,7 +4,7 @@ import pytest
 
 from otp_app.errors import OtpError, RateLimited
 
-CALLEE = "+8613500000001"
+CALLEE = "+8613800000001"
 BUSY = {"name": "busy", "rules": [{"match": {"operation": "voice.CallVerify"}, "call": {"outcome": "busy"}}]}
 BLACKLISTED = {"name": "blacklisted", "rules": [{"match": {"operation": "voice.CallVerify"}, "error": "1013004"}]}
 ONE_CALL_A_MINUTE = {"name": "one-call-a-minute", "products": {"voice": {"callee_calls_max": 1}}}

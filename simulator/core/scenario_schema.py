@@ -1,0 +1,266 @@
+"""The scenario file format: its JSON Schema, and validation that points at file:line:column.
+
+The schema ships as simulator/scenario.schema.json; what depends on the loaded products —
+settings and their types, operation names, each catalogue's codes, each operation's request
+fields — is filled in from the specs here. Errors are mapped back to the YAML nodes they concern.
+"""
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "scenario.schema.json"
+# keywords of a spec's x-otpsim.settings entry that are JSON Schema and carry over
+SETTING_KEYWORDS = ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                    "minLength", "maxLength", "pattern")
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class ScenarioError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _either_name(names) -> dict:
+    """Schema: the match value (a name or a list of names) names one of `names`."""
+    return {"anyOf": [{"enum": sorted(names)}, {"type": "array", "contains": {"enum": sorted(names)}}]}
+
+
+def _codes(product) -> list:
+    """Catalogue keys; all-digit ones also as YAML integers (`error: 1010010`)."""
+    return sorted(product.catalogue) + sorted(int(key) for key in product.catalogue if key.isdigit())
+
+
+def _field_paths(schema: dict | None, prefix: str = "") -> tuple[list[str], list[str]]:
+    """Dotted paths of an object schema's fields, and the paths below which anything goes."""
+    if not isinstance(schema, dict):
+        return [], [prefix]
+    properties = dict(schema.get("properties") or {})
+    for branch in (*schema.get("allOf", ()), *schema.get("anyOf", ()), *schema.get("oneOf", ())):
+        properties.update(branch.get("properties") or {})
+    if not properties:
+        return [], [prefix]
+    exact, open_ = [], []
+    for name, sub in properties.items():
+        path = f"{prefix}{name}"
+        exact.append(path)
+        if isinstance(sub, dict) and (sub.get("type") == "object" or "properties" in sub):
+            below, below_open = _field_paths(sub, f"{path}.")
+            exact += below
+            open_ += below_open
+        elif isinstance(sub, dict) and sub.get("type") == "array":
+            open_.append(f"{path}.")
+    return exact, open_
+
+
+def _field_names_schema(exact: list[str], open_: list[str], what: str) -> dict:
+    alternatives = [re.escape(path) for path in exact] + [re.escape(path) + ".+" for path in open_]
+    return {"pattern": f"^(?:{'|'.join(alternatives)})$" if alternatives else "(?!)",
+            "x-otpsim-what": what, "x-otpsim-fields": exact}
+
+
+def _operation_fields_rule(operation) -> dict | None:
+    """Schema: a rule matching exactly this operation names only its documented fields."""
+    raw = operation.raw
+    query = [p["name"] for p in raw.get("parameters") or [] if p.get("in") == "query"]
+    body_schema = next((c.get("schema") for c in ((raw.get("requestBody") or {}).get("content") or {}).values()
+                        if c.get("schema")), None)
+    body_exact, body_open = _field_paths(body_schema) if body_schema else ([], [])
+    if operation.rpc_action:  # Alibaba RPC: form fields arrive as parameters too
+        query += body_exact
+    fields = {"query": _field_names_schema(query, [], f"query parameter of {operation.qualified}")}
+    if body_open != [""]:
+        fields["body"] = _field_names_schema(body_exact, body_open, f"body field of {operation.qualified}")
+    return {
+        "if": {"required": ["match"], "properties": {"match": {
+            "required": ["operation"], "properties": {"operation": {"const": operation.qualified}}}}},
+        "then": {"properties": {"match": {"properties": {
+            section: {"propertyNames": names} for section, names in fields.items()}}}},
+    }
+
+
+def _catalogue_rule(product) -> dict:
+    """Schema: a rule that can match this product answers only with codes of its catalogue."""
+    operations = [op.qualified for op in product.operations]
+    return {
+        "if": {"required": ["match", "error"], "properties": {"match": {"anyOf": [
+            {"required": ["product"], "properties": {"product": _either_name([product.name])}},
+            {"required": ["operation"], "properties": {"operation": _either_name(operations)}},
+        ]}}},
+        "then": {"properties": {"error": {"enum": _codes(product),
+                                          "x-otpsim-what": f"code of the {product.name} catalogue"}}},
+    }
+
+
+def _product_operations_rule(product, known: list[str]) -> dict:
+    """Schema: with `product: P`, a known `operation` is one of P's (unknown ones are reported once)."""
+    operation = {"if": {"enum": known}, "then": {"enum": sorted(op.qualified for op in product.operations),
+                                                 "x-otpsim-what": f"operation of {product.name}"}}
+    return {
+        "if": {"properties": {"product": {"const": product.name}}, "required": ["product"]},
+        "then": {"properties": {"operation": {
+            "if": {"type": "array"}, "then": {"items": operation}, "else": operation}}},
+    }
+
+
+def build_schema(products: dict) -> dict:
+    """The complete scenario schema for these products."""
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    defs = schema["$defs"]
+    schema["properties"]["products"].update(additionalProperties=False, properties={
+        name: {"type": "object", "additionalProperties": False, "properties": {
+            key: {k: meta[k] for k in (*SETTING_KEYWORDS, "description") if k in meta}
+            for key, meta in product.settings.items()}}
+        for name, product in products.items()
+    })
+    defs["product-name"]["enum"] = sorted(products)
+    known = defs["operation-name"]["enum"] = sorted(op.qualified for p in products.values() for op in p.operations)
+    defs["match"]["allOf"] = [_product_operations_rule(p, known) for p in products.values()]
+    defs["rule"]["allOf"] += [_catalogue_rule(p) for p in products.values()]
+    defs["rule"]["allOf"] += [_operation_fields_rule(op) for p in products.values() for op in p.operations]
+    return schema
+
+
+@dataclass(order=True)
+class Problem:
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def render(self, source: str) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{source}:{self.line}:{self.column}: {where}{self.message}"
+
+
+def _path_text(path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _entries(node):
+    """(key node, value node) pairs of a mapping node, its own before those it merges in (`<<`)."""
+    merged = []
+    for key, value in node.value:
+        if key.tag == MERGE_TAG:
+            merged += value.value if isinstance(value, yaml.SequenceNode) else [value]
+        else:
+            yield key, value
+    for source in merged:
+        yield from _entries(source)
+
+
+def _locate(node, path, at_key: bool):
+    """The YAML node a JSON path points at (its key, for errors about a key); the nearest found."""
+    for position, part in enumerate(path):
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in _entries(node) if k.value == str(part)), None)
+            if found is None:
+                break
+            node = found[0] if at_key and position == len(path) - 1 else found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+    return node
+
+
+def _suggest(word, candidates) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in candidates or ()], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _explain(error) -> list[tuple[list, str, bool]]:
+    """(path, message, points at a key) for one schema error, in words a scenario author uses."""
+    path, schema = list(error.absolute_path), error.schema
+    if error.validator == "additionalProperties" and schema.get("additionalProperties") is False:
+        known = schema.get("properties") or {}
+        return [(path + [key], f"unknown key {key!r}{_suggest(key, known)}", True)
+                for key in error.instance if key not in known]
+    if len(error.schema_path) > 1 and error.schema_path[-2] == "propertyNames":
+        what = schema.get("x-otpsim-what")
+        message = (f"{error.instance!r} is not a known {what}{_suggest(error.instance, schema.get('x-otpsim-fields'))}"
+                   if what else f"bad field name {error.instance!r}: a dotted path like a.b.c")
+        return [(path + [error.instance], message, True)]
+    if error.validator == "enum" and "x-otpsim-what" in schema:
+        return [(path, f"{error.instance!r} is not a known {schema['x-otpsim-what']}"
+                       f"{_suggest(error.instance, schema['enum'])}", False)]
+    return [(path, schema.get("x-otpsim-message") or error.message, False)]
+
+
+def _semantic_problems(document) -> list[tuple[list, str]]:
+    """What JSON Schema cannot say: ordered pairs in delay distributions."""
+    problems = []
+    rules = document.get("rules") if isinstance(document, dict) else None
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
+        delay = rule.get("delay") if isinstance(rule, dict) else None
+        if not isinstance(delay, dict):
+            continue
+        uniform, lognormal = delay.get("uniform"), delay.get("lognormal")
+        if isinstance(uniform, list) and len(uniform) == 2 and all(isinstance(v, (int, float)) for v in uniform) \
+                and uniform[0] > uniform[1]:
+            problems.append((["rules", index, "delay", "uniform"], "uniform is [min, max]: min must not exceed max"))
+        if isinstance(lognormal, dict) and all(isinstance(lognormal.get(k), (int, float)) for k in ("median", "p99")) \
+                and lognormal["p99"] < lognormal["median"]:
+            problems.append((["rules", index, "delay", "lognormal"], "p99 must not be below the median"))
+    return problems
+
+
+def _duplicate_keys(node, path=()) -> list[tuple[yaml.Node, str, str]]:
+    """YAML silently keeps the last of two equal keys; a scenario author never means that."""
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key, value in node.value:
+            if key.tag == MERGE_TAG:
+                continue
+            if key.value in seen:
+                found.append((key, _path_text(list(path) + [key.value]),
+                              f"duplicate key {key.value!r} (first on line {seen[key.value] + 1})"))
+            seen.setdefault(key.value, key.start_mark.line)
+            found += _duplicate_keys(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found += _duplicate_keys(item, (*path, index))
+    return found
+
+
+class ScenarioFormat:
+    """Validates scenario text against the schema built for the loaded products."""
+
+    def __init__(self, products: dict):
+        self.schema = build_schema(products)
+        self.validator = Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def load(self, text: str, source: str = "scenario") -> dict:
+        """The document in `text` (YAML or JSON); ScenarioError with every problem, each file:line:column."""
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as problem:
+            mark = getattr(problem, "problem_mark", None)
+            where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+            raise ScenarioError([f"{where}: {getattr(problem, 'problem', None) or problem}"]) from None
+        document = {} if document is None else document
+        problems = [Problem(node.start_mark.line + 1, node.start_mark.column + 1, path, message)
+                    for node, path, message in _duplicate_keys(root)]
+        explained = [item for error in self.validator.iter_errors(document) for item in _explain(error)]
+        explained += [(path, message, False) for path, message in _semantic_problems(document)]
+        for path, message, at_key in explained:
+            mark = _locate(root, path, at_key).start_mark if root is not None else None
+            problems.append(Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                                    _path_text(path), message))
+        if problems:
+            raise ScenarioError([problem.render(source) for problem in sorted(problems)])
+        return document
+
+    def load_file(self, path) -> dict:
+        return self.load(Path(path).read_text(encoding="utf-8"), source=str(path))
