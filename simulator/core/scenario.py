@@ -74,12 +74,14 @@ class Match:
         self.query = {name: compile_matcher(v) for name, v in (spec.get("query") or {}).items()}
         self.body = {tuple(path.split(".")): compile_matcher(v) for path, v in (spec.get("body") or {}).items()}
 
-    def __call__(self, request: RequestView) -> bool:
-        operation = request.operation
+    def admits(self, operation) -> bool:
+        """Whether the product and operation filters let requests to `operation` through."""
         if self.products is not None and operation.product.name not in self.products:
             return False
-        if self.operations is not None and operation.qualified not in self.operations:
-            return False
+        return self.operations is None or operation.qualified in self.operations
+
+    def fields_match(self, request: RequestView) -> bool:
+        """Whether the header, query and body filters match (admits() is the caller's to check)."""
         return (
             all(matches(request.headers.get(name)) for name, matches in self.headers.items())
             and all(matches(request.params.get(name)) for name, matches in self.query.items())
@@ -143,12 +145,22 @@ class Scenario:
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
         self.rules = [Rule(index, spec) for index, spec in enumerate(document.get("rules") or [])]
+        self._rules_by_operation: dict[str, list[Rule]] = {}
 
     def select(self, request: RequestView, rng) -> Rule | None:
-        for rule in self.rules:
-            if rule.match(request) and rule.admit(rng):
+        for rule in self._rules_for(request.operation):
+            if rule.match.fields_match(request) and rule.admit(rng):
                 return rule
         return None
+
+    def _rules_for(self, operation) -> list[Rule]:
+        """The rules whose product and operation filters admit `operation`, in order. Worked out once
+        per operation: the default scenario alone has a dozen rules, most of them for one operation."""
+        rules = self._rules_by_operation.get(operation.qualified)
+        if rules is None:
+            rules = [rule for rule in self.rules if rule.match.admits(operation)]
+            self._rules_by_operation[operation.qualified] = rules
+        return rules
 
     def reset_counters(self):
         for rule in self.rules:

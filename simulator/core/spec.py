@@ -6,6 +6,7 @@ Everything here happens once, at start-up.
 import copy
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -60,7 +61,7 @@ class Operation:
     public: bool
     raw: dict = field(repr=False)
 
-    @property
+    @cached_property  # asked for by every scenario rule and journal entry of every request
     def qualified(self) -> str:
         return f"{self.product.name}.{self.id}"
 
