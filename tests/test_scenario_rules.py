@@ -184,3 +184,15 @@ def test_reset_starts_the_rules_counting_again(client):
     assert [send(client, str(n)).status_code for n in range(2)] == [500, 200]
     client.post("/__otpsim/reset")
     assert [send(client, str(n)).status_code for n in range(2)] == [500, 200]
+
+
+def test_first_match_wins_between_exact_value_rules_and_others(client):
+    use(client,
+        {"name": "by-regex", "match": {"product": "osm", "body": {"contact_value": {"regex": "^139"}}}, "error": "OSM.0003"},
+        {"name": "exact", "match": {"product": "osm", "body": {"contact_value": ["13900000000", "13700000000"]}},
+         "error": "OSM.0004"},
+        {"name": "any-osm", "match": {"product": "osm"}, "error": "OSM.0002"})
+    assert send(client, "13900000000").status_code == 403      # the regex rule comes first
+    assert send(client, "13700000000").status_code == 500      # only the exact list matches
+    assert send(client, "13600000000").status_code == 401      # neither: the catch-all
+    assert [e["rule"] for e in journal(client)] == ["by-regex", "exact", "any-osm"]

@@ -73,12 +73,36 @@ class Match:
         self.headers = {name.lower(): compile_matcher(v) for name, v in (spec.get("headers") or {}).items()}
         self.query = {name: compile_matcher(v) for name, v in (spec.get("query") or {}).items()}
         self.body = {tuple(path.split(".")): compile_matcher(v) for path, v in (spec.get("body") or {}).items()}
+        self.key = self._exact_key(spec)
+
+    @staticmethod
+    def _exact_key(spec: dict):
+        """(section, field, texts) when the only field filter is exact values (one, or a list of
+        them): such rules can be looked up by the request's value instead of tried one by one."""
+        fields = [(section, name, value) for section in ("headers", "query", "body")
+                  for name, value in (spec.get(section) or {}).items()]
+        if len(fields) != 1:
+            return None
+        section, name, value = fields[0]
+        options = value if isinstance(value, list) else [value]
+        if any(isinstance(option, (dict, list)) for option in options):
+            return None
+        field = name.lower() if section == "headers" else tuple(name.split(".")) if section == "body" else name
+        return section, field, tuple(_text(option) for option in options)
 
     def admits(self, operation) -> bool:
         """Whether the product and operation filters let requests to `operation` through."""
         if self.products is not None and operation.product.name not in self.products:
             return False
         return self.operations is None or operation.qualified in self.operations
+
+    @staticmethod
+    def field_value(section: str, field, request: RequestView):
+        if section == "headers":
+            return request.headers.get(field)
+        if section == "query":
+            return request.params.get(field)
+        return _dig(request.body, field)
 
     def fields_match(self, request: RequestView) -> bool:
         """Whether the header, query and body filters match (admits() is the caller's to check)."""
@@ -145,26 +169,53 @@ class Scenario:
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
         self.rules = [Rule(index, spec) for index, spec in enumerate(document.get("rules") or [])]
-        self._rules_by_operation: dict[str, list[Rule]] = {}
+        self._rules_by_operation: dict[str, OperationRules] = {}
 
     def select(self, request: RequestView, rng) -> Rule | None:
-        for rule in self._rules_for(request.operation):
+        for rule in self._rules_for(request.operation).candidates(request):
             if rule.match.fields_match(request) and rule.admit(rng):
                 return rule
         return None
 
-    def _rules_for(self, operation) -> list[Rule]:
-        """The rules whose product and operation filters admit `operation`, in order. Worked out once
-        per operation: the default scenario alone has a dozen rules, most of them for one operation."""
+    def _rules_for(self, operation) -> "OperationRules":
+        """The rules whose product and operation filters admit `operation`. Worked out once per
+        operation: the default scenario alone has a dozen rules, most of them for one operation."""
         rules = self._rules_by_operation.get(operation.qualified)
         if rules is None:
-            rules = [rule for rule in self.rules if rule.match.admits(operation)]
+            rules = OperationRules([rule for rule in self.rules if rule.match.admits(operation)])
             self._rules_by_operation[operation.qualified] = rules
         return rules
 
     def reset_counters(self):
         for rule in self.rules:
             rule.seen = rule.answered = 0
+
+
+class OperationRules:
+    """One operation's rules, in order; those keyed by one exact field value are found by lookup."""
+
+    def __init__(self, rules: list[Rule]):
+        self.rules = rules
+        self.unkeyed: list[int] = []
+        self.keyed: dict[tuple, dict[str, list[int]]] = {}
+        for index, rule in enumerate(rules):
+            if rule.match.key is None:
+                self.unkeyed.append(index)
+            else:
+                section, field, texts = rule.match.key
+                by_value = self.keyed.setdefault((section, field), {})
+                for text in texts:
+                    by_value.setdefault(text, []).append(index)
+
+    def candidates(self, request: RequestView) -> list[Rule]:
+        if not self.keyed:
+            return self.rules
+        found = list(self.unkeyed)
+        for (section, field), by_value in self.keyed.items():
+            actual = Match.field_value(section, field, request)
+            if _is_scalar(actual):
+                found.extend(by_value.get(_text(actual), ()))
+        return [self.rules[index] for index in sorted(set(found))]
 
 
 def merge_documents(documents: list[dict], base: dict | None = None) -> dict:
