@@ -13,7 +13,7 @@ from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, rend
 from .errors import AuthFailed, SimError
 from .faults import Answer, deliver, send_whole
 from .headers import RequestHeaders
-from .journal import BODY_PREVIEW, mask_fields, pack_headers
+from .journal import BODY_PREVIEW, pack_headers
 from .outbox import delivery_lost
 from .product import Call, Reply, load_providers
 from .router import Router
@@ -73,19 +73,6 @@ def parse_body(raw: bytes, content_type: str, operation):
             raise MalformedBody("malformed-body") from None
         return (form if media in operation.body_media_types else None), form
     raise MalformedBody("unsupported-media-type")
-
-
-def _json_or_none(raw: bytes):
-    try:
-        return orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _preview(raw: bytes, parsed):
-    if parsed is not None:
-        return mask_fields(parsed)
-    return raw[:BODY_PREVIEW].decode("utf-8", "replace") if raw else None
 
 
 class Simulator:
@@ -172,7 +159,7 @@ class Simulator:
         entry.update(
             fault=fault.kind if fault else None,
             status=sent.status if sent else None, code=sent.code if sent else None,
-            response_body=_preview(sent.body, _json_or_none(sent.body)) if sent else None,
+            response_body=sent.body[:BODY_PREVIEW] if sent else None,
             duration_ms=round(elapsed_ms, 3),
         )
         world.journal.record(entry)
@@ -186,7 +173,7 @@ class Simulator:
         rule = None
         try:
             raw = await read_body(receive, self.max_body)
-            entry["request_body"] = _preview(raw, None)
+            entry["request_body"] = raw[:BODY_PREVIEW]
             if operation is None:
                 raise miss[1]
             try:
@@ -194,7 +181,6 @@ class Simulator:
                 body_problem = None
             except MalformedBody as problem:
                 body, form, body_problem = None, {}, problem
-            entry["request_body"] = _preview(raw, body)   # masked, when it parsed
             params = {**query, **form} if operation.rpc_action else query
             rule = self.world.scenario.select(RequestView(operation, headers, params, body), self.world.scenario_rng)
             if rule is not None:

@@ -1,7 +1,13 @@
-"""Every request and its answer, in order; secrets masked."""
+"""Every request and its answer, in order; secrets masked.
+
+Entries keep headers and bodies as the bytes that crossed the wire (bodies cut at BODY_PREVIEW);
+they are decoded and masked only when the journal is read, so recording costs a request little.
+"""
 
 import itertools
 from collections import deque
+
+import orjson
 
 SECRET_HEADERS = frozenset({
     "authorization", "x-auth-token", "x-access-token", "x-aksk", "x-subject-token",
@@ -65,9 +71,24 @@ class Journal:
         self._ids = itertools.count(1)
 
 
+def readable_body(raw):
+    """A body as shown: JSON with secret fields masked, else text."""
+    if not isinstance(raw, bytes):
+        return raw
+    if not raw:
+        return None
+    try:
+        return mask_fields(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
 def _readable(entry: dict) -> dict:
-    """The entry as it is shown: headers packed by the app unpacked and masked."""
-    packed = entry.get("headers")
-    if not isinstance(packed, bytes):
-        return entry
-    return {**entry, "headers": unpack_headers(packed)}
+    """The entry as it is shown: headers unpacked and masked, bodies decoded and masked."""
+    shown = dict(entry)
+    if isinstance(entry.get("headers"), bytes):
+        shown["headers"] = unpack_headers(entry["headers"])
+    for key in ("request_body", "response_body"):
+        if key in entry:
+            shown[key] = readable_body(entry[key])
+    return shown
