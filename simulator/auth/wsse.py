@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 from ..core.auth import scheme
 from ..core.clock import parse_utc
@@ -50,6 +51,7 @@ def find_app(world, app_key: str) -> dict | None:
     return next((app for app in world.credentials.get("voice_apps", []) if app.get("app_key") == app_key), None)
 
 
+@lru_cache(maxsize=256)   # clients send the same fixed Authorization line every time
 def _check_authorization(value: str):
     fields = attributes(value[len(AUTHORIZATION_PREFIX):])
     for name, absent, expected, different in AUTHORIZATION_RULES:

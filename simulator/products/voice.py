@@ -9,7 +9,7 @@ matched (`call: {outcome: busy}` or `call: {events: [...]}`), answered by defaul
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
@@ -136,10 +136,10 @@ class VoiceCall:
     times_heard: int
     events: list
     push_faults: CallbackFaults | None = None
+    answered: bool = field(init=False)
 
-    @property
-    def answered(self) -> bool:
-        return any(event.name == "answer" for event in self.events)
+    def __post_init__(self):
+        self.answered = any(event.name == "answer" for event in self.events)
 
 
 def _push_time(epoch: float) -> str:
@@ -200,10 +200,9 @@ def _timeline(call_spec: dict, settings: dict, playback_s: float, start: float) 
     return events
 
 
-def _session_id(world, host: str) -> str:
+def _session_id(world, host: str, started: str) -> str:
     """Shaped like the vendor's examples, e.g. 1201_612_4294967295_20190124030424@callenabler245.huaweicaas.com."""
     rng = world.rng
-    started = world.clock.utcnow().strftime("%Y%m%d%H%M%S")
     return f"{rng.choice((1200, 1201))}_{rng.randrange(100, 1000)}_{rng.getrandbits(32)}_{started}@{host}"
 
 
@@ -229,9 +228,10 @@ async def call_verify(call):
     heard = body["times"] or settings["loop_listen_times"]   # times 0 loops until the callee hangs up
     playback_s = settings["tone_s"] * (2 if body.get("posTone") else 1) + settings["readout_s"] * heard
     start = world.clock.now()
+    started = world.clock.utcnow().strftime("%Y%m%d%H%M%S")
     voice_call = VoiceCall(
-        session_id=_session_id(world, settings["session_host"]),
-        icid=f"CAE-{world.clock.utcnow():%Y%m%d%H%M%S}-{world.rng.randrange(10**7, 10**8)}",
+        session_id=_session_id(world, settings["session_host"], started),
+        icid=f"CAE-{started}-{world.rng.randrange(10**7, 10**8)}",
         app=app, caller=body["displayNbr"], callee=body["calleeNbr"],
         bind_num=body.get("bindNbr") or body["displayNbr"], user_data=body.get("userData"),
         status_url=status_url, fee_url=fee_url, times_heard=heard,
