@@ -52,8 +52,8 @@ def _phone_data(call) -> dict:
     phone_id = store.get(PHONE_IDS, key)
     if phone_id is None:
         phone_id = str(call.world.rng.randrange(10**10, 10**11))  # 11 digits, as the seed's "8282889****"
-    # kept while the number is in use, so a long run remembers only the numbers of the last day
-    store.put(PHONE_IDS, key, phone_id, ttl=call.settings["phone_id_ttl_s"])
+        # kept for a day, so a long run remembers only the numbers of the last day
+        store.put(PHONE_IDS, key, phone_id, ttl=call.settings["phone_id_ttl_s"])
     return {"PhoneNumber": phone, "Id": phone_id}
 
 
