@@ -260,3 +260,11 @@ def test_missing_field_broken_json_and_unknown_path(client, world):
     assert (broken.status_code, broken.json()["resultcode"]) == (403, "1010002")
     unknown = client.post("/rest/httpsessions/nothing/v1.0", json={})
     assert (unknown.status_code, unknown.json()["resultcode"]) == (403, "1010006")
+
+
+def test_a_call_without_push_urls_frees_its_port_when_it_ends(client, world):
+    use_scenario(client, settings={"voice_ports": 1})
+    assert call_verify(client, verify_body("+8613800000021")).status_code == 200
+    assert call_verify(client, verify_body("+8613800000022")).json()["resultcode"] == "1020154"
+    advance(client, 60)
+    assert call_verify(client, verify_body("+8613800000023")).status_code == 200

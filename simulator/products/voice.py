@@ -244,7 +244,10 @@ async def call_verify(call):
     if voice_call.answered:
         world.outbox.send(product.name, call.operation.id, "voice", body["calleeNbr"], body["verifyCode"],
                           _transcript(body, heard))
-    world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
+    if voice_call.status_url:
+        world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
+    else:  # nobody receives the events: the port is only freed when the call ends
+        world.scheduler.at(voice_call.events[-1].at, partial(_end, world, voice_call))
 
     answer = {**SUCCESS, "sessionId": voice_call.session_id}
     if body["returnIdlePort"] == "true":
@@ -287,7 +290,11 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     if index + 1 < len(voice_call.events):
         world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
     else:
-        world.store.pop(ACTIVE_CALLS, voice_call.session_id)
+        await _end(world, voice_call)
+
+
+async def _end(world, voice_call: VoiceCall):
+    world.store.pop(ACTIVE_CALLS, voice_call.session_id)
 
 
 def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
