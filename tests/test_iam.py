@@ -1,6 +1,5 @@
 """IAM through HTTP: the password token, its use on osm, its expiry, and the domain lookup."""
 
-import json
 
 import pytest
 

@@ -1,7 +1,6 @@
 """The simulated world: everything that remembers, on one clock."""
 
 import random
-from functools import cached_property
 
 from .callbacks import Callbacks
 from .clock import Clock
@@ -29,13 +28,6 @@ class World:
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.use_scenario(scenario)
 
-    @cached_property
-    def faker(self) -> "Faker":
-        from faker import Faker  # deferred: a sixth of start-up, for the few answers that use it
-        faker = Faker()
-        faker.seed_instance(self.seed)
-        return faker
-
     def use_scenario(self, scenario):
         self.scenario = scenario
         self.credentials = scenario.credentials
@@ -59,4 +51,3 @@ class World:
         self.seed = seed
         self.rng.seed(seed)
         self.scenario_rng.seed(f"scenario/{seed}")
-        self.__dict__.pop("faker", None)
