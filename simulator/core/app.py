@@ -13,7 +13,7 @@ from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, rend
 from .errors import AuthFailed, SimError
 from .faults import Answer, deliver, send_whole
 from .headers import RequestHeaders
-from .journal import BODY_PREVIEW, pack_headers
+from .journal import body_preview, pack_headers
 from .outbox import delivery_lost
 from .product import Call, Reply, load_providers
 from .router import Router
@@ -159,7 +159,7 @@ class Simulator:
         entry.update(
             fault=fault.kind if fault else None,
             status=sent.status if sent else None, code=sent.code if sent else None,
-            response_body=sent.body[:BODY_PREVIEW] if sent else None,
+            response_body=body_preview(sent.body) if sent else None,
             duration_ms=round(elapsed_ms, 3),
         )
         world.journal.record(entry)
@@ -173,7 +173,7 @@ class Simulator:
         rule = None
         try:
             raw = await read_body(receive, self.max_body)
-            entry["request_body"] = raw[:BODY_PREVIEW]
+            entry["request_body"] = body_preview(raw)
             if operation is None:
                 raise miss[1]
             try:

@@ -21,6 +21,16 @@ MASK = "***"
 BODY_PREVIEW = 4096
 
 
+def body_preview(raw: bytes) -> bytes:
+    """`raw` cut at BODY_PREVIEW, copied into an object of its own size.
+
+    orjson's output keeps the 4 KB buffer it was written into whatever its length, and a slice
+    that keeps everything is the same object, so without the copy a journal entry would hold 4 KB
+    per body.
+    """
+    return memoryview(raw)[:BODY_PREVIEW].tobytes()
+
+
 def pack_headers(raw: list[tuple[bytes, bytes]]) -> bytes:
     """A request's raw headers as one "name:value" line each, in one bytes object.
 
