@@ -71,6 +71,19 @@ def test_resend_within_a_minute_is_throttled_until_the_clock_moves(client):
     assert post(client, SEND, contact).content == b""
 
 
+def test_a_used_code_still_counts_for_the_resend_limit(client):
+    contact = {"contact_value": "13900000001", "contact_way": 0, "area_code": "86"}
+    client.post("/__otpsim/clock", json={"mode": "manual"})
+    post(client, SEND, contact)
+    code = latest_code(client, "13900000001")["code"]
+    assert post(client, CHECK, {"verify_code": code, **contact}).content == b""
+    assert post(client, SEND, contact).json()["error_code"] == "OSM.01010024"
+    client.post("/__otpsim/clock", json={"advance": 60})
+    assert post(client, SEND, contact).content == b""
+    fresh = latest_code(client, "13900000001")["code"]
+    assert post(client, CHECK, {"verify_code": fresh, **contact}).content == b""
+
+
 def test_code_expires_after_five_minutes(client):
     contact = {"contact_value": "13700000000", "contact_way": 0, "area_code": "86"}
     client.post("/__otpsim/clock", json={"mode": "manual"})

@@ -2,6 +2,7 @@
 
 import hmac
 import string
+import sys
 
 
 class CodeThrottled(Exception):
@@ -12,12 +13,18 @@ class CodeThrottled(Exception):
 
 # How long an expired code is remembered, so a late check says "expired" rather than "missing".
 EXPIRED_MEMORY_S = 3600
+CODES = "codes"
 
 
 class CodeBook:
-    """Codes live in the store as plain `(code, expires_at)` tuples: a tuple of atoms is dropped
-    from the garbage collector's tracking, so many live codes do not lengthen the full
-    collections that pause every request (a dataclass instance is tracked for life)."""
+    """One store entry per (scope, contact): a plain `(code, sent_at, expires_at)` tuple.
+
+    The same record answers the resend limit (`sent_at`) and the check, so a code costs one
+    entry. A tuple of atoms is dropped from the garbage collector's tracking, so many live codes
+    do not lengthen the full collections that pause every request (a dataclass instance is
+    tracked for life). A code used up or found expired stays as `(None, sent_at, expires_at)`
+    until its record lapses, which keeps its send time for the resend limit.
+    """
 
     def __init__(self, store, clock, rng):
         self._store = store
@@ -27,26 +34,28 @@ class CodeBook:
     def issue(self, scope: str, to: str, length: int, ttl_s: float, resend_interval_s: float = 0,
               code: str | None = None) -> str:
         now = self._clock.now()
-        last = self._store.get("codes.last-send", (scope, to))
-        if last is not None and now - last < resend_interval_s:
-            raise CodeThrottled(resend_interval_s - (now - last))
+        key = (sys.intern(scope), to)  # a scope is one of a few strings, shared by every code in it
+        last = self._store.get(CODES, key)
+        if last is not None and now - last[1] < resend_interval_s:
+            raise CodeThrottled(resend_interval_s - (now - last[1]))
         if code is None:
             code = "".join(self._rng.choice(string.digits) for _ in range(length))
-        self._store.put("codes", (scope, to), (code, now + ttl_s), ttl=ttl_s + EXPIRED_MEMORY_S)
-        if resend_interval_s:
-            self._store.put("codes.last-send", (scope, to), now, ttl=resend_interval_s)
+        remembered_s = max(ttl_s + EXPIRED_MEMORY_S, resend_interval_s)
+        self._store.put(CODES, key, (code, now, now + ttl_s), ttl=remembered_s)
         return code
 
     def check(self, scope: str, to: str, code: str) -> str:
         """'ok' (and the code is used up), 'wrong', 'expired' or 'missing' (never sent, or used)."""
-        issued = self._store.get("codes", (scope, to))
-        if issued is None:
+        key = (scope, to)
+        issued = self._store.get(CODES, key)
+        if issued is None or issued[0] is None:
             return "missing"
-        sent_code, expires_at = issued
+        sent_code, sent_at, expires_at = issued
         if self._clock.now() >= expires_at:
-            self._store.pop("codes", (scope, to))
-            return "expired"
-        if not hmac.compare_digest(sent_code.encode(), str(code).encode()):
+            outcome = "expired"
+        elif hmac.compare_digest(sent_code.encode(), str(code).encode()):
+            outcome = "ok"
+        else:
             return "wrong"
-        self._store.pop("codes", (scope, to))
-        return "ok"
+        self._store.replace(CODES, key, (None, sent_at, expires_at))
+        return outcome

@@ -50,6 +50,13 @@ class MemoryStore:
         if expires_at is not None:
             heapq.heappush(self._expiries, (expires_at, next(self._seq), namespace, key))
 
+    def replace(self, namespace: str, key, value):
+        """A new value for a live entry, which keeps its expiry; nothing if there is none."""
+        space = self._spaces.get(namespace)
+        entry = space.get(key) if space is not None else None
+        if entry is not None:
+            space[key] = (value, entry[1])
+
     def pop(self, namespace: str, key, default=None):
         value = self.get(namespace, key, default)
         self._spaces.get(namespace, {}).pop(key, None)
