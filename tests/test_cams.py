@@ -59,6 +59,15 @@ def test_send_read_verify(client, sign):
     assert verified.json()["Data"] == body["Data"]
 
 
+def test_a_numbers_id_is_stable_and_its_own(client):
+    first = get_code(client).json()["Data"]["Id"]
+    other = get_code(client, phone="8613800000099").json()["Data"]["Id"]
+    client.post("/__otpsim/clock", json={"mode": "manual"})
+    client.post("/__otpsim/clock", json={"advance": 2 * 86400})
+    assert get_code(client).json()["Data"]["Id"] == first
+    assert other != first and len(other) == 11
+
+
 def test_wrong_reused_and_expired_codes_are_business_answers(client):
     get_code(client)
     code = latest(client)["code"]

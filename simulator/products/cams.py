@@ -1,9 +1,11 @@
 """Alibaba Cloud CAMS: the verification code of a WhatsApp number migration (seed 003, vendor-facts §3).
 
 A code is scoped to the caller's AccessKeyId, the CustSpaceId and the PhoneNumber. The number's
-`Data.Id` is assigned on first sight and kept: otpsim does not simulate the earlier
+`Data.Id` is the same on every answer for that scope: otpsim does not simulate the earlier
 CreateChatappMigrationInitiate step that would have created it.
 """
+
+import hashlib
 
 from ..core.codes import CodeThrottled
 from ..core.errors import SimError
@@ -11,7 +13,6 @@ from ..core.product import Product
 
 product = Product("cams")
 
-PHONE_IDS = "cams.phone-ids"
 QPS_WINDOWS = "cams.qps"
 # Synthetic wording: the vendor's messages are not documented. Keyed by Locale, then by its language.
 TRADITIONAL_CHINESE = "您的 WhatsApp Business 驗證碼為 {code}，{minutes} 分鐘內有效，請勿洩露。"
@@ -47,14 +48,13 @@ def _scope(call) -> str:
 
 
 def _phone_data(call) -> dict:
+    """The number's Data.Id: an 11-digit id (as the seed's "8282889****") drawn from the world's seed
+    and the (caller, CustSpaceId, PhoneNumber) it belongs to, so it is the same on every answer
+    without being stored (a run that sees a million numbers remembers none of them)."""
     phone = call.params["PhoneNumber"]
-    store, key = call.world.store, (_caller(call), call.params["CustSpaceId"], phone)
-    phone_id = store.get(PHONE_IDS, key)
-    if phone_id is None:
-        phone_id = str(call.world.rng.randrange(10**10, 10**11))  # 11 digits, as the seed's "8282889****"
-        # kept for a day, so a long run remembers only the numbers of the last day
-        store.put(PHONE_IDS, key, phone_id, ttl=call.settings["phone_id_ttl_s"])
-    return {"PhoneNumber": phone, "Id": phone_id}
+    identity = f"{call.world.seed}/{_caller(call)}/{call.params['CustSpaceId']}/{phone}".encode()
+    digest = int.from_bytes(hashlib.blake2b(identity, digest_size=8).digest(), "big")
+    return {"PhoneNumber": phone, "Id": str(10**10 + digest % (9 * 10**10))}
 
 
 def _ok(call, message: str) -> dict:
