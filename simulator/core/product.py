@@ -53,9 +53,11 @@ class Call:
 
 
 def _import_all(package: str):
+    """Every product module of `package`; a private module (`_name`) is a helper they import when needed."""
     module = importlib.import_module(package)
     for info in pkgutil.iter_modules(module.__path__):
-        importlib.import_module(f"{package}.{info.name}")
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")
 
 
 def load_providers() -> dict[str, Product]:

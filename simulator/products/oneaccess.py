@@ -14,7 +14,6 @@ import string
 from ..core.codes import CodeThrottled
 from ..core.errors import SimError
 from ..core.product import Product
-from .captcha_images import draw_slider_captcha
 
 product = Product("oneaccess")
 
@@ -56,6 +55,8 @@ def _point(point_json: str) -> tuple[float, float]:
 
 @product.operation("GetCaptcha")
 async def get_captcha(call):
+    from ._captcha_images import draw_slider_captcha  # Pillow on first use: 3 MB most runs never need
+
     settings, world = call.settings, call.world
     captcha = draw_slider_captcha(world.rng, settings["captcha_width"], settings["captcha_height"],
                                   settings["jigsaw_width"])
