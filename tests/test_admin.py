@@ -135,6 +135,22 @@ def test_expired_state_is_evicted_as_time_passes():
     assert len(world.store) == 1
 
 
+def test_entries_of_different_lifetimes_lapse_each_on_time():
+    sim = create_simulator()
+    store, clock = sim.world.store, sim.world.clock
+    clock.set_mode("manual")
+    for n in range(10):
+        store.put("limits", n, "short" if n % 2 else "long", ttl=5 if n % 2 else 10)
+    store.put("limits", "again", "first", ttl=5)
+    store.put("limits", "again", "renewed", ttl=10)   # the earlier expiry no longer applies
+    clock.advance(5)
+    assert store.count("limits") == 6
+    assert [store.get("limits", n) for n in range(4)] == ["long", None, "long", None]
+    assert store.get("limits", "again") == "renewed"
+    clock.advance(5)
+    assert store.count("limits") == 0 and len(store) == 0
+
+
 def test_scheduled_work_runs_when_the_clock_moves():
     sim = create_simulator()
     world = sim.world

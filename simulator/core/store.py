@@ -5,31 +5,46 @@ without awaiting, inside one event loop. Expired entries are evicted as time pas
 run keeps only live state.
 """
 
-import heapq
-import itertools
+import math
+from collections import deque
 
 
 class MemoryStore:
     """Entries are kept per namespace, so listing or counting one namespace never walks the others
-    (a voice call counts the calls in progress while every nonce and code sits in the store too)."""
+    (a voice call counts the calls in progress while every nonce and code sits in the store too).
+
+    Expiries wait in one first-in-first-out queue per (namespace, ttl): entries put with the same
+    ttl expire in the order they were put, so a queue's head is always the next to lapse and a
+    put is an append (a heap of all entries cost a log-time push and 108 B an entry; an item here
+    is 64 B). Should the clock be set back, an entry may wait behind a later one: it is evicted late,
+    and `get` never returns it meanwhile.
+    """
 
     def __init__(self, clock):
         self._clock = clock
         self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at)
-        self._expiries: list[tuple[float, int, str, object]] = []
-        self._seq = itertools.count()
+        self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> (expires_at, key), oldest first
+        self._next_expiry = math.inf
 
     def __len__(self):
         return sum(len(space) for space in self._spaces.values())
 
     def _evict_expired(self, now: float):
-        heap = self._expiries
-        while heap and heap[0][0] <= now:
-            expires_at, _, namespace, key = heapq.heappop(heap)
-            space = self._spaces[namespace]
-            entry = space.get(key)
-            if entry is not None and entry[1] == expires_at:
-                del space[key]
+        if now < self._next_expiry:
+            return
+        next_expiry = math.inf
+        for queue_key, queue in list(self._expiries.items()):
+            space = self._spaces[queue_key[0]]
+            while queue and queue[0][0] <= now:
+                expires_at, key = queue.popleft()
+                entry = space.get(key)
+                if entry is not None and entry[1] == expires_at:
+                    del space[key]
+            if queue:
+                next_expiry = min(next_expiry, queue[0][0])
+            else:
+                del self._expiries[queue_key]
+        self._next_expiry = next_expiry
 
     def get(self, namespace: str, key, default=None):
         space = self._spaces.get(namespace)
@@ -48,7 +63,11 @@ class MemoryStore:
         expires_at = None if ttl is None else now + ttl
         self._spaces.setdefault(namespace, {})[key] = (value, expires_at)
         if expires_at is not None:
-            heapq.heappush(self._expiries, (expires_at, next(self._seq), namespace, key))
+            queue = self._expiries.get((namespace, ttl))
+            if queue is None:
+                queue = self._expiries[(namespace, ttl)] = deque()
+            queue.append((expires_at, key))
+            self._next_expiry = min(self._next_expiry, expires_at)
 
     def replace(self, namespace: str, key, value):
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
@@ -92,3 +111,4 @@ class MemoryStore:
     def clear(self):
         self._spaces.clear()
         self._expiries.clear()
+        self._next_expiry = math.inf
