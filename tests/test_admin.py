@@ -9,6 +9,7 @@ import httpx
 
 from huawei_signing import signed_headers
 from simulator.core.cli import create_simulator
+from simulator.core.journal import Entry
 
 SEND = "/v2/servicerequest/verifycodes/send"
 
@@ -118,9 +119,9 @@ def test_journal_and_outbox_keep_only_the_newest_entries():
     sim = create_simulator(journal_capacity=3, outbox_capacity=2)
     for n in range(5):
         sim.world.outbox.send("osm", "SendVerifyCodes", "sms", str(n), "123456", "text")
-        sim.world.journal.record({"n": n})
+        sim.world.journal.record(Entry(0.0, "osm", None, "GET", f"/{n}", "", b"", str(n)))
     assert [m.to for m in sim.world.outbox.list()] == ["3", "4"]
-    assert [e["n"] for e in sim.world.journal.list()] == [2, 3, 4]
+    assert [e["path"] for e in sim.world.journal.list()] == ["/2", "/3", "/4"]
 
 
 def test_expired_state_is_evicted_as_time_passes():

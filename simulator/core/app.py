@@ -13,7 +13,7 @@ from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, rend
 from .errors import AuthFailed, SimError
 from .faults import Answer, deliver, send_whole
 from .headers import RequestHeaders
-from .journal import body_preview, pack_headers
+from .journal import Entry as JournalEntry, body_preview, pack_headers
 from .outbox import delivery_lost
 from .product import Call, Reply, load_providers
 from .router import Router
@@ -145,27 +145,20 @@ class Simulator:
         request_id = new_request_id(world.rng, product.request_id_format)
         if product.request_id_echo:
             request_id = headers.get(product.request_id_header, request_id)
-        entry = {
-            "at": world.clock.utcnow().isoformat().replace("+00:00", "Z"),
-            "product": product.name, "operation": operation.qualified if operation else None,
-            "method": method, "path": path, "query": scope["query_string"].decode("utf-8", "replace"),
-            "headers": pack_headers(scope["headers"]), "request_id": request_id, "request_body": None,
-            "rule": None, "delay_ms": None, "fault": None,
-        }
+        entry = JournalEntry(world.clock.now(), product.name, operation.qualified if operation else None, method, path,
+                             query_string.decode("utf-8", "replace"), pack_headers(scope["headers"]), request_id)
         answer, rule = await self._answer(product, operation, miss, scope, receive, headers, query, request_id, entry)
         fault = rule.fault if rule else None
         sent = await deliver(scope, receive, send, answer, fault)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        entry.update(
-            fault=fault.kind if fault else None,
-            status=sent.status if sent else None, code=sent.code if sent else None,
-            response_body=body_preview(sent.body) if sent else None,
-            duration_ms=round(elapsed_ms, 3),
-        )
+        entry.fault = fault.kind if fault else None
+        if sent:
+            entry.status, entry.code, entry.response_body = sent.status, sent.code, body_preview(sent.body)
+        entry.duration_ms = round(elapsed_ms, 3)
         world.journal.record(entry)
         if log.isEnabledFor(logging.INFO):
             outcome = f"{sent.status} {sent.code or '-'}" if sent else f"fault {fault.kind}"
-            log.info("%s %s %.1fms", entry["operation"] or f"{method} {path}", outcome, elapsed_ms)
+            log.info("%s %s %.1fms", entry.operation or f"{method} {path}", outcome, elapsed_ms)
 
     async def _answer(self, product, operation, miss, scope, receive, headers, query, request_id, entry):
         """The answer to a vendor request and the rule that shaped it; no answer when a fault drops it."""
@@ -173,7 +166,7 @@ class Simulator:
         rule = None
         try:
             raw = await read_body(receive, self.max_body)
-            entry["request_body"] = body_preview(raw)
+            entry.request_body = body_preview(raw)
             if operation is None:
                 raise miss[1]
             try:
@@ -184,7 +177,7 @@ class Simulator:
             params = {**query, **form} if operation.rpc_action else query
             rule = self.world.scenario.select(RequestView(operation, headers, params, body), self.world.scenario_rng)
             if rule is not None:
-                entry["rule"] = rule.name
+                entry.rule = rule.name
             await self._delay(headers, rule, entry)
             if rule is not None and rule.fault is not None and rule.fault.drops_request:
                 return None, rule
@@ -217,7 +210,7 @@ class Simulator:
         if delay_ms is None and rule is not None and rule.delay is not None:
             delay_ms = rule.delay(self.world.scenario_rng)
         if delay_ms:
-            entry["delay_ms"] = round(delay_ms, 3)
+            entry.delay_ms = round(delay_ms, 3)
             await asyncio.sleep(delay_ms / 1000)
 
     async def _handle(self, operation, scope, headers, params, body, body_problem, raw, request_id, host, rule):

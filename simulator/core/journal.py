@@ -6,6 +6,8 @@ they are decoded and masked only when the journal is read, so recording costs a 
 
 import itertools
 from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
 import orjson
 
@@ -59,21 +61,52 @@ def mask_fields(value):
     return value
 
 
+@dataclass(slots=True)  # ten thousand are kept: a slotted entry is a third of a dict's size
+class Entry:
+    """One request as it arrived and the answer it got; filled in as the request is served."""
+    at: float                          # epoch seconds on the virtual clock
+    product: str
+    operation: str | None              # qualified, e.g. osm.SendVerifyCodes; None when nothing matched
+    method: str
+    path: str
+    query: str
+    headers: bytes                     # pack_headers
+    request_id: str
+    request_body: bytes | None = None  # body_preview
+    rule: str | None = None
+    delay_ms: float | None = None
+    fault: str | None = None
+    status: int | None = None
+    code: str | None = None
+    response_body: bytes | None = None
+    duration_ms: float | None = None
+    id: int = 0
+
+    def readable(self) -> dict:
+        """The entry as it is shown: time in ISO 8601, headers unpacked and masked, bodies decoded and masked."""
+        shown = asdict(self)
+        shown["at"] = datetime.fromtimestamp(self.at, timezone.utc).isoformat().replace("+00:00", "Z")
+        shown["headers"] = unpack_headers(self.headers)
+        shown["request_body"] = readable_body(self.request_body)
+        shown["response_body"] = readable_body(self.response_body)
+        return shown
+
+
 class Journal:
     def __init__(self, capacity: int = 10_000):
-        self._entries: deque[dict] = deque(maxlen=capacity)
+        self._entries: deque[Entry] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
 
-    def record(self, entry: dict) -> dict:
-        entry["id"] = next(self._ids)
+    def record(self, entry: Entry) -> Entry:
+        entry.id = next(self._ids)
         self._entries.append(entry)
         return entry
 
     def list(self, product=None, operation=None) -> list[dict]:
         return [
-            _readable(e) for e in self._entries
-            if (product is None or e.get("product") == product)
-            and (operation is None or e.get("operation") in (operation, f"{e.get('product')}.{operation}"))
+            e.readable() for e in self._entries
+            if (product is None or e.product == product)
+            and (operation is None or e.operation in (operation, f"{e.product}.{operation}"))
         ]
 
     def clear(self):
@@ -91,14 +124,3 @@ def readable_body(raw):
         return mask_fields(orjson.loads(raw))
     except orjson.JSONDecodeError:
         return raw.decode("utf-8", "replace")
-
-
-def _readable(entry: dict) -> dict:
-    """The entry as it is shown: headers unpacked and masked, bodies decoded and masked."""
-    shown = dict(entry)
-    if isinstance(entry.get("headers"), bytes):
-        shown["headers"] = unpack_headers(entry["headers"])
-    for key in ("request_body", "response_body"):
-        if key in entry:
-            shown[key] = readable_body(entry[key])
-    return shown
