@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 delivery_lost: ContextVar[bool] = ContextVar("otpsim_delivery_lost", default=False)
 
 
-@dataclass(slots=True)  # ten thousand of them are kept: no __dict__ each
+@dataclass(slots=True)
 class Message:
     id: int
     product: str
@@ -30,25 +30,28 @@ class Message:
 
 
 class Outbox:
+    """Messages are kept as plain tuples of their fields (untracked by the garbage collector, like
+    the journal's entries) and become Message objects when read."""
+
     def __init__(self, clock, capacity: int = 10_000):
         self._clock = clock
-        self._messages: deque[Message] = deque(maxlen=capacity)
+        self._rows: deque[tuple] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
         self._waiters: dict[str, list[asyncio.Future]] = {}
 
-    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str) -> Message:
-        message = Message(next(self._ids), product, operation, channel, to, code, text, self._clock.now())
+    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str):
+        row = (next(self._ids), product, operation, channel, to, code, text, self._clock.now())
         if delivery_lost.get():  # the vendor accepted it; it never arrives
-            return message
-        self._messages.append(message)
+            return
+        self._rows.append(row)
         for waiter in self._waiters.pop(to, []):
             if not waiter.done():
-                waiter.set_result(message)
-        return message
+                waiter.set_result(Message(*row))
 
     def list(self, to=None, channel=None, product=None, since: int = 0) -> list[Message]:
+        messages = (Message(*row) for row in self._rows)
         return [
-            m for m in self._messages
+            m for m in messages
             if m.id > since
             and (to is None or m.to == to)
             and (channel is None or m.channel == channel)
@@ -56,7 +59,7 @@ class Outbox:
         ]
 
     def latest(self, to: str) -> Message | None:
-        for message in reversed(self._messages):
+        for message in (Message(*row) for row in reversed(self._rows)):
             if message.to == to:
                 return message
         return None
@@ -80,5 +83,5 @@ class Outbox:
                     del self._waiters[to]
 
     def clear(self):
-        self._messages.clear()
+        self._rows.clear()
         self._ids = itertools.count(1)

@@ -2,6 +2,7 @@
 
 import asyncio
 import heapq
+import inspect
 import itertools
 import logging
 
@@ -22,10 +23,12 @@ class Scheduler:
         return len(self._heap)
 
     def at(self, when: float, job):
-        """Run the coroutine function `job()` once the clock reaches `when` (epoch seconds)."""
+        """Call `job()` once the clock reaches `when` (epoch seconds). A coroutine function runs as a
+        task of its own; a plain function runs at once, in turn with the other due jobs."""
         heapq.heappush(self._heap, (when, next(self._seq), job))
         self._ensure_runner()
-        self._poke()
+        if self._heap[0][0] == when:   # the earliest now: the runner's timer is set for a later one
+            self._poke()
 
     def after(self, seconds: float, job):
         self.at(self._clock.now() + seconds, job)
@@ -40,22 +43,25 @@ class Scheduler:
             self._wake = asyncio.Event()
             self._runner = loop.create_task(self._run())
 
-    def _start_due(self) -> list[asyncio.Task]:
-        started = []
+    def _start_due(self):
         now = self._clock.now()
         while self._heap and self._heap[0][0] <= now:
             _, _, job = heapq.heappop(self._heap)
-            task = asyncio.get_running_loop().create_task(self._guarded(job))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-            started.append(task)
-        return started
+            try:
+                result = job()
+            except Exception:  # a failing job must not stop the clock for everyone else
+                log.exception("scheduled job failed")
+                continue
+            if inspect.isawaitable(result):
+                task = asyncio.get_running_loop().create_task(self._guarded(result))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
 
     @staticmethod
-    async def _guarded(job):
+    async def _guarded(work):
         try:
-            await job()
-        except Exception:  # a failing job must not stop the clock for everyone else
+            await work
+        except Exception:
             log.exception("scheduled job failed")
 
     async def _run(self):

@@ -246,8 +246,8 @@ async def call_verify(call):
                           _transcript(body, heard))
     if voice_call.status_url:
         world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
-    else:  # nobody receives the events: the port is only freed when the call ends
-        world.scheduler.at(voice_call.events[-1].at, partial(_end, world, voice_call))
+    else:  # nobody receives the events: the port is only freed when the call ends (the call itself is not kept)
+        world.scheduler.at(voice_call.events[-1].at, partial(_end, world, voice_call.session_id))
 
     answer = {**SUCCESS, "sessionId": voice_call.session_id}
     if body["returnIdlePort"] == "true":
@@ -290,11 +290,11 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     if index + 1 < len(voice_call.events):
         world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
     else:
-        await _end(world, voice_call)
+        _end(world, voice_call.session_id)
 
 
-async def _end(world, voice_call: VoiceCall):
-    world.store.pop(ACTIVE_CALLS, voice_call.session_id)
+def _end(world, session_id: str):
+    world.store.pop(ACTIVE_CALLS, session_id)
 
 
 def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
