@@ -13,17 +13,18 @@ class MemoryStore:
     """Entries are kept per namespace, so listing or counting one namespace never walks the others
     (a voice call counts the calls in progress while every nonce and code sits in the store too).
 
-    Expiries wait in one first-in-first-out queue per (namespace, ttl): entries put with the same
-    ttl expire in the order they were put, so a queue's head is always the next to lapse and a
-    put is an append (a heap of all entries cost a log-time push and 108 B an entry; an item here
-    is 64 B). Should the clock be set back, an entry may wait behind a later one: it is evicted late,
-    and `get` never returns it meanwhile.
+    An entry is a plain `(value, expires_at, key)` tuple. Entries with an expiry also wait in one
+    first-in-first-out queue per (namespace, ttl): entries put with the same ttl expire in the order
+    they were put, so a queue's head is always the next to lapse, and a put is an append of the
+    entry itself (a heap of all entries cost a log-time push and 108 B an entry; here it is 8 B).
+    Should the clock be set back, an entry may wait behind a later one: it is evicted late, and
+    `get` never returns it meanwhile.
     """
 
     def __init__(self, clock):
         self._clock = clock
-        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at)
-        self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> (expires_at, key), oldest first
+        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key)
+        self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> its entries, oldest first
         self._next_expiry = math.inf
 
     def __len__(self):
@@ -35,13 +36,13 @@ class MemoryStore:
         next_expiry = math.inf
         for queue_key, queue in list(self._expiries.items()):
             space = self._spaces[queue_key[0]]
-            while queue and queue[0][0] <= now:
-                expires_at, key = queue.popleft()
-                entry = space.get(key)
-                if entry is not None and entry[1] == expires_at:
+            while queue and queue[0][1] <= now:
+                _, expires_at, key = queue.popleft()
+                current = space.get(key)
+                if current is not None and current[1] == expires_at:   # not put again since
                     del space[key]
             if queue:
-                next_expiry = min(next_expiry, queue[0][0])
+                next_expiry = min(next_expiry, queue[0][1])
             else:
                 del self._expiries[queue_key]
         self._next_expiry = next_expiry
@@ -51,7 +52,7 @@ class MemoryStore:
         entry = space.get(key) if space is not None else None
         if entry is None:
             return default
-        value, expires_at = entry
+        value, expires_at, _ = entry
         if expires_at is not None and expires_at <= self._clock.now():
             del space[key]
             return default
@@ -61,12 +62,13 @@ class MemoryStore:
         now = self._clock.now()
         self._evict_expired(now)
         expires_at = None if ttl is None else now + ttl
-        self._spaces.setdefault(namespace, {})[key] = (value, expires_at)
+        entry = (value, expires_at, key)
+        self._spaces.setdefault(namespace, {})[key] = entry
         if expires_at is not None:
             queue = self._expiries.get((namespace, ttl))
             if queue is None:
                 queue = self._expiries[(namespace, ttl)] = deque()
-            queue.append((expires_at, key))
+            queue.append(entry)
             self._next_expiry = min(self._next_expiry, expires_at)
 
     def replace(self, namespace: str, key, value):
@@ -74,7 +76,7 @@ class MemoryStore:
         space = self._spaces.get(namespace)
         entry = space.get(key) if space is not None else None
         if entry is not None:
-            space[key] = (value, entry[1])
+            space[key] = (value, entry[1], key)
 
     def pop(self, namespace: str, key, default=None):
         value = self.get(namespace, key, default)
@@ -85,7 +87,7 @@ class MemoryStore:
         now = self._clock.now()
         return [
             (key, value)
-            for key, (value, expires_at) in list(self._spaces.get(namespace, {}).items())
+            for value, expires_at, key in list(self._spaces.get(namespace, {}).values())
             if expires_at is None or expires_at > now
         ]
 
