@@ -78,10 +78,10 @@ def parse_acs3_authorization(value: str) -> dict | None:
     return fields
 
 
-def _secret(call, access_key_id: str) -> str:
+def _credential(call, access_key_id: str) -> dict:
     for credential in call.world.credentials.get("alibaba", []):
         if credential.get("access_key_id") == access_key_id:
-            return credential["access_key_secret"]
+            return credential
     raise SimError("InvalidAccessKeyId.NotFound")
 
 
@@ -116,8 +116,9 @@ def _check_acs3(call) -> dict:
     signed = [name.strip().lower() for name in fields["SignedHeaders"].split(";")]
     if not set(ACS3_MUST_SIGN) <= set(signed):
         raise SimError("IncompleteSignature")
-    access_key_id = fields["Credential"]
-    secret = _secret(call, access_key_id)
+    # the credential's own string from here on: remembered nonces share it, not a copy per request
+    credential = _credential(call, fields["Credential"])
+    access_key_id, secret = credential["access_key_id"], credential["access_key_secret"]
     _check_time(call, headers["x-acs-date"])
     payload_hash = headers["x-acs-content-sha256"]
     if not _same(hashlib.sha256(call.raw_body).hexdigest(), payload_hash):
@@ -139,8 +140,8 @@ def _check_rpc(call) -> dict:
         raise SimError("InvalidParameter", field="SignatureMethod")
     if params["SignatureVersion"] != RPC_VERSION:
         raise SimError("InvalidParameter", field="SignatureVersion")
-    access_key_id = params["AccessKeyId"]
-    secret = _secret(call, access_key_id)
+    credential = _credential(call, params["AccessKeyId"])
+    access_key_id, secret = credential["access_key_id"], credential["access_key_secret"]
     _check_time(call, params["Timestamp"])
     text = rpc_string_to_sign(call.method, [(k, v) for k, v in params.items() if k != "Signature"])
     if not _same(rpc_sign(secret, text), params["Signature"]):
