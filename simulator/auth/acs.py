@@ -99,10 +99,11 @@ def _check_time(call, stamp: str):
 
 
 def _use_nonce(call, access_key_id: str, nonce: str):
-    store = call.world.store
-    if store.get(NONCES, (access_key_id, nonce)) is not None:
+    # a namespace per key id: the nonce alone is the key, no tuple per remembered nonce
+    store, namespace = call.world.store, f"{NONCES}:{access_key_id}"
+    if store.get(namespace, nonce) is not None:
         raise SimError("SignatureNonceUsed")
-    store.put(NONCES, (access_key_id, nonce), True, ttl=call.settings["nonce_window_s"])
+    store.put(namespace, nonce, True, ttl=call.settings["nonce_window_s"])
 
 
 def _check_acs3(call) -> dict:

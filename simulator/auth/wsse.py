@@ -99,8 +99,9 @@ async def check(call):
     if not hmac.compare_digest(expected, token["PasswordDigest"]):
         raise SimError("1010010")
     # A nonce is spent only by a genuine request; a replay is answered like a wrong digest.
-    nonce_key = (app["app_key"], token["Nonce"])
-    if call.world.store.get(USED_NONCES, nonce_key):
+    # a namespace per app: the nonce alone is the key, no tuple per remembered nonce
+    store, namespace, nonce = call.world.store, f"{USED_NONCES}:{app['app_key']}", token["Nonce"]
+    if store.get(namespace, nonce):
         raise SimError("1010010")
-    call.world.store.put(USED_NONCES, nonce_key, True, ttl=call.settings["nonce_window_s"])
+    store.put(namespace, nonce, True, ttl=call.settings["nonce_window_s"])
     return {"scheme": "wsse", "app_key": app["app_key"]}
