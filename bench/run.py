@@ -406,25 +406,30 @@ def table(results: dict, args) -> str:
     return "\n".join(lines)
 
 
+LIMITS = (("p99 <= 10 ms", "p99_ms", 10), ("ready <= 0.5 s", "ready_s", 0.5), ("peak RSS <= 80 MB", "rss_mb", 80))
+
+
 def target_report(results: dict, served: set[str]) -> list[str]:
+    """The issue's targets, which are set for the full voice path; then the same limits over every scenario."""
     lines = []
     voice = results.get("voice-callverify")
     if voice is None:
         why = "not run" if "voice.CallVerify" in served else "voice.CallVerify is not served by this checkout"
-        lines.append(f"voice-callverify ratio >= 0.5: not measured ({why})")
+        lines.append(f"voice-callverify targets: not measured ({why})")
     else:
-        ratio = voice["otpsim"]["ratio"]
-        lines.append(f"voice-callverify ratio >= 0.5: {verdict(ratio >= 0.5)} ({ratio:.2f})")
+        otpsim = voice["otpsim"]
+        lines.append(f"voice-callverify ratio >= 0.5: {verdict(otpsim['ratio'] >= 0.5)} ({otpsim['ratio']:.2f})")
         if "prism" in voice:
-            times = {label: voice["otpsim"]["ratio"] / voice[label]["ratio"] for label in PRISM_VARIANTS if label in voice}
+            times = {label: otpsim["ratio"] / voice[label]["ratio"] for label in PRISM_VARIANTS if label in voice}
             others = "".join(f"; {value:.1f}x {label}" for label, value in times.items() if label != "prism")
             lines.append(f"voice-callverify otpsim >= 5x prism: {verdict(times['prism'] >= 5)} "
                          f"({times['prism']:.1f}x prism as started by default{others})")
+        for text, key, limit in LIMITS:
+            lines.append(f"voice-callverify {text}: {verdict(otpsim[key] <= limit)} ({otpsim[key]:.2f})")
     rows = {name: result["otpsim"] for name, result in results.items()}
-    for text, key, limit in (("p99 <= 10 ms", "p99_ms", 10), ("ready <= 0.5 s", "ready_s", 0.5),
-                             ("peak RSS <= 80 MB", "rss_mb", 80)):
+    for text, key, limit in LIMITS:
         worst = max(rows, key=lambda name: rows[name][key])
-        lines.append(f"otpsim {text}: {verdict(rows[worst][key] <= limit)} (worst {rows[worst][key]:.2f}, {worst})")
+        lines.append(f"every scenario {text}: {verdict(rows[worst][key] <= limit)} (worst {rows[worst][key]:.2f}, {worst})")
     return lines
 
 
