@@ -5,15 +5,46 @@ so otpsim uses a subclass of the one uvicorn would pick (httptools when installe
 that hands each request its transport in `scope["extensions"]["otpsim.transport"]`.
 """
 
+import asyncio
+
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .faults import TRANSPORT_EXTENSION
 
 
+class CoalescedWrites:
+    """A connection's transport whose writes of one loop step go out as one: uvicorn writes an
+    answer's head and body separately, two system calls where one does."""
+
+    def __init__(self, transport, loop):
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes):
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self):
+        data, self._pending = b"".join(self._pending), []
+        if data and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self):
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
 class TransportInScope(AutoHTTPProtocol):
     def connection_made(self, transport):
-        super().connection_made(transport)
+        super().connection_made(CoalescedWrites(transport, asyncio.get_running_loop()))
         app = self.app
 
         async def with_transport(scope, receive, send):
