@@ -3,7 +3,6 @@
 import argparse
 import gc
 import json
-import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -50,10 +49,10 @@ def simulator_from_texts(sources, seed: int | None = None, products=None, **opti
 def _serve(args) -> int:
     import uvicorn
 
+    from . import logs
     from .server import server_config
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("otpsim").setLevel(logging.INFO if not args.quiet else logging.WARNING)
+    logs.configure(per_request=not args.quiet)
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
                                outbox_capacity=args.outbox_capacity, max_body=args.max_body)
