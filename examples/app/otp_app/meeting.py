@@ -4,13 +4,13 @@ The SDK logs in by itself (account and password) and always over HTTPS, so the e
 https:// one and `ca_file` is the CA to trust when it is not a public one.
 """
 
-from huaweicloudsdkcore.exceptions.exceptions import ServiceResponseException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkmeeting.v1 import (CheckVeriCodeForUpdateUserInfoRequest, MeetingClient,
                                       SendVeriCodeForUpdateUserInfoRequest, VerificationCodeDTO)
 from huaweicloudsdkmeeting.v1.meeting_credentials import MeetingCredentials
 
-from .errors import OtpError, refusal
+from . import huawei
+from .errors import OtpError
 
 WRONG_CODE, EXPIRED_CODE, TOO_MANY_ATTEMPTS = "USG.000000010", "USG.000000011", "USG.000000012"
 
@@ -24,15 +24,15 @@ class MeetingCodes:
 
     def send(self, contact: str) -> None:
         """Send a code to `contact`: a mobile number with its country prefix (+86...) or an e-mail address."""
-        self._call(self._client.send_veri_code_for_update_user_info,
-                   SendVeriCodeForUpdateUserInfoRequest(body=VerificationCodeDTO(contact=contact)))
+        request = SendVeriCodeForUpdateUserInfoRequest(body=VerificationCodeDTO(contact=contact))
+        huawei.call(self._client.send_veri_code_for_update_user_info, request, (TOO_MANY_ATTEMPTS,))
 
     def check(self, contact: str, code: str) -> bool:
         """True if `code` is the one sent to `contact` and still valid; RateLimited after too many tries."""
         request = CheckVeriCodeForUpdateUserInfoRequest(
             body=VerificationCodeDTO(contact=contact, verification_code=code))
         try:
-            self._call(self._client.check_veri_code_for_update_user_info, request)
+            huawei.call(self._client.check_veri_code_for_update_user_info, request, (TOO_MANY_ATTEMPTS,))
         except OtpError as refused:
             if refused.code in (WRONG_CODE, EXPIRED_CODE):
                 return False
@@ -41,10 +41,3 @@ class MeetingCodes:
 
     def close(self):
         self._client.close()
-
-    @staticmethod
-    def _call(operation, request):
-        try:
-            return operation(request)
-        except ServiceResponseException as failure:
-            raise refusal(failure.error_code, failure.error_msg, (TOO_MANY_ATTEMPTS,)) from None

@@ -1,12 +1,12 @@
 """Phone and e-mail verification codes through Huawei Cloud OSM, with the official SDK."""
 
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
-from huaweicloudsdkcore.exceptions.exceptions import ServiceResponseException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkosm.v2 import (CheckVerifyCodesRequest, OsmClient, SendVerifyCodeReq, SendVerifyCodesRequest,
                                   VerifyVerifyCodeV2Req)
 
-from .errors import OtpError, refusal
+from . import huawei
+from .errors import refusal
 
 SMS, EMAIL = 0, 1
 WRONG_OR_EXPIRED = "OSM.01010010"
@@ -23,13 +23,13 @@ class OsmCodes:
     def send(self, contact: str, area_code: str = "86") -> None:
         """Send a code to a phone number or an e-mail address."""
         body = SendVerifyCodeReq(contact_value=contact, contact_way=_way(contact), area_code=area_code)
-        _raise_for(self._call(self._client.send_verify_codes, SendVerifyCodesRequest(body=body)))
+        _raise_for(huawei.call(self._client.send_verify_codes, SendVerifyCodesRequest(body=body)))
 
     def check(self, contact: str, code: str, area_code: str = "86") -> bool:
         """True if `code` is the one sent to `contact` and still valid; a code works once."""
         body = VerifyVerifyCodeV2Req(verify_code=code, contact_value=contact, contact_way=_way(contact),
                                      area_code=area_code)
-        response = self._call(self._client.check_verify_codes, CheckVerifyCodesRequest(body=body))
+        response = huawei.call(self._client.check_verify_codes, CheckVerifyCodesRequest(body=body))
         if response.error_code == WRONG_OR_EXPIRED:
             return False
         _raise_for(response)
@@ -37,13 +37,6 @@ class OsmCodes:
 
     def close(self):
         self._client.close()
-
-    @staticmethod
-    def _call(operation, request):
-        try:
-            return operation(request)
-        except ServiceResponseException as failure:
-            raise OtpError(failure.error_code, failure.error_msg) from None
 
 
 def _way(contact: str) -> int:
