@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from .clock import iso_utc
+
 if TYPE_CHECKING:
     import httpx
 
@@ -132,7 +134,7 @@ class Callbacks:
         if delivery.sign is not None:
             delivery.headers.update(delivery.sign())
         payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
-        attempt = {"at": self._clock.utcnow().isoformat().replace("+00:00", "Z")}
+        attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
             try:
                 response = await client.post(delivery.url, content=payload, headers=delivery.headers)
@@ -153,7 +155,7 @@ class Callbacks:
 
     def drop(self, delivery: Delivery, reason: str):
         self._finish(delivery, "dropped")
-        delivery.attempts.append({"at": self._clock.utcnow().isoformat().replace("+00:00", "Z"), "dropped": reason})
+        delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
 
     def list(self, kind: str | None = None) -> list[dict]:
         return [d.as_dict() for d in self._deliveries if kind is None or d.kind == kind]

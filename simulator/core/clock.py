@@ -62,11 +62,16 @@ class Clock:
     def describe(self) -> dict:
         now = self.now()
         return {
-            "now": datetime.fromtimestamp(now, timezone.utc).isoformat().replace("+00:00", "Z"),
+            "now": iso_utc(now),
             "epoch": now,
             "mode": self.mode,
             "offset_s": round(now - time.time(), 3),
         }
+
+
+def iso_utc(epoch: float, timespec: str = "auto") -> str:
+    """`epoch` as ISO 8601 in UTC with a Z, e.g. 2026-11-23T22:55:41.123Z (timespec as datetime.isoformat)."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 @lru_cache(maxsize=1024)

@@ -7,10 +7,11 @@ they are decoded and masked only when the journal is read, so recording costs a 
 import itertools
 from collections import deque
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
 from operator import attrgetter
 
 import orjson
+
+from .clock import iso_utc
 
 SECRET_HEADERS = frozenset({
     "authorization", "x-auth-token", "x-access-token", "x-aksk", "x-subject-token",
@@ -86,7 +87,7 @@ class Entry:
     def readable(self) -> dict:
         """The entry as it is shown: time in ISO 8601, headers unpacked and masked, bodies decoded and masked."""
         shown = asdict(self)
-        shown["at"] = datetime.fromtimestamp(self.at, timezone.utc).isoformat().replace("+00:00", "Z")
+        shown["at"] = iso_utc(self.at)
         shown["headers"] = unpack_headers(self.headers)
         shown["request_body"] = readable_body(self.request_body)
         shown["response_body"] = readable_body(self.response_body)

@@ -5,7 +5,8 @@ import itertools
 from collections import deque
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+
+from .clock import iso_utc
 
 # True while a request is handled whose scenario rule says `deliver: false`
 delivery_lost: ContextVar[bool] = ContextVar("otpsim_delivery_lost", default=False)
@@ -23,10 +24,7 @@ class Message:
     sent_at: float   # epoch seconds on the virtual clock
 
     def as_dict(self) -> dict:
-        shown = asdict(self)
-        sent = datetime.fromtimestamp(self.sent_at, timezone.utc)
-        shown["sent_at"] = sent.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return shown
+        return {**asdict(self), "sent_at": iso_utc(self.sent_at, timespec="milliseconds")}
 
 
 class Outbox:

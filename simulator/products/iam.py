@@ -8,9 +8,9 @@ Sources: sdk-wire §1a/§1d, sdk-captures [19] and [23]. Credentials: `iam_users
 import base64
 import hmac
 import uuid
-from datetime import datetime, timezone
 
 from ..auth.iam_token import TOKENS
+from ..core.clock import iso_utc
 from ..core.errors import SimError
 from ..core.product import Product, Reply
 
@@ -25,7 +25,7 @@ def _derived_id(kind: str, name: str) -> str:
 
 
 def _timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return iso_utc(epoch, timespec="microseconds")
 
 
 def _find_user(credentials: dict, domain: str, name: str, password: str) -> dict | None:

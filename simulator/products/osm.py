@@ -1,7 +1,6 @@
 """Huawei Cloud OSM: contact verification for service tickets (seeds 000/001, vendor-facts §1)."""
 
-from datetime import datetime, timezone
-
+from ..core.clock import iso_utc
 from ..core.codes import CodeThrottled
 from ..core.errors import SimError
 from ..core.product import Product
@@ -68,8 +67,7 @@ async def check_need_verify(call):
     record = call.world.store.get(VERIFIED, (_account(call), contact))
     if record is None:
         return {"need_verify_code": 1, "expire_time": None}
-    expires = datetime.fromtimestamp(record["expires_at"], timezone.utc)
-    return {"need_verify_code": 0, "expire_time": expires.isoformat().replace("+00:00", "Z")}
+    return {"need_verify_code": 0, "expire_time": iso_utc(record["expires_at"])}
 
 
 @product.operation("ListHasVerifiedContacts")
