@@ -100,10 +100,8 @@ def _check_time(call, stamp: str):
 
 def _use_nonce(call, access_key_id: str, nonce: str):
     # a namespace per key id: the nonce alone is the key, no tuple per remembered nonce
-    store, namespace = call.world.store, f"{NONCES}:{access_key_id}"
-    if store.get(namespace, nonce) is not None:
+    if not call.world.store.claim(f"{NONCES}:{access_key_id}", nonce, call.settings["nonce_window_s"]):
         raise SimError("SignatureNonceUsed")
-    store.put(namespace, nonce, True, ttl=call.settings["nonce_window_s"])
 
 
 def _check_acs3(call) -> dict:

@@ -100,8 +100,6 @@ async def check(call):
         raise SimError("1010010")
     # A nonce is spent only by a genuine request; a replay is answered like a wrong digest.
     # a namespace per app: the nonce alone is the key, no tuple per remembered nonce
-    store, namespace, nonce = call.world.store, f"{USED_NONCES}:{app['app_key']}", token["Nonce"]
-    if store.get(namespace, nonce):
+    if not call.world.store.claim(f"{USED_NONCES}:{app['app_key']}", token["Nonce"], call.settings["nonce_window_s"]):
         raise SimError("1010010")
-    store.put(namespace, nonce, True, ttl=call.settings["nonce_window_s"])
     return {"scheme": "wsse", "app_key": app["app_key"]}

@@ -71,6 +71,13 @@ class MemoryStore:
             queue.append(entry)
             self._next_expiry = min(self._next_expiry, expires_at)
 
+    def claim(self, namespace: str, key, ttl: float) -> bool:
+        """True the first time `key` is claimed, which it then stays for `ttl`; False while it is (a used nonce)."""
+        if self.get(namespace, key) is not None:
+            return False
+        self.put(namespace, key, True, ttl=ttl)
+        return True
+
     def replace(self, namespace: str, key, value):
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
         space = self._spaces.get(namespace)
