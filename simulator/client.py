@@ -197,7 +197,7 @@ def read_scenario(source, base_dir: str | os.PathLike | None = None) -> tuple[st
     path = Path(base_dir or ".", source)
     if path.is_file():
         return _read(path)
-    from .core.cli import scenario_dir
+    from simulator.core.serving.cli import scenario_dir
 
     packaged = scenario_dir() / f"{source}.yaml"
     if packaged.is_file():

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import uvicorn
 
-from .client import OtpsimClient, read_scenario
-from .core.cli import simulator_from_texts
-from .core.scenario import merge_documents
-from .core.server import server_config
+from simulator.client import OtpsimClient, read_scenario
+from simulator.core.serving.cli import simulator_from_texts
+from simulator.core.pipeline.scenario import merge_documents
+from simulator.core.serving.server import server_config
 
 STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -81,7 +81,7 @@ class ThreadServer:
 @cache
 def _products() -> dict:
     """The specs, compiled once per process: they are read-only, and compiling is most of start-up."""
-    from .core.spec import load_products
+    from simulator.core.spec import load_products
 
     return load_products()
 
@@ -120,7 +120,7 @@ class EmbeddedOtpsim(OtpsimClient):
         with ExitStack() as cleanup:
             ssl_files = {}
             if self._tls:
-                from .core.tls import make_certificates
+                from simulator.core.serving.tls import make_certificates
 
                 directory = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="otpsim-tls-"))
                 paths = make_certificates(Path(directory))

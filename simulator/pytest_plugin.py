@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from .core.scenario_schema import ScenarioError
-from .embedded import EmbeddedOtpsim, as_list, build_scenario
+from simulator.core.scenario_schema import ScenarioError
+from simulator.embedded import EmbeddedOtpsim, as_list, build_scenario
 
 MARKER = "otpsim"
 OPTIONS = ("scenario", "seed", "tls")

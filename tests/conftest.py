@@ -8,8 +8,8 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from simulator.core.cli import create_simulator
-from simulator.core.server import server_config
+from simulator.core.serving.cli import create_simulator
+from simulator.core.serving.server import server_config
 
 
 @pytest.fixture

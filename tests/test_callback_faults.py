@@ -109,7 +109,7 @@ def test_a_hanging_receiver_holds_up_neither_the_api_nor_other_calls(client, rec
 
 def test_the_delivery_queue_is_bounded(sim):
     import asyncio
-    from simulator.core.callbacks import Callbacks, RetryPolicy
+    from simulator.core.world.callbacks import Callbacks, RetryPolicy
 
     async def overflow():
         world = sim.world

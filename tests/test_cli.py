@@ -13,7 +13,7 @@ import pytest
 
 from conftest import free_port
 
-OTPSIM = [sys.executable, "-m", "simulator.core.cli"]
+OTPSIM = [sys.executable, "-m", "simulator.core.serving.cli"]
 
 
 def run(*args):

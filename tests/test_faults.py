@@ -10,7 +10,7 @@ import pytest
 
 from conftest import LiveServer
 from huawei_signing import signed_headers
-from simulator.core.tls import make_certificates
+from simulator.core.serving.tls import make_certificates
 from simulator.embedded import EmbeddedOtpsim
 
 SEND = "/v2/servicerequest/verifycodes/send"

@@ -2,7 +2,7 @@
 
 from starlette.datastructures import Headers
 
-from simulator.core.headers import RequestHeaders
+from simulator.core.pipeline.headers import RequestHeaders
 
 RAW = [(b"host", b"127.0.0.1"), (b"x-acs-date", b"2026-01-01T00:00:00Z"), (b"accept", b"a/b"), (b"accept", b"c/d")]
 

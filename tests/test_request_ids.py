@@ -3,7 +3,7 @@
 import random
 import uuid
 
-from simulator.core.envelope import new_request_id
+from simulator.core.pipeline.envelope import new_request_id
 
 
 def test_uuid_formats_match_the_uuid_module():

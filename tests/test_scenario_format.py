@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.core.cli import create_simulator, main
+from simulator.core.serving.cli import create_simulator, main
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -123,7 +123,7 @@ def test_put_replaces_over_the_default_and_get_returns_what_is_in_force(client):
 
 
 def test_the_schema_command_prints_the_complete_schema_with_the_products_filled_in():
-    printed = subprocess.run([sys.executable, "-m", "simulator.core.cli", "schema"],
+    printed = subprocess.run([sys.executable, "-m", "simulator.core.serving.cli", "schema"],
                              capture_output=True, text=True, timeout=60, check=True)
     schema = json.loads(printed.stdout)
     assert "osm" in schema["properties"]["products"]["properties"]

@@ -20,7 +20,7 @@ from huaweicloudsdkosm.v2 import (CheckVerifyCodesRequest, OsmClient, SendVerify
 from huaweicloudsdkosm.v2.region.osm_region import OsmRegion
 
 from conftest import LiveServer
-from simulator.core.tls import make_certificates
+from simulator.core.serving.tls import make_certificates
 from test_meeting import other_than
 
 AK, SK = "SIMTESTAK0000000000", "simTestSecretKey0000000000000000000000000"

@@ -11,7 +11,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from simulator.auth.wsse import header_pair, password_digest
-from simulator.core.cli import scenario_dir
+from simulator.core.serving.cli import scenario_dir
 from simulator.core.spec import spec_dir
 
 CALL_VERIFY = "/rest/httpsessions/callVerify/v1.0"

@@ -16,9 +16,9 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl, quote
 
-from ..core.auth import scheme
-from ..core.clock import parse_utc
-from ..core.errors import SimError
+from simulator.core.pipeline.auth import scheme
+from simulator.core.world.clock import parse_utc
+from simulator.core.errors import SimError
 
 ACS3 = "ACS3-HMAC-SHA256"
 ACS3_HEADERS = ("x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")

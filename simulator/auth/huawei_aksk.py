@@ -10,9 +10,9 @@ import hmac
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote
 
-from ..core.auth import scheme
-from ..core.clock import parse_utc
-from ..core.errors import AuthFailed
+from simulator.core.pipeline.auth import scheme
+from simulator.core.world.clock import parse_utc
+from simulator.core.errors import AuthFailed
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DEFAULT_SKEW_S = 900

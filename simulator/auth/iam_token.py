@@ -1,6 +1,6 @@
 """Huawei IAM tokens in `X-Auth-Token`, as issued by the iam product (POST /v3/auth/tokens)."""
 
-from ..core.auth import stored_token_scheme
+from simulator.core.pipeline.auth import stored_token_scheme
 
 TOKENS = "iam-tokens"
 

@@ -4,7 +4,7 @@ A login that evicts a token (more than `tokens_per_user`) pops it from the store
 unknown, evicted or expired token gets the product's `auth.failure` (USG.000000004).
 """
 
-from ..core.auth import stored_token_scheme
+from simulator.core.pipeline.auth import stored_token_scheme
 
 TOKENS = "meeting-tokens"
 

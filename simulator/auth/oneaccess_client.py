@@ -5,8 +5,8 @@ There is no signature; the client id alone identifies the application. Credentia
 `APP.0001` (vendor-facts §4.4). The other required headers are the spec's to enforce.
 """
 
-from ..core.auth import scheme
-from ..core.errors import SimError
+from simulator.core.pipeline.auth import scheme
+from simulator.core.errors import SimError
 
 
 @scheme("oneaccess-client")

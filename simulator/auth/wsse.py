@@ -11,9 +11,9 @@ import hmac
 import re
 from functools import lru_cache
 
-from ..core.auth import scheme
-from ..core.clock import parse_utc
-from ..core.errors import SimError
+from simulator.core.pipeline.auth import scheme
+from simulator.core.world.clock import parse_utc
+from simulator.core.errors import SimError
 
 AUTHORIZATION_PREFIX = "AKSK"
 TOKEN_PREFIX = "UsernameToken"

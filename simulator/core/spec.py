@@ -17,8 +17,8 @@ try:  # libyaml when present: start-up reads every spec
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader
 
-from .errors import SpecError
-from .validation import RequestValidator
+from simulator.core.errors import SpecError
+from simulator.core.pipeline.validation import RequestValidator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROTOCOL_ERRORS = (

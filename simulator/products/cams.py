@@ -7,9 +7,9 @@ CreateChatappMigrationInitiate step that would have created it.
 
 import hashlib
 
-from ..core.codes import CodeThrottled
-from ..core.errors import SimError
-from ..core.product import Product
+from simulator.core.world.codes import CodeThrottled
+from simulator.core.errors import SimError
+from simulator.core.product import Product
 
 product = Product("cams")
 

@@ -9,10 +9,10 @@ import base64
 import hmac
 import uuid
 
-from ..auth.iam_token import TOKENS
-from ..core.clock import iso_utc
-from ..core.errors import SimError
-from ..core.product import Product, Reply
+from simulator.auth.iam_token import TOKENS
+from simulator.core.world.clock import iso_utc
+from simulator.core.errors import SimError
+from simulator.core.product import Product, Reply
 
 product = Product("iam")
 

@@ -11,9 +11,9 @@ import hmac
 import string
 import uuid
 
-from ..auth.meeting_token import TOKENS
-from ..core.errors import SimError
-from ..core.product import Product
+from simulator.auth.meeting_token import TOKENS
+from simulator.core.errors import SimError
+from simulator.core.product import Product
 
 product = Product("meeting")
 

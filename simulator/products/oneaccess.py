@@ -11,9 +11,9 @@ import json
 import math
 import string
 
-from ..core.codes import CodeThrottled
-from ..core.errors import SimError
-from ..core.product import Product
+from simulator.core.world.codes import CodeThrottled
+from simulator.core.errors import SimError
+from simulator.core.product import Product
 
 product = Product("oneaccess")
 
@@ -55,7 +55,7 @@ def _point(point_json: str) -> tuple[float, float]:
 
 @product.operation("GetCaptcha")
 async def get_captcha(call):
-    from ._captcha_images import draw_slider_captcha  # Pillow on first use: 3 MB most runs never need
+    from simulator.products._captcha_images import draw_slider_captcha  # Pillow on first use: 3 MB most runs never need
 
     settings, world = call.settings, call.world
     captcha = draw_slider_captcha(world.rng, settings["captcha_width"], settings["captcha_height"],

@@ -1,9 +1,9 @@
 """Huawei Cloud OSM: contact verification for service tickets (seeds 000/001, vendor-facts §1)."""
 
-from ..core.clock import iso_utc
-from ..core.codes import CodeThrottled
-from ..core.errors import SimError
-from ..core.product import Product
+from simulator.core.world.clock import iso_utc
+from simulator.core.world.codes import CodeThrottled
+from simulator.core.errors import SimError
+from simulator.core.product import Product
 
 product = Product("osm")
 

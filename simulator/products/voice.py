@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
-from ..auth.wsse import find_app, header_pair, password_digest
-from ..core.callbacks import CallbackFaults, RetryPolicy
-from ..core.errors import SimError
-from ..core.product import Product
+from simulator.auth.wsse import find_app, header_pair, password_digest
+from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
+from simulator.core.errors import SimError
+from simulator.core.product import Product
 
 product = Product("voice")
 

@@ -1,6 +1,6 @@
 """From method + path (+ RPC action) to an operation, or to the product whose error answers a miss."""
 
-from .errors import SimError
+from simulator.core.errors import SimError
 
 
 def _claimed(claim: str, path: str) -> bool:

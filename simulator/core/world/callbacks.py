@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from .clock import iso_utc
+from simulator.core.world.clock import iso_utc
 
 if TYPE_CHECKING:
     import httpx

@@ -11,7 +11,7 @@ from operator import attrgetter
 
 import orjson
 
-from .clock import iso_utc
+from simulator.core.world.clock import iso_utc
 
 SECRET_HEADERS = frozenset({
     "authorization", "x-auth-token", "x-access-token", "x-aksk", "x-subject-token",

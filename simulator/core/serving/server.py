@@ -10,7 +10,7 @@ import asyncio
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from .faults import TRANSPORT_EXTENSION
+from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
 
 
 class CoalescedWrites:

@@ -2,13 +2,13 @@
 
 import random
 
-from .callbacks import Callbacks
-from .clock import Clock
-from .codes import CodeBook
-from .journal import Journal
-from .outbox import Outbox
-from .scheduler import Scheduler
-from .store import MemoryStore
+from simulator.core.world.callbacks import Callbacks
+from simulator.core.world.clock import Clock
+from simulator.core.world.codes import CodeBook
+from simulator.core.world.journal import Journal
+from simulator.core.world.outbox import Outbox
+from simulator.core.world.scheduler import Scheduler
+from simulator.core.world.store import MemoryStore
 
 
 class World:

@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .scenario_schema import ScenarioError
-from .spec import served_json
-from .. import __version__
+from simulator.core.scenario_schema import ScenarioError
+from simulator.core.spec import served_json
+from simulator import __version__
 
 MAX_WAIT_S = 60.0
 

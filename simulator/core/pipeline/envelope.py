@@ -4,7 +4,7 @@ import re
 
 import orjson
 
-from .errors import SimError
+from simulator.core.errors import SimError
 
 JSON_TYPE = "application/json;charset=UTF-8"
 

@@ -7,20 +7,20 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from . import auth as auth_mod
-from .admin import build_admin
-from .envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
-from .errors import AuthFailed, SimError
-from .faults import Answer, deliver, send_whole
-from .headers import RequestHeaders
-from .journal import Entry as JournalEntry, body_preview, pack_headers
-from .outbox import delivery_lost
-from .product import Call, Reply, load_providers
-from .router import Router
-from .scenario import MAX_DELAY_MS, RequestView, Scenario, merge_documents
-from .scenario_schema import ScenarioFormat
-from .spec import load_products
-from .world import World
+from simulator.core.pipeline import auth as auth_mod
+from simulator.core.serving.admin import build_admin
+from simulator.core.pipeline.envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
+from simulator.core.errors import AuthFailed, SimError
+from simulator.core.pipeline.faults import Answer, deliver, send_whole
+from simulator.core.pipeline.headers import RequestHeaders
+from simulator.core.world.journal import Entry as JournalEntry, body_preview, pack_headers
+from simulator.core.world.outbox import delivery_lost
+from simulator.core.product import Call, Reply, load_providers
+from simulator.core.pipeline.router import Router
+from simulator.core.pipeline.scenario import MAX_DELAY_MS, RequestView, Scenario, merge_documents
+from simulator.core.scenario_schema import ScenarioFormat
+from simulator.core.spec import load_products
+from simulator.core.world import World
 
 log = logging.getLogger("otpsim")
 

@@ -7,15 +7,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .. import __version__
-from .scenario_schema import ScenarioError
+from simulator import __version__
+from simulator.core.scenario_schema import ScenarioError
 
 DEFAULT_SCENARIO = "default.yaml"
 SECTIONS = ("headers", "query", "body")
 
 
 def scenario_dir() -> Path:
-    checkout = Path(__file__).resolve().parents[2] / "scenarios"
+    checkout = Path(__file__).resolve().parents[3] / "scenarios"
     if checkout.is_dir():
         return checkout
     from importlib import resources
@@ -31,10 +31,10 @@ def create_simulator(scenario_files=(), seed: int | None = None, **options):
 def simulator_from_texts(sources, seed: int | None = None, products=None, **options):
     """A simulator serving scenario (name, text) sources merged in order over scenarios/default.yaml;
     each source's problems are reported with its own name and lines."""
-    from .app import Simulator
-    from .scenario import Scenario, merge_documents
-    from .scenario_schema import ScenarioFormat
-    from .spec import load_products
+    from simulator.core.pipeline.app import Simulator
+    from simulator.core.pipeline.scenario import Scenario, merge_documents
+    from simulator.core.scenario_schema import ScenarioFormat
+    from simulator.core.spec import load_products
 
     products = products or load_products()
     scenario_format = ScenarioFormat(products)
@@ -49,8 +49,8 @@ def simulator_from_texts(sources, seed: int | None = None, products=None, **opti
 def _serve(args) -> int:
     import uvicorn
 
-    from . import logs
-    from .server import server_config
+    from simulator.core.serving import logs
+    from simulator.core.serving.server import server_config
 
     logs.configure(per_request=not args.quiet)
     try:
@@ -65,7 +65,7 @@ def _serve(args) -> int:
     ssl = {}
     scheme = "http"
     if args.tls:
-        from .tls import make_certificates
+        from simulator.core.serving.tls import make_certificates
         directory = Path(args.tls_dir or tempfile.mkdtemp(prefix="otpsim-tls-"))
         paths = make_certificates(directory)
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
@@ -87,8 +87,8 @@ def _serve(args) -> int:
 
 
 def _scenario_format(products=None):
-    from .scenario_schema import ScenarioFormat
-    from .spec import load_products
+    from simulator.core.scenario_schema import ScenarioFormat
+    from simulator.core.spec import load_products
 
     return ScenarioFormat(products or load_products())
 
@@ -118,7 +118,7 @@ def _schema(args) -> int:
 def _catalogue_scenario(args) -> int:
     import yaml
 
-    from .spec import load_products
+    from simulator.core.spec import load_products
 
     products = load_products()
     operation = next((op for p in products.values() for op in p.operations if op.qualified == args.operation), None)

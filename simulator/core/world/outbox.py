@@ -6,7 +6,7 @@ from collections import deque
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
-from .clock import iso_utc
+from simulator.core.world.clock import iso_utc
 
 # True while a request is handled whose scenario rule says `deliver: false`
 delivery_lost: ContextVar[bool] = ContextVar("otpsim_delivery_lost", default=False)

@@ -8,7 +8,7 @@ product's `missing-parameter` / `invalid-parameter` entry.
 
 import fastjsonschema
 
-from .errors import SimError
+from simulator.core.errors import SimError
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 

@@ -6,8 +6,8 @@ present and right, `None` when the request does not use this scheme at all. It r
 product's generic `auth.failure` answer.
 """
 
-from .errors import AuthFailed, SimError
-from .product import _import_all
+from simulator.core.errors import AuthFailed, SimError
+from simulator.core.product import _import_all
 
 _SCHEMES: dict[str, object] = {}
 

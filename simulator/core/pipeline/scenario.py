@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from .faults import Fault
+from simulator.core.pipeline.faults import Fault
 
 MAX_DELAY_MS = 300_000
 Z_99 = NormalDist().inv_cdf(0.99)

@@ -1,0 +1,1 @@
+"""The request pipeline: routing, scenario rules, auth, validation, envelopes, faults."""

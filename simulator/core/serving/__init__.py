@@ -1,0 +1,1 @@
+"""Serving: the uvicorn server, the CLI, the admin API, logs and TLS."""
