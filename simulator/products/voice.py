@@ -262,7 +262,7 @@ async def _push(world, settings, kind: str, app: dict, url: str, body: dict, pol
     await world.callbacks.send(delivery, faults)
 
 
-def _push_signature(world, app: dict, url: str) -> dict:
+def _push_signature(world, app: dict, url: str, payload: bytes) -> dict:
     """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2)."""
     nonce = f"{world.rng.getrandbits(128):032X}"
     created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
