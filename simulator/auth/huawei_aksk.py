@@ -5,7 +5,7 @@ Applies when `Authorization` starts with `SDK-HMAC-SHA256`. By default the keys 
 lookup reports) and every failure is the product's `auth.failure`. A spec may say otherwise under
 `x-otpsim.auth.huawei-aksk` (Message & SMS signs with its application key and secret):
 
-    credentials: msgsms_apps        # credential kind
+    credentials: msgsms_apps        # credential kind (declared by the product)
     key: app_key                    # the entry field matched against Access=
     secret: app_secret              # the entry field that signs
     codes: {reason: catalogue key}  # reasons: incomplete, unknown-key, app-unavailable, app-frozen, bad-date,
@@ -19,7 +19,8 @@ import hmac
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote
 
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.auth.wsse import check_app_state, refuse
 
@@ -78,7 +79,9 @@ def payload_hash(headers, body: bytes) -> str:
     return headers.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
 
 
-@scheme("huawei-aksk")
+@scheme("huawei-aksk", credentials={"huawei_aksk": CredentialKind(
+    required=("ak", "sk"), optional=("domain_id", "domain"),
+    description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")})
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if not authorization.startswith(ALGORITHM):
@@ -89,10 +92,9 @@ async def check(call):
     ak, signed, signature = fields.get("Access"), fields.get("SignedHeaders"), fields.get("Signature")
     if not (ak and signed and signature):
         refuse(codes, "incomplete")
-    credential = next((c for c in call.world.credentials.get(options["credentials"], [])
-                       if c.get(options["key"]) == ak), None)
+    credential = call.world.credentials.find(options["credentials"], **{options["key"]: ak})
     if credential is None:
-        refuse(codes, "unknown-key", ak=ak)
+        refuse(codes, "unknown-key")
     check_app_state(codes, credential)
     sdk_date = call.headers.get("x-sdk-date", "")
     try:
@@ -101,9 +103,8 @@ async def check(call):
         refuse(codes, "bad-date")
     if not call.world.clock.accepts(signed_at, call.settings.get("signature_skew_s", DEFAULT_SKEW_S)):
         refuse(codes, "stale-date")
-    text = string_to_sign(call.method, call.path, call.query_string, call.headers,
+    text = string_to_sign(call.method, call.wire_path, call.query_string, call.headers,
                           signed.split(";"), payload_hash(call.headers, call.raw_body), sdk_date)
     if not hmac.compare_digest(sign(credential[options["secret"]], text).encode(), signature.encode()):
         refuse(codes, "bad-signature")
-    return {"scheme": "huawei-aksk", "ak": ak, "domain_id": credential.get("domain_id"),
-            "domain": credential.get("domain"), "app_key": ak}
+    return Principal("huawei-aksk", credential)

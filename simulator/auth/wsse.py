@@ -9,7 +9,7 @@ gives under `x-otpsim.auth.wsse`:
     authorization: AKSK          # first word of the Authorization header
     token-header: X-AKSK         # the header carrying the UsernameToken
     digest: hmac-sha256          # a name in DIGESTS
-    credentials: voice_apps      # the scenario credential kind: entries {app_key, app_secret, state?}
+    credentials: voice_apps      # the credential kind (declared by the product): entries {app_key, app_secret, state?}
     codes: {reason: catalogue key}   # REASONS below; a reason without a code falls to auth.failure
 
 Settings: `created_skew_s`, `nonce_window_s`.
@@ -22,7 +22,7 @@ import re
 from functools import lru_cache
 
 from simulator.core.errors import AuthFailed, SimError
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.world.clock import parse_utc
 
 TOKEN_PREFIX = "UsernameToken"
@@ -76,10 +76,6 @@ def header_pair(app_key: str, digest: str, nonce: str, created: str, authorizati
         "Authorization": f'{authorization} realm="SDP",profile="UsernameToken",type="Appkey"',
         token_header: f'{TOKEN_PREFIX} Username="{app_key}",PasswordDigest="{digest}",Nonce="{nonce}",Created="{created}"',
     }
-
-
-def find_app(world, app_key: str, credentials: str = "voice_apps") -> dict | None:
-    return next((app for app in world.credentials.get(credentials, []) if app.get("app_key") == app_key), None)
 
 
 def refuse(codes: dict, reason: str, **fields):
@@ -143,7 +139,7 @@ async def check(call):
         created_at = parse_utc(token["Created"], CREATED_FORMAT)
     except ValueError:
         refuse(codes, "created-missing")
-    app = find_app(call.world, token["Username"], options["credentials"])
+    app = call.world.credentials.find(options["credentials"], app_key=token["Username"])
     if app is None:
         refuse(codes, "unknown-app")
     check_app_state(codes, app)
@@ -157,4 +153,4 @@ async def check(call):
     namespace = f"{USED_NONCES}:{call.operation.product.name}:{app['app_key']}"
     if not call.world.store.claim(namespace, token["Nonce"], call.settings["nonce_window_s"]):
         refuse(codes, "nonce-reused")
-    return {"scheme": "wsse", "app_key": app["app_key"]}
+    return Principal("wsse", app)

@@ -17,20 +17,24 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from simulator.auth.huawei_aksk import sign, string_to_sign
-from simulator.auth.wsse import find_app
 from simulator.core.errors import SimError
 from simulator.core.pipeline.envelope import new_request_id
-from simulator.core.product import Product, Reply
-from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
-from simulator.core.world.receipts import Fate, Fates
+from simulator.core.product import CredentialKind, ProductModule
+from simulator.core.world.callbacks import RetryPolicy
+from simulator.core.world.receipts import Fate
 
-product = Product("msgsms")
+REPORT_PUSH = "msgsms.report"
+product = ProductModule(
+    "msgsms",
+    credentials={"msgsms_apps": CredentialKind(
+        required=("app_key", "app_secret"), optional=("state",),
+        description="Huawei Message & SMS apps: X-WSSE and the SDK's SDK-HMAC-SHA256 (app key as Access) both "
+                    "sign with these; state: unavailable (E000103) or frozen (E000112)")},
+    callback_kinds=(REPORT_PUSH,))
 
-CREDENTIALS = "msgsms_apps"
 TAKEN = "000000"
 DUPLICATE_NUMBER = "E200041"          # sms_05_0051
 TEMPLATE_MISMATCH = "E200028"         # sms_05_0051: template variables do not fit
-CHANNEL_MISMATCH = "E200018"          # sms_05_0051: from is not a channel of the app
 NUMBER = re.compile(r"\+?[0-9]{1,20}")
 VARIABLE = re.compile(r"\$\{[^}]*\}")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"    # createTime and updateTime, UTC
@@ -124,10 +128,8 @@ def _send(call, callback_url: str | None, batches: list):
     world, settings = call.world, call.settings
     sender = call.body["from"]
     _check_numbers(batches, settings["max_numbers"])
-    app = find_app(world, call.principal["app_key"], CREDENTIALS)
-    fates = Fates.from_rule(call.rule)
-    faults = CallbackFaults.from_rule(call.rule)
-    wrong_channel = bool(app.get("channels")) and sender not in app["channels"]
+    app = call.principal.credential
+    fates, faults = call.receipts, call.callback_faults
     now = world.clock.now()
     created = _utc(now)
     seen, result = set(), []
@@ -149,10 +151,9 @@ def _send(call, callback_url: str | None, batches: list):
             if entry["status"] == TAKEN:
                 text = f"【{batch.signature or settings['default_signature']}】{content}"
                 entry["total"] = _parts(text)
-                fate = Fate("failed", CHANNEL_MISMATCH) if wrong_channel else fates.of(number)
+                fate = fates.of(number)
                 if fate.delivered:
-                    world.outbox.send(product.name, call.operation.id, "sms", number,
-                                      _code(batch.paras, settings["code_param"]), text)
+                    call.send_code("sms", number, _code(batch.paras, settings["code_param"]), text)
                 if callback_url and fate.reported:
                     delay = settings["report_delay_s"] if fate.delay_s is None else fate.delay_s
                     reports = _reports(entry, fate, call.body.get("extend"))
@@ -160,8 +161,8 @@ def _send(call, callback_url: str | None, batches: list):
                                                              now + delay, faults))
             result.append(entry)
     if all(entry["status"] != TAKEN for entry in result):
-        refusal = call.operation.product.entry("E000510")
-        return Reply({"code": refusal.code, "description": refusal.message, "result": result}, status=refusal.status)
+        refusal = call.product.entry("E000510")
+        return call.respond({"code": refusal.code, "description": refusal.message, "result": result}, refusal.status)
     return {"code": TAKEN, "description": "Success", "result": result}
 
 
@@ -200,7 +201,7 @@ async def _push(world, settings, app: dict, url: str, reports: list, due: float,
     for report in reports:
         if "updateTime" in report:
             report["updateTime"] = _utc(due)
-        delivery = world.callbacks.record("msgsms.report", url, report, {"Content-Type": FORM_TYPE}, policy,
+        delivery = world.callbacks.record(REPORT_PUSH, url, report, {"Content-Type": FORM_TYPE}, policy,
                                           sign=signer, encoding="form")
         await world.callbacks.send(delivery, faults)
 

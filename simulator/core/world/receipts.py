@@ -1,13 +1,11 @@
 """What becomes of each number a send reached, as a scenario rule (key `receipts`) says.
 
-A product that reports deliveries (status reports, receipts) asks `Fates.from_rule(call.rule)`
-for each number's `Fate`: delivered (the default), failed with a receipt code, or never reported;
+A product that reports deliveries (status reports, receipts) asks `call.receipts.of(number)` for
+each number's `Fate`: delivered (the default), failed with a receipt code, or never reported;
 after the product's own delay or the rule's. The product turns a fate into its own receipt format.
 """
 
 from dataclasses import dataclass, field
-
-from simulator.core.pipeline.scenario import compile_matcher
 
 OUTCOMES = ("delivered", "failed", "never")
 
@@ -36,6 +34,9 @@ class Fates:
     """The rule's `receipts` list: the first entry whose `to` matches a number (or that has no `to`) decides."""
 
     def __init__(self, entries: list):
+        # imported here: the scenario module builds Fates for its rules, and owns the matchers
+        from simulator.core.pipeline.scenario import compile_matcher
+
         self._entries = [
             (compile_matcher(entry["to"]) if "to" in entry else None,
              Fate(entry.get("outcome", "delivered"), _text(entry.get("code")), entry.get("description"),
@@ -44,8 +45,8 @@ class Fates:
         ]
 
     @classmethod
-    def from_rule(cls, rule: dict | None) -> "Fates":
-        return cls((rule or {}).get("receipts") or [])
+    def from_spec(cls, entries: list | None) -> "Fates | None":
+        return cls(entries) if entries else None
 
     def of(self, number: str) -> Fate:
         for matches, fate in self._entries:
@@ -56,3 +57,6 @@ class Fates:
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
+
+
+ALL_DELIVERED = Fates([])   # every number delivered
