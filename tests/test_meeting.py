@@ -1,14 +1,17 @@
 """Meeting through HTTP: logins, the send → read → verify flow, and every code the product answers."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from meeting_helpers import (
     ACCOUNT, APP_ID, APP_KEY, PHONE, SEND, VERIFY, account_login, app_login, basic, manual_clock, other_than,
     send_and_read, token, verify,
 )
+from simulator.core.compose import simulator_from_texts
 from simulator.products.meeting import app_signature
 
 
@@ -31,6 +34,21 @@ def test_account_login_answers_the_documented_token_fields(client):
     assert body["clientType"] == 72 and body["tokenType"] == 0
     assert body["refreshValidPeriod"] == 30 * 24 * 3600
     assert body["user"]["ucloginAccount"] == ACCOUNT
+
+
+def test_a_user_without_a_configured_name_gets_a_generated_one_that_the_seed_fixes():
+    account = "unnamed@example.com"
+
+    def user_names(seed, **configured):
+        scenario = {"credentials": {"meeting_accounts": [{"account": account, "password": "pw-0001", **configured}]}}
+        client = TestClient(simulator_from_texts([("named", json.dumps(scenario))], seed=seed))
+        return [client.post("/v1/usg/acs/auth/account", headers={"Authorization": basic(account, "pw-0001")},
+                            json={"account": account, "clientType": 72}).json()["user"]["name"] for _ in range(2)]
+
+    first, again = user_names(seed=1)
+    assert first == again and first not in ("", account)
+    assert user_names(seed=1) == [first, first] and user_names(seed=2)[0] != first
+    assert user_names(seed=1, name="Li Lei") == ["Li Lei", "Li Lei"]
 
 
 @pytest.mark.parametrize("authorization", [basic(password="wrong-password"), basic(account="nobody@example.com"),
