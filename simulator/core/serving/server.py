@@ -14,8 +14,8 @@ from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
 
 
 class CoalescedWrites:
-    """A connection's transport whose writes of one loop step go out as one: uvicorn writes an
-    answer's head and body separately, two system calls where one does."""
+    """A connection's transport whose writes of one loop step go out as one (why: docs/performance.md,
+    Shaped for speed)."""
 
     def __init__(self, transport, loop):
         self._transport = transport
