@@ -92,6 +92,8 @@ class ProductSpec:
     settings: dict
     catalogue: dict[str, CatalogueEntry]
     rpc: RpcConvention | None = None
+    path: Path | None = None        # the spec file, for start-up messages
+    hosts: tuple[str, ...] = ()     # x-otpsim.hosts: the Host names it answers on, when it shares routes
     operations: list[Operation] = field(default_factory=list)
 
     def setting_defaults(self) -> dict:
@@ -117,13 +119,26 @@ def _read_yaml(path: Path) -> dict:
     return document
 
 
+def _locate(name: str, here: Path) -> Path:
+    """A file a spec names (an include, a $ref): next to the spec, else in the packaged openapi/
+    folder, so a spec kept elsewhere builds on the packaged commons/ by the same name."""
+    beside = (here.parent / name).resolve()
+    if beside.is_file():
+        return beside
+    packaged_copy = (spec_dir() / name).resolve()
+    return packaged_copy if packaged_copy.is_file() else beside
+
+
 def _overlay(base: dict, top: dict) -> dict:
     """`top` laid over `base` to two levels: sections that are mappings (errors, settings, envelopes,
     auth, ...) merge by name, and entries that are mappings on both sides merge field by field; any
-    other value of `top` replaces the one below. `top`'s names come first."""
+    other value of `top` replaces the one below; an empty one (`errors:` with nothing under it) keeps
+    it. `top`'s names come first."""
     merged = {}
     for key, value in top.items():
         below = base.get(key)
+        if value is None and below is not None:
+            value = below
         if isinstance(value, dict) and isinstance(below, dict):
             section = {}
             for name, entry in value.items():
@@ -144,7 +159,7 @@ def _with_includes(ext: dict, path: Path, chain: tuple = ()) -> dict:
         raise SpecError(f"{path}: x-otpsim.include must be a list of file names")
     base: dict = {}
     for name in includes:
-        included = (path.parent / str(name)).resolve()
+        included = _locate(str(name), path)
         if included in chain or included == path:
             raise SpecError(f"{path}: x-otpsim.include {name} includes itself")
         shared = copy.deepcopy(_read_yaml(included).get("x-otpsim") or {})
@@ -187,7 +202,7 @@ class _Importer:
         ref = node.get("$ref")
         if isinstance(ref, str):
             file, _, pointer = ref.partition("#")
-            target = (here.parent / file).resolve() if file else here
+            target = _locate(file, here) if file else here
             if target != self.origin:
                 return self._import(node, target, pointer, slot)
         return {key: self._visit(value, here, None if slot is None else slot + (key,)) for key, value in node.items()}
@@ -284,8 +299,13 @@ def load_product(path: Path) -> ProductSpec:
         if protocol_errors.get(kind) not in catalogue:
             raise SpecError(f"{name}: protocol-errors.{kind} must name a catalogue entry")
     auth = ext.get("auth") or {}
+    if auth.get("schemes") and auth.get("failure") is None:
+        raise SpecError(f"{name}: auth.schemes needs auth.failure, the answer when no scheme applies")
     if auth.get("failure") is not None and auth["failure"] not in catalogue:
         raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
+    hosts = ext.get("hosts") or []
+    if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
+        raise SpecError(f"{name}: x-otpsim.hosts must be a list of host names")
     request_id = ext.get("request-id") or {}
     product = ProductSpec(
         name=name, document=document,
@@ -294,7 +314,8 @@ def load_product(path: Path) -> ProductSpec:
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
-        catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")),
+        catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
+        hosts=tuple(host.lower() for host in hosts),
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)
@@ -346,13 +367,18 @@ def _body_schema(media: dict):
     return None
 
 
-def load_products(directory: Path | None = None) -> dict[str, ProductSpec]:
-    directory = directory or spec_dir()
+def load_products(*directories: Path) -> dict[str, ProductSpec]:
+    """The product specs (`*.yaml`) of each folder, the packaged openapi/ when none is given."""
     products = {}
-    for path in sorted(directory.glob("*.yaml")):
-        product = load_product(path)
+    for path in (p for directory in directories or (spec_dir(),) for p in sorted(Path(directory).glob("*.yaml"))):
+        try:
+            product = load_product(path)
+        except SpecError as problem:
+            if str(path) in str(problem):
+                raise
+            raise SpecError(f"{path}: {problem}") from None
         if product.name in products:
-            raise SpecError(f"two specs for product {product.name}")
+            raise SpecError(f"{path}: a second spec for product {product.name} (the first: {products[product.name].path})")
         products[product.name] = product
     if sum(p.fallback for p in products.values()) > 1:
         raise SpecError("more than one product is marked fallback")
