@@ -23,9 +23,9 @@ from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.auth.wsse import check_app_state, refuse
+from simulator.core.wiring import Needs
 
 ALGORITHM = "SDK-HMAC-SHA256"
-DEFAULT_SKEW_S = 900
 
 
 def _encode(text: str) -> str:
@@ -81,7 +81,8 @@ def payload_hash(headers, body: bytes) -> str:
 
 @scheme("huawei-aksk", credentials={"huawei_aksk": CredentialKind(
     required=("ak", "sk"), optional=("domain_id", "domain"),
-    description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")})
+    description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")},
+        needs=Needs(settings=("signature_skew_s",)))
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if not authorization.startswith(ALGORITHM):
@@ -101,7 +102,7 @@ async def check(call):
         signed_at = parse_utc(sdk_date, "%Y%m%dT%H%M%SZ")
     except ValueError:
         refuse(codes, "bad-date")
-    if not call.world.clock.accepts(signed_at, call.settings.get("signature_skew_s", DEFAULT_SKEW_S)):
+    if not call.world.clock.accepts(signed_at, call.settings["signature_skew_s"]):
         refuse(codes, "stale-date")
     text = string_to_sign(call.method, call.wire_path, call.query_string, call.headers,
                           signed.split(";"), payload_hash(call.headers, call.raw_body), sdk_date)

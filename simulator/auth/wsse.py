@@ -24,6 +24,7 @@ from functools import lru_cache
 from simulator.core.errors import AuthFailed, SimError
 from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.world.clock import parse_utc
+from simulator.core.wiring import Needs
 
 TOKEN_PREFIX = "UsernameToken"
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -116,7 +117,7 @@ def _token(value: str, codes: dict) -> dict:
     return fields
 
 
-@scheme("wsse")
+@scheme("wsse", needs=Needs(settings=("created_skew_s", "nonce_window_s")))  # codes: the spec's, checked at load
 async def check(call):
     options = call.operation.product.auth_options["wsse"]
     codes = options.get("codes") or {}

@@ -20,6 +20,7 @@ from simulator.auth.huawei_aksk import sign, string_to_sign
 from simulator.core.errors import SimError
 from simulator.core.pipeline.envelope import new_request_id
 from simulator.core.product import CredentialKind, ProductModule
+from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import RetryPolicy
 from simulator.core.world.receipts import Fate
 
@@ -30,7 +31,10 @@ product = ProductModule(
         required=("app_key", "app_secret"), optional=("state",),
         description="Huawei Message & SMS apps: X-WSSE and the SDK's SDK-HMAC-SHA256 (app key as Access) both "
                     "sign with these; state: unavailable (E000103) or frozen (E000112)")},
-    callback_kinds=(REPORT_PUSH,))
+    callback_kinds=(REPORT_PUSH,),
+    needs=Needs(errors=("E000000", "E000503", "E000510"),
+                settings=("max_numbers", "templates", "default_template", "default_signature", "code_param",
+                          "report_delay_s", "report_retries", "report_retry_interval_s", "sign_reports")))
 
 TAKEN = "000000"
 DUPLICATE_NUMBER = "E200041"          # sms_05_0051
