@@ -7,6 +7,7 @@ from otp_app.cams import CamsCodes
 from otp_app.meeting import MeetingCodes
 from otp_app.oneaccess import OneAccessSms
 from otp_app.osm import OsmCodes
+from otp_app.sms import SmsCodes, SmsReports
 from otp_app.voice import CallEvents, VoiceCodes
 from simulator.embedded import ThreadServer
 
@@ -19,6 +20,8 @@ CAMS_SPACE = "29348393884001"
 ONEACCESS_CLIENT_ID = "DRrYIqauawN0I8myTMoDTPys6ezGZxnm"
 VOICE_APP_KEY, VOICE_APP_SECRET = "sim-voice-app-key-0001", "sim-app-secret-0001"
 VOICE_DISPLAY_NUMBER = "+8653159511234"
+SMS_APP_KEY, SMS_APP_SECRET = "simSmsAppKey00000000000000", "simSmsAppSecret0000000000000"
+SMS_SENDER, SMS_TEMPLATE = "csms12345678", "t-otp"
 
 
 @pytest.fixture
@@ -65,3 +68,18 @@ def voice(otpsim, status_url):
     codes = VoiceCodes(otpsim.base_url, VOICE_APP_KEY, VOICE_APP_SECRET, VOICE_DISPLAY_NUMBER, status_url)
     yield codes
     codes.close()
+
+
+@pytest.fixture
+def sms_reports():
+    return SmsReports()
+
+
+@pytest.fixture
+def sms(otpsim, sms_reports):
+    """SMS codes whose status reports go to the app's receiver, served on a free port for the test."""
+    with ThreadServer(sms_reports) as server:
+        codes = SmsCodes(otpsim.base_url, SMS_APP_KEY, SMS_APP_SECRET, SMS_SENDER, SMS_TEMPLATE,
+                         report_url=f"{server.url}/sms-reports")
+        yield codes
+        codes.close()

@@ -124,8 +124,7 @@ def _parts(text: str) -> int:
 
 def _country(number: str) -> str | None:
     digits = number.lstrip("+")
-    return next((COUNTRIES[prefix] for prefix in ("852", "853", "886", "86", "65", "81", "82", "44")
-                 if digits.startswith(prefix)), None)
+    return next((COUNTRIES[digits[:n]] for n in (3, 2) if digits[:n] in COUNTRIES), None)
 
 
 def _send(call, callback_url: str | None, batches: list):
