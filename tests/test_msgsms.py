@@ -428,3 +428,11 @@ def test_signed_reports_verify_with_the_app_secret(frozen, receiver):
     text = string_to_sign("POST", "/report", "", headers, sorted(headers), hashlib.sha256(push["raw"]).hexdigest(),
                           headers["x-sdk-date"])
     assert authorization.endswith(f"Signature={sign(APP_SECRET, text)}")
+
+
+def test_a_bad_receipts_entry_is_refused_with_its_line(client):
+    refused = client.put("/__otpsim/scenario", content=b"rules:\n  - match: {product: msgsms}\n"
+                                                       b"    receipts:\n      - {to: '+8613900000001', outcome: lost}\n")
+    assert refused.status_code == 400
+    (problem,) = refused.json()["problems"]
+    assert problem.startswith("request body:4:41: rules[0].receipts[0].outcome: 'lost' is not one of")
