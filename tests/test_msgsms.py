@@ -225,6 +225,12 @@ def test_raw_digest_reading_and_a_reused_nonce_are_refused(frozen):
     assert (replay.status_code, replay.json()) == (401, {"code": "E000101", "description": "Authentication failed."})
 
 
+def test_username_is_also_taken_spelled_as_the_error_texts_spell_it(frozen):
+    headers = wsse_headers()
+    headers["X-WSSE"] = headers["X-WSSE"].replace("Username=", "UserName=")
+    assert send_form(frozen, headers).json()["code"] == "000000"
+
+
 def test_created_in_local_time_with_a_z_is_accepted_as_the_vendor_sample_writes_it(frozen):
     """The vendor's Python sample writes time.strftime('%Y-%m-%dT%H:%M:%SZ'): Beijing time, 8 h ahead."""
     assert send_form(frozen, wsse_headers(T0 + timedelta(hours=8))).json()["code"] == "000000"

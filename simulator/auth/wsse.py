@@ -11,6 +11,7 @@ gives under `x-otpsim.auth.wsse`:
     digest: hmac-sha256          # a name in DIGESTS
     credentials: voice_apps      # the credential kind (declared by the product): entries {app_key, app_secret, state?}
     codes: {reason: catalogue key}   # REASONS below; a reason without a code falls to auth.failure
+    aliases: {UserName: Username}    # optional: another spelling the token's attributes are taken under
 
 Settings: `created_skew_s`, `nonce_window_s`.
 """
@@ -105,10 +106,13 @@ def _authorization_problem(value: str, prefix: str) -> str | None:
     return None
 
 
-def _token(value: str, codes: dict) -> dict:
+def _token(value: str, codes: dict, aliases: dict) -> dict:
     if value.split(" ", 1)[0] != TOKEN_PREFIX:
         refuse(codes, "token-prefix")
     fields = attributes(value[len(TOKEN_PREFIX):])
+    for alias, name in aliases.items():
+        if alias in fields:
+            fields.setdefault(name, fields[alias])
     for name, absent in TOKEN_ATTRIBUTES:
         if not fields.get(name):
             refuse(codes, absent)
@@ -135,7 +139,7 @@ async def check(call):
     token_header = options["token-header"].lower()
     if token_header not in call.headers:
         refuse(codes, "token-missing")
-    token = _token(call.headers[token_header], codes)
+    token = _token(call.headers[token_header], codes, options.get("aliases") or {})
     try:
         created_at = parse_utc(token["Created"], CREATED_FORMAT)
     except ValueError:
