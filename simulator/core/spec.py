@@ -75,6 +75,7 @@ class ProductSpec:
     request_id_header: str | None
     request_id_echo: bool
     claims: tuple[str, ...]
+    hosts: tuple[str, ...]     # first DNS labels of the vendor hosts that name this product
     fallback: bool
     auth_schemes: tuple[str, ...]
     auth_failure: str | None
@@ -158,7 +159,8 @@ def load_product(path: Path) -> ProductSpec:
         name=name, vendor=ext.get("vendor", ""), document=document,
         request_id_format=request_id.get("format", "uuid"), request_id_header=request_id.get("header"),
         request_id_echo=bool(request_id.get("echo", False)),
-        claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
+        claims=tuple(ext.get("claims") or ()), hosts=tuple(h.lower() for h in ext.get("hosts") or ()),
+        fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue,

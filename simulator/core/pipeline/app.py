@@ -16,7 +16,7 @@ from simulator.core.pipeline.headers import RequestHeaders
 from simulator.core.world.journal import Entry as JournalEntry, body_preview, pack_headers
 from simulator.core.world.outbox import delivery_lost
 from simulator.core.product import Call, Reply, load_providers
-from simulator.core.pipeline.router import Router
+from simulator.core.pipeline.router import Ambiguous, Router
 from simulator.core.pipeline.scenario import MAX_DELAY_MS, RequestView, Scenario, merge_documents
 from simulator.core.scenario_schema import ScenarioFormat
 from simulator.core.spec import load_products
@@ -25,6 +25,7 @@ from simulator.core.world import World
 log = logging.getLogger("otpsim")
 
 ADMIN_PREFIX = "/__otpsim"
+PRODUCT_HEADER = "x-otpsim-product"
 DEFAULT_MAX_BODY = 1 << 20
 
 
@@ -78,12 +79,16 @@ def parse_body(raw: bytes, content_type: str, operation):
 class Simulator:
     def __init__(self, scenario: Scenario | None = None, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
                  products=None, journal_capacity: int = 10_000, outbox_capacity: int = 10_000,
-                 scenario_format: ScenarioFormat | None = None, base_scenario: dict | None = None):
+                 scenario_format: ScenarioFormat | None = None, base_scenario: dict | None = None,
+                 listeners: dict[int, str] | None = None):
         self.products = products or load_products()
         self.providers = load_providers()
         self.schemes = auth_mod.load_schemes()
         self._check_wiring()
         self.router = Router(self.products)
+        self.listeners = {}
+        for port, name in (listeners or {}).items():
+            self.listen(port, name)
         self.max_body = max_body
         self.scenario_format = scenario_format or ScenarioFormat(self.products)
         self.base_scenario = base_scenario
@@ -101,6 +106,12 @@ class Simulator:
                 if provider is None or op.id not in provider.handlers:
                     raise RuntimeError(f"{op.qualified} has no handler")
 
+    def listen(self, port: int, name: str):
+        """Requests arriving on local port `port` name product `name` (`otpsim serve --listen`)."""
+        if name not in self.products:
+            raise ValueError(f"no product {name!r}; one of {', '.join(sorted(self.products))}")
+        self.listeners[port] = self.products[name]
+
     def replace_scenario(self, text: str, source: str):
         """A scenario from text, over the base one, in force at once; ScenarioError leaves the old one."""
         document = self.scenario_format.load(text, source)
@@ -111,6 +122,8 @@ class Simulator:
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
         if kind == "http":
+            if not scope["path"].startswith("/"):
+                scope = origin_form(scope)
             if scope["path"].startswith(ADMIN_PREFIX):
                 await self.admin(scope, receive, send)
             else:
@@ -136,11 +149,15 @@ class Simulator:
         headers = RequestHeaders(scope)
         query_string = scope["query_string"]
         query = dict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)) if query_string else {}
-        operation, miss = self.router.resolve(method, path, headers, query)
+        try:
+            named = self._named_product(scope, headers)
+            operation, miss = self.router.resolve(method, path, headers, query, named)
+        except (LookupError, Ambiguous) as problem:
+            await send_whole(send, _otpsim_answer(400, _explain(problem)))
+            return
         product = operation.product if operation else (miss[0] if miss else None)
         if product is None:
-            await send_whole(send, Answer(404, [(b"content-type", JSON_TYPE.encode())],
-                                          encode_json({"otpsim": f"no product serves {method} {path}"}), None))
+            await send_whole(send, _otpsim_answer(404, f"no product serves {method} {path}"))
             return
         request_id = new_request_id(world.rng, product.request_id_format)
         if product.request_id_echo:
@@ -160,9 +177,20 @@ class Simulator:
             outcome = f"{sent.status} {sent.code or '-'}" if sent else f"fault {fault.kind}"
             log.info("%s %s %.1fms", entry.operation or f"{method} {path}", outcome, elapsed_ms)
 
+    def _named_product(self, scope, headers):
+        """The product a request names: X-Otpsim-Product, else its listener, else its Host."""
+        name = headers.get(PRODUCT_HEADER)
+        if name is not None:
+            if name not in self.products:
+                raise LookupError(f"X-Otpsim-Product: no product {name!r}; one of {', '.join(sorted(self.products))}")
+            return self.products[name]
+        server = scope.get("server")
+        pinned = self.listeners.get(server[1]) if server and self.listeners else None
+        return pinned or self.router.product_for_host(scope.get(AUTHORITY) or headers.get("host", ""))
+
     async def _answer(self, product, operation, miss, scope, receive, headers, query, request_id, entry):
         """The answer to a vendor request and the rule that shaped it; no answer when a fault drops it."""
-        host = headers.get("host", "")
+        host = scope.get(AUTHORITY) or headers.get("host", "")
         rule = None
         try:
             raw = await read_body(receive, self.max_body)
@@ -200,8 +228,7 @@ class Simulator:
 
     def _render_error(self, product, error: SimError, request_id, host) -> Answer:
         if error.key not in product.catalogue:
-            return Answer(400, [(b"content-type", JSON_TYPE.encode())], encode_json(
-                {"otpsim": f"{error.key} is not in the {product.name} catalogue"}), None)
+            return _otpsim_answer(400, f"{error.key} is not in the {product.name} catalogue")
         return Answer(*render_error(product, error, request_id, host))
 
     async def _delay(self, headers, rule, entry):
@@ -249,6 +276,35 @@ class Simulator:
             return Answer(reply.status, headers, b"", None)
         headers.append((b"content-type", JSON_TYPE.encode()))
         return Answer(reply.status, headers, encode_json(reply.body), None)
+
+
+AUTHORITY = "otpsim.authority"
+
+
+def origin_form(scope) -> dict:
+    """A request sent to otpsim as to a proxy (`POST http://dysmsapi.aliyuncs.com/?… HTTP/1.1`, what an
+    SDK's http_proxy setting does) as if sent directly, its authority kept for routing (RFC 9112 §3.2.2:
+    the target's authority wins over Host). h11 leaves the absolute URL in `path`; httptools passes
+    only its path, and the Host header then names the product."""
+    target = scope["path"]
+    scheme, sep, rest = target.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return scope
+    authority, slash, path = rest.partition("/")
+    return {**scope, "path": slash + path or "/", "raw_path": (slash + path or "/").encode("latin-1"),
+            AUTHORITY: authority}
+
+
+def _explain(problem: Exception) -> str:
+    if isinstance(problem, Ambiguous):
+        return (f"{problem.action} is an action of {' and '.join(problem.products)}: name the product by Host "
+                f"(the vendor endpoint, directly or through http_proxy), a listener (otpsim serve --listen "
+                f"PRODUCT=PORT) or the X-Otpsim-Product header")
+    return str(problem.args[0])
+
+
+def _otpsim_answer(status: int, message: str) -> Answer:
+    return Answer(status, [(b"content-type", JSON_TYPE.encode())], encode_json({"otpsim": message}), None)
 
 
 def _header_delay(value: str | None) -> float | None:
