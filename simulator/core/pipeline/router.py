@@ -49,14 +49,14 @@ class Router:
             if product.fallback:
                 self._fallback = product
         self._claims.sort(key=lambda item: len(item[0]), reverse=True)
-        self._check_shared_actions()
+        self._check_shared_actions(products)
 
-    def _check_shared_actions(self):
+    def _check_shared_actions(self, products: dict):
         """An action two products serve on one path must be reachable in each: both declare hosts."""
         for path, actions in self._rpc.items():
             for action, serving in actions.items():
                 if len(serving) > 1:
-                    silent = [name for name, op in serving.items() if not op.product.hosts]
+                    silent = [name for name in serving if not products[name].hosts]
                     if silent:
                         raise SpecError(f"{action} on {path} is served by {', '.join(serving)}; "
                                         f"{', '.join(silent)} declare no x-otpsim.hosts to tell them apart")
