@@ -4,8 +4,6 @@ through otpsim as their HTTP proxy, the Beijing date QuerySendDetails asks for, 
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-import pytest
-
 from alibaba_signing import AK, SECRET, acs3, rpc
 from voice_helpers import Receiver
 
@@ -13,7 +11,7 @@ VERSION = "2017-05-25"
 HOSTS = {"dysms": "dysmsapi.aliyuncs.com", "dypns": "dypnsapi.aliyuncs.com"}
 BEIJING = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 1, 0, 0, tzinfo=timezone.utc)       # 09:00 in Beijing
-SIGNATURES = [{}, {"signature_algorithm": "v2"}]
+SIGNATURES = [{}, {"signature_algorithm": "v2"}]   # the SDK's ACS3 default, and the classic RPC signature
 SIGNATURE_IDS = ["acs3-default", "rpc-v2"]
 
 
@@ -69,15 +67,3 @@ def set_settings(client, product: str, settings: dict, rules: list | None = None
     document["rules"] = (rules or []) + document.get("rules", [])
     answer = client.put("/__otpsim/scenario", json=document)
     assert answer.status_code == 200, answer.text
-
-
-@pytest.fixture
-def sdk_config(live):
-    """Config of an official SDK client for `product`, through otpsim as its HTTP proxy: the request keeps
-    the vendor Host (no DNS, no endpoint change), which tells dysms from dypns."""
-    from alibabacloud_tea_openapi.models import Config
-
-    def make(product: str, secret=SECRET, **options):
-        return Config(access_key_id=AK, access_key_secret=secret, endpoint=HOSTS[product], protocol="http",
-                      http_proxy=live.url, **options)
-    return make

@@ -8,12 +8,11 @@ import socket
 import httpx
 import pytest
 
-from alibaba_signing import AK, SECRET, acs3
+from alibaba_signing import acs3
 from alibaba_sms import HOSTS, VERSION, call, query, send_date
 from simulator.core.errors import SpecError
-from simulator.core.pipeline.router import Router
 from simulator.core.spec import load_products
-from test_cli import Served, free_port, wait_ready
+from simulator.core.wiring import check_routes
 
 PHONE = "13800000020"
 
@@ -83,44 +82,8 @@ def test_an_absolute_form_target_is_routed_by_its_authority(live):
     assert status.startswith(b"HTTP/1.1 200") and b'"Success":true' in body and b'"TotalCount":0' in body
 
 
-def test_a_listener_per_product_needs_no_proxy_and_no_dns():
-    from alibabacloud_dypnsapi20170525 import models as dypns_models
-    from alibabacloud_dypnsapi20170525.client import Client as Dypns
-    from alibabacloud_dysmsapi20170525 import models as dysms_models
-    from alibabacloud_dysmsapi20170525.client import Client as Dysms
-    from alibabacloud_tea_openapi.models import Config
-
-    dypns_port, dysms_port = free_port(), free_port()
-    served = Served("--listen", f"dypns={dypns_port}", "--listen", f"dysms={dysms_port}", "--quiet")
-    try:
-        served.wait_for_line(rf"127\.0\.0\.1:{dysms_port} serves dysms")
-        wait_ready(f"http://127.0.0.1:{served.port}")
-        config = dict(access_key_id=AK, access_key_secret=SECRET, protocol="http")
-        sms = Dysms(Config(endpoint=f"127.0.0.1:{dysms_port}", **config))
-        verify = Dypns(Config(endpoint=f"127.0.0.1:{dypns_port}", **config))
-        assert sms.send_sms(dysms_models.SendSmsRequest(phone_numbers=PHONE, sign_name="s", template_code="SMS_1",
-                                                        template_param='{"code":"2222"}')).body.code == "OK"
-        with httpx.Client(base_url=f"http://127.0.0.1:{served.port}") as admin:
-            day = send_date(admin)
-        sms_rows = sms.query_send_details(dysms_models.QuerySendDetailsRequest(
-            phone_number=PHONE, send_date=day, page_size=10, current_page=1)).body
-        verify_rows = verify.query_send_details(dypns_models.QuerySendDetailsRequest(
-            phone_number=PHONE, send_date=day, page_size=10, current_page=1)).body
-        assert sms_rows.total_count == 1 and sms_rows.sms_send_detail_dtos.sms_send_detail_dto[0].content.endswith("！")
-        assert (verify_rows.success, verify_rows.total_count, verify_rows.model) == (True, 0, [])
-    finally:
-        served.stop()
-
-
-@pytest.mark.parametrize("bad", ["dypns", "nope=8081", "dypns=port", "dypns=70000"])
-def test_bad_listeners_are_refused(bad):
-    from test_cli import run
-    result = run("serve", "--port", str(free_port()), "--listen", bad)
-    assert result.returncode == 2 and "--listen" in result.stderr
-
-
-def test_products_sharing_an_action_must_declare_their_hosts():
+def test_dysms_and_dypns_may_share_query_send_details_only_because_their_hosts_differ():
     products = load_products()
-    Router(products)
-    with pytest.raises(SpecError, match="QuerySendDetails on / is served by dypns, dysms; dypns declare"):
-        Router({**products, "dypns": dataclasses.replace(products["dypns"], hosts=())})
+    check_routes(products)
+    with pytest.raises(SpecError, match="RPC action QuerySendDetails on / is claimed by dypns .* and by dysms"):
+        check_routes({**products, "dypns": dataclasses.replace(products["dypns"], hosts=())})

@@ -8,10 +8,8 @@ import httpx
 import pytest
 
 from alibaba_signing import acs3, rpc
-from alibaba_sms import (SIGNATURE_IDS, SIGNATURES, advance, call, freeze, query, receipt_receiver, sdk_config,
+from alibaba_sms import (SIGNATURE_IDS, SIGNATURES, advance, call, freeze, query, receipt_receiver,
                          set_settings)
-
-__all__ = ["sdk_config"]  # the fixture, imported for the SDK tests
 
 PHONE = "13800000010"
 SIGN = "速通互联验证码"

@@ -8,12 +8,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from alibaba_signing import acs3, rpc
-from alibaba_sms import (SIGNATURE_IDS, SIGNATURES, TAKEN, advance, call, freeze, query, receipt_receiver, sdk_config,
+from alibaba_sms import (SIGNATURE_IDS, SIGNATURES, TAKEN, advance, call, freeze, query, receipt_receiver,
                          send_date, set_settings)
 from simulator.core.spec import load_products
 from voice_helpers import Receiver
-
-__all__ = ["sdk_config"]  # the fixture, imported for the SDK tests
 
 SIGN = "阿里云短信测试"
 TEMPLATE = "SMS_154950909"

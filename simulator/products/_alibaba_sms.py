@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from simulator.core.errors import SimError
-from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
-from simulator.core.world.receipts import Fate, Receiver, Tracked
+from simulator.core.product import RuleKey
+from simulator.core.world.callbacks import RetryPolicy
+from simulator.core.world.receipts import RULE_SCHEMA, Fate, Receiver, Tracked
 
 # Synthetic: the vendor writes receipt and query times without a zone; otpsim uses Beijing time.
 BEIJING = timezone(timedelta(hours=8))
@@ -23,6 +24,10 @@ VARIABLE = re.compile(r"\$\{(\w+)\}")
 DEFAULT_CODE_TEMPLATE = "您的验证码为${code}，该验证码5分钟内有效，请勿泄漏于他人！"
 SUCCESS_MESSAGE = "用户接收成功"   # the receipt's err_msg on success (SmsReport page example)
 SINGLE_SMS_CHARS, PART_CHARS = 70, 67
+# the scenario rule key both products read: what becomes of the messages a request sends
+RECEIPT_RULE = RuleKey(RULE_SCHEMA, Fate.from_spec)
+RECEIPT_SETTINGS = ("templates", "receipt_url", "receipt_delay_s", "receipt_retry_s", "receipt_batch_max",
+                    "failure_receipt_code", "query_days")
 
 
 def mainland_number(text: str) -> str | None:
@@ -118,20 +123,34 @@ def report(message: Tracked) -> dict:
     return body
 
 
-def track(call, to: str, fields: dict, fate: Fate):
+DELIVERED = Fate()
+
+
+def fate(call) -> Fate:
+    """What the matched rule's `receipt` says becomes of this request's messages (delivered by default)."""
+    return call.rule_data("receipt", DELIVERED)
+
+
+def sms_sent(call, to: str, code: str, text: str, message_fate: Fate):
+    """The message reaches the phone (the outbox) unless its fate is to fail (or the rule says deliver: false)."""
+    if message_fate.reaches_phone:
+        call.send_code("sms", to, code, text)
+
+
+def track(call, to: str, fields: dict, message_fate: Fate):
     """Keep a sent message for QuerySendDetails and schedule its receipt (pushed when receipt_url is set)."""
     settings, world = call.settings, call.world
-    product = call.operation.product.name
+    product = call.product.name
     receiver = None
     if settings["receipt_url"]:
         receiver = Receiver(
             kind=f"{product}.report", url=settings["receipt_url"], render=report,
             policy=RetryPolicy(ladder=tuple(settings["receipt_retry_s"])),
             headers={"Content-Type": "application/json;charset=UTF-8"}, accepts=takes_push,
-            batch_max=settings["receipt_batch_max"], faults=CallbackFaults.from_rule(call.rule),
+            batch_max=settings["receipt_batch_max"], faults=call.callback_faults,
         )
     message = Tracked(f"{fields['biz_id']}/{to}", to, world.clock.now(), fields)
-    world.receipts.track(f"{product}.sent:{call.principal['access_key_id']}", message, fate,
+    world.receipts.track(f"{product}.sent:{call.principal['access_key_id']}", message, message_fate,
                          settings["receipt_delay_s"], settings["failure_receipt_code"],
                          settings["query_days"] * 86400, receiver)
 
@@ -142,7 +161,7 @@ SEND_STATUS = {"waiting": 1, "failed": 2, "delivered": 3}
 def send_details(call) -> tuple[int, list[dict]]:
     """(TotalCount, the page's rows) of QuerySendDetails: the number's messages of SendDate, newest first."""
     params = call.params
-    product = call.operation.product.name
+    product = call.product.name
     day, phone, biz = params["SendDate"], params["PhoneNumber"], params.get("BizId")
     found = [
         message for message in call.world.receipts.messages(f"{product}.sent:{call.principal['access_key_id']}")

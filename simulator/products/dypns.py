@@ -11,12 +11,15 @@ import hmac
 import string
 
 from simulator.core.errors import SimError
-from simulator.core.product import Product
-from simulator.core.world.receipts import Fate
-from simulator.products._alibaba_sms import (biz_id, mainland_number, parameter_defaults, render, send_details,
-                                             template_variables, track)
+from simulator.core.product import ProductModule
+from simulator.core.wiring import Needs
+from simulator.products._alibaba_sms import (RECEIPT_RULE, RECEIPT_SETTINGS, biz_id, fate, mainland_number,
+                                             parameter_defaults, render, send_details, sms_sent, template_variables,
+                                             track)
 
-product = Product("dypns")
+product = ProductModule("dypns", rule_keys={"receipt": RECEIPT_RULE}, callback_kinds=("dypns.report",), needs=Needs(
+    errors=("isv.INVALID_PARAMETERS", "isv.MOBILE_NUMBER_ILLEGAL", "isv.VERIFY_SCHEME_NOT_EXIST", "biz.FREQUENCY"),
+    settings=(*RECEIPT_SETTINGS, "schemes")))
 
 CODES = "dypns.codes"
 LAST_SENT = "dypns.last-sent"
@@ -87,12 +90,11 @@ async def send_sms_verify_code(call):
         kept = () if params["DuplicatePolicy"] != KEEP_ALL else tuple(
             entry for entry in world.store.get(CODES, key, ()) if entry[1] > now)
         world.store.put(CODES, key, kept + ((code, now + valid_s),), ttl=valid_s)
-    fate = Fate.from_rule(call.rule)
-    if fate.reaches_phone:
-        world.outbox.send(product.name, call.operation.id, "sms", params["PhoneNumber"], code, text)
+    message_fate = fate(call)
+    sms_sent(call, params["PhoneNumber"], code, text, message_fate)
     biz = biz_id(world)
     track(call, params["PhoneNumber"], {"biz_id": biz, "out_id": params.get("OutId"),
-                                        "template_code": params["TemplateCode"], "content": text}, fate)
+                                        "template_code": params["TemplateCode"], "content": text}, message_fate)
     model = {"BizId": biz, "RequestId": call.request_id}
     if params.get("OutId") is not None:
         model["OutId"] = params["OutId"]

@@ -13,6 +13,20 @@ from functools import partial
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 
 OUTCOMES = ("delivered", "failed", "never")
+# The scenario rule key `receipt` (a product that tracks receipts declares it: RuleKey(RULE_SCHEMA, Fate.from_spec))
+RULE_SCHEMA = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "description": "what becomes of the messages a matched request sends; delivered by default",
+    "properties": {
+        "outcome": {"enum": list(OUTCOMES), "x-otpsim-what": "receipt outcome",
+                    "description": "delivered: reaches the phone (outbox), reported DELIVERED; failed: never reaches "
+                                   "the phone, reported with `code`; never: accepted, waiting for ever, never reported"},
+        "code": {"type": "string", "minLength": 1,
+                 "description": "failed: the receipt code (default: the product's failure code)"},
+        "delay_s": {"type": "number", "minimum": 0,
+                    "description": "virtual seconds from the send to its report (default: the product's)"},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -23,8 +37,8 @@ class Fate:
     delay_s: float | None = None   # seconds from send to report; None: the product's default
 
     @classmethod
-    def from_rule(cls, rule: dict | None) -> "Fate":
-        spec = (rule or {}).get("receipt") or {}
+    def from_spec(cls, spec: dict) -> "Fate":
+        """A rule's `receipt` value."""
         return cls(spec.get("outcome", "delivered"), spec.get("code"), spec.get("delay_s"))
 
     @property
