@@ -87,3 +87,10 @@ def test_dysms_and_dypns_may_share_query_send_details_only_because_their_hosts_d
     check_routes(products)
     with pytest.raises(SpecError, match="RPC action QuerySendDetails on / is claimed by dypns .* and by dysms"):
         check_routes({**products, "dypns": dataclasses.replace(products["dypns"], hosts=())})
+
+
+def test_a_host_names_one_product():
+    products = load_products()
+    twin = dataclasses.replace(products["cams"], hosts=products["dysms"].hosts)   # cams shares no action with dysms
+    with pytest.raises(SpecError, match="host dysmsapi.aliyuncs.com is declared by cams .* and by dysms"):
+        check_routes({**products, "cams": twin})

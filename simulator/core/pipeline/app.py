@@ -131,7 +131,6 @@ class Simulator:
             log.info("%s %s %.1fms", call.operation.qualified if call.operation else f"{method} {path}",
                      outcome, elapsed_ms)
 
-
     def _named_product(self, scope, headers, host: str):
         """The product a request names: X-Otpsim-Product, else its listener, else its Host."""
         name = headers.get(PRODUCT_HEADER)

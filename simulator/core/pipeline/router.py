@@ -64,7 +64,7 @@ class Router:
         self._fallback = None
         for name in sorted(products):
             product = products[name]
-            self._hosts.update((host, product) for host in product.hosts)   # wiring: no host twice
+            self._hosts.update((host, product) for host in product.hosts)   # wiring.check_routes: each host once
             for op in product.operations:
                 if op.rpc_action:
                     rpc = self._rpc.setdefault(op.path, RpcPath(product))
