@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from simulator.auth.huawei_aksk import sign, string_to_sign
 from simulator.core.errors import SimError
 from simulator.core.pipeline.envelope import new_request_id
-from simulator.core.product import CredentialKind, ProductModule
+from simulator.core.product import CredentialKind, ProductModule, RuleKey
 from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import RetryPolicy
-from simulator.core.world.receipts import Fate
+from simulator.core.world.receipts import ALL_DELIVERED, RULE_SCHEMA, Fate, Fates, Receiver, Tracked
 
 REPORT_PUSH = "msgsms.report"
 product = ProductModule(
@@ -31,12 +31,14 @@ product = ProductModule(
         required=("app_key", "app_secret"), optional=("state",),
         description="Huawei Message & SMS apps: X-WSSE and the SDK's SDK-HMAC-SHA256 (app key as Access) both "
                     "sign with these; state: unavailable (E000103) or frozen (E000112)")},
+    rule_keys={"receipt": RuleKey(RULE_SCHEMA, Fates.from_spec)},
     callback_kinds=(REPORT_PUSH,),
     needs=Needs(errors=("E000000", "E000503", "E000510"),
                 settings=("max_numbers", "templates", "default_template", "default_signature", "code_param",
                           "report_delay_s", "report_retries", "report_retry_interval_s", "sign_reports")))
 
 TAKEN = "000000"
+DELIVERED, FAILED = "DELIVRD", "UNDELIV"   # report statuses (sms_05_0003); a failure says UNDELIV unless the rule names one
 DUPLICATE_NUMBER = "E200041"          # sms_05_0051
 TEMPLATE_MISMATCH = "E200028"         # sms_05_0051: template variables do not fit
 NUMBER = re.compile(r"\+?[0-9]{1,20}")
@@ -131,8 +133,8 @@ def _send(call, callback_url: str | None, batches: list):
     world, settings = call.world, call.settings
     sender = call.body["from"]
     _check_numbers(batches, settings["max_numbers"])
-    app = call.principal.credential
-    fates, faults = call.receipts, call.callback_faults
+    fates = call.rule_data("receipt", ALL_DELIVERED)
+    receiver = _receiver(call, callback_url) if callback_url else None
     now = world.clock.now()
     created = _utc(now)
     seen, result = set(), []
@@ -154,14 +156,7 @@ def _send(call, callback_url: str | None, batches: list):
             if entry["status"] == TAKEN:
                 text = f"【{batch.signature or settings['default_signature']}】{content}"
                 entry["total"] = _parts(text)
-                fate = fates.of(number)
-                if fate.delivered:
-                    call.send_code("sms", number, _code(batch.paras, settings["code_param"]), text)
-                if callback_url and fate.reported:
-                    delay = settings["report_delay_s"] if fate.delay_s is None else fate.delay_s
-                    reports = _reports(entry, fate, call.body.get("extend"))
-                    world.scheduler.at(now + delay, partial(_push, world, settings, app, callback_url, reports,
-                                                             now + delay, faults))
+                _take(call, entry, text, _code(batch.paras, settings["code_param"]), fates.of(number), receiver, now)
             result.append(entry)
     if all(entry["status"] != TAKEN for entry in result):
         refusal = call.product.entry("E000510")
@@ -169,44 +164,55 @@ def _send(call, callback_url: str | None, batches: list):
     return {"code": TAKEN, "description": "Success", "result": result}
 
 
+def _take(call, entry: dict, text: str, code: str, fate: Fate, receiver: Receiver | None, now: float):
+    """The message reaches the phone unless its fate says otherwise; each of its parts is reported."""
+    if fate.reaches_phone:
+        call.send_code("sms", entry["originTo"], code, text)
+    delay = call.settings["report_delay_s"] if fate.delay_s is None else fate.delay_s
+    fields = {"smsMsgId": entry["smsMsgId"], "total": entry["total"], "extend": call.body.get("extend"),
+              "description": fate.description, "report_fields": fate.fields}
+    for sequence in range(1, entry["total"] + 1):
+        part = Tracked(f"{entry['smsMsgId']}/{sequence}", entry["originTo"], now, {**fields, "sequence": sequence})
+        # kept until its report is due: Huawei has no query API to read it later
+        call.world.receipts.track(f"{product.name}.sent:{call.principal['app_key']}", part, fate, delay,
+                                  FAILED, delay, receiver)
+
+
+def _receiver(call, url: str) -> Receiver:
+    """Status reports go to the request's statusCallback one by one, form-encoded (sms_05_0003)."""
+    settings = call.settings
+    policy = RetryPolicy(attempts=1 + settings["report_retries"], interval_s=settings["report_retry_interval_s"])
+    signer = partial(_report_signature, call.world, call.principal.credential, url) if settings["sign_reports"] else None
+    return Receiver(kind=REPORT_PUSH, url=url, render=_report, policy=policy, headers={"Content-Type": FORM_TYPE},
+                    faults=call.callback_faults, single=True, encoding="form", sign=signer)
+
+
 def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime(TIME_FORMAT)
 
 
-def _reports(entry: dict, fate: Fate, extend: str | None) -> list:
-    """One status report per message part, fields in the order of the vendor's example (sms_05_0051)."""
-    status = fate.code or ("DELIVRD" if fate.delivered else "UNDELIV")
-    fields = {"source": "3" if status.startswith("E2") else "2"}   # E2000xx: made by the Huawei platform
-    if fate.delivered:
-        fields["orgCode"] = "000"
-    fields.update(fate.fields)
-    source, org_code = fields.pop("source"), fields.pop("orgCode", None)
-    reports = []
-    for sequence in range(1, entry["total"] + 1):
-        report = {"sequence": str(sequence), "total": str(entry["total"])}
-        if org_code is not None:
-            report["orgCode"] = org_code
-        if source not in REPORTED_BY_PLATFORM:
-            report["updateTime"] = ""   # the time it is pushed
-        report.update(source=source, smsMsgId=entry["smsMsgId"], status=status)
-        if fate.description:
-            report["statusDesc"] = fate.description
-        report.update(fields)
-        if extend is not None:
-            report.update(extend=extend, to=entry["originTo"])
-        reports.append(report)
-    return reports
-
-
-async def _push(world, settings, app: dict, url: str, reports: list, due: float, faults):
-    policy = RetryPolicy(attempts=1 + settings["report_retries"], interval_s=settings["report_retry_interval_s"])
-    signer = partial(_report_signature, world, app, url) if settings["sign_reports"] else None
-    for report in reports:
-        if "updateTime" in report:
-            report["updateTime"] = _utc(due)
-        delivery = world.callbacks.record(REPORT_PUSH, url, report, {"Content-Type": FORM_TYPE}, policy,
-                                          sign=signer, encoding="form")
-        await world.callbacks.send(delivery, faults)
+def _report(part: Tracked) -> dict:
+    """One part's status report, fields in the order of the vendor's example (sms_05_0051)."""
+    fields = part.fields
+    delivered = part.status == "delivered"
+    status = DELIVERED if delivered else part.code
+    extra = {"source": "3" if status.startswith("E2") else "2"}   # E2000xx: made by the Huawei platform
+    if delivered:
+        extra["orgCode"] = "000"
+    extra.update(fields["report_fields"])
+    source, org_code = extra.pop("source"), extra.pop("orgCode", None)
+    report = {"sequence": str(fields["sequence"]), "total": str(fields["total"])}
+    if org_code is not None:
+        report["orgCode"] = org_code
+    if source not in REPORTED_BY_PLATFORM:
+        report["updateTime"] = _utc(part.reported_at)
+    report.update(source=source, smsMsgId=fields["smsMsgId"], status=status)
+    if fields["description"]:
+        report["statusDesc"] = fields["description"]
+    report.update(extra)
+    if fields["extend"] is not None:
+        report.update(extend=fields["extend"], to=part.to)
+    return report
 
 
 def _report_signature(world, app: dict, url: str, payload: bytes) -> dict:
