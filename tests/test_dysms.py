@@ -279,3 +279,17 @@ def test_sdk_send_batch_query_and_the_traps(live, sdk_config, options):
         Client(sdk_config("dysms", secret="not-the-secret", **options)).send_sms(models.SendSmsRequest(
             phone_numbers="13800000009", sign_name=SIGN, template_code=TEMPLATE))
     assert (wrong_secret.value.status_code, wrong_secret.value.code) == (400, "SignatureDoesNotMatch")
+
+
+def test_one_rule_gives_the_numbers_of_one_send_their_own_fates(client):
+    """The rule key receipt also takes a list: the first entry whose `to` matches a number decides."""
+    freeze(client)
+    rules = [{"match": {"operation": "dysms.SendSms"},
+              "receipt": [{"to": "13900000011", "outcome": "failed", "code": "IC:0001"},
+                          {"to": {"regex": "12$"}, "outcome": "never"}]}]
+    set_settings(client, "dysms", {}, rules)
+    assert send(client, "13900000011,13900000012,13900000013")["Code"] == "OK"
+    advance(client, 5)
+    status = {n: query(client, "dysms", n)["SmsSendDetailDTOs"]["SmsSendDetailDTO"][0]["SendStatus"]
+              for n in ("13900000011", "13900000012", "13900000013")}
+    assert status == {"13900000011": 2, "13900000012": 1, "13900000013": 3}
