@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from alibaba_signing import acs3, rpc
@@ -102,6 +103,8 @@ def test_a_huawei_product_from_new_files_answers_behind_the_gateway(client):
 
 
 def test_the_new_products_are_served_as_self_contained_specs_and_catalogues(client):
+    for name in ("tinyali", "tinyhw"):
+        validate(client.get(f"/__otpsim/openapi/{name}.json").json())
     spec = client.get("/__otpsim/openapi/tinyali.json").json()
     assert spec["components"]["parameters"]["AccessKeyId"]["in"] == "query"         # copied from the commons
     assert spec["components"]["securitySchemes"]["acs3"]["name"] == "Authorization"
@@ -151,11 +154,38 @@ def test_products_whose_hosts_tell_them_apart_may_share_an_rpc_action(tmp_path):
     assert "RPC action SendTinyCode on / is claimed by tinyali" in message
 
 
-def test_a_path_template_is_refused(tmp_path):
-    directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": ("/v1/tiny/codes:", "/v1/tiny/{kind}/codes:")})
+def test_a_path_template_is_served_through_starlettes_path_compiler(client):
+    body = b'{"mobile": "8613800000006"}'
+    path = "/v1/tiny/email/codes"
+    answer = client.post(path, content=body, headers=signed_headers("POST", path, body))
+    assert answer.status_code == 200
+    assert client.get("/__otpsim/outbox", params={"to": "8613800000006"}).json()[-1]["channel"] == "email"
+    path = "/v1/tiny/fax/codes"    # the template fits; the parameter's enum does not
+    refused = client.post(path, content=body, headers=signed_headers("POST", path, body))
+    assert refused.status_code == 400 and refused.json() == {"error_code": "TINY.0001", "error_msg": "Invalid channel."}
+    assert client.get("/v1/tiny/email/codes/more").json()["error_code"] == "APIGW.0101"   # one segment only
+
+
+def test_a_path_template_the_router_cannot_serve_is_refused(tmp_path):
+    undeclared = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": (
+        "        - {name: channel, in: path, required: true, schema: {type: string, enum: [sms, email]}}\n", "")})
+    message = refusal(undeclared)
+    assert str(undeclared / "tinyhw.yaml") in message
+    assert ("POST /v1/tiny/{channel}/codes (SendTinyCodeBy): the template's parameters ['channel'] are not "
+            "the operation's `in: path` parameters []") in message
+
+
+def test_two_templates_differing_only_in_parameter_names_are_one_route(tmp_path):
+    directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": (
+        "  /v1/tiny/codes:", """\
+  /v1/tiny/{way}/codes:
+    post:
+      operationId: SendTinyCode
+      parameters: [{name: way, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: sent}, "400": {description: bad}}
+  /v1/tiny/plain/codes:""")})
     message = refusal(directory)
-    assert str(directory / "tinyhw.yaml") in message and "POST /v1/tiny/{kind}/codes" in message
-    assert "path templates are not served" in message
+    assert "POST /v1/tiny/{way}/codes is claimed twice in tinyhw" in message
 
 
 def test_a_spec_lacking_what_its_auth_scheme_needs_is_refused(tmp_path):
@@ -197,7 +227,7 @@ def test_a_spec_without_a_product_module_is_refused(tmp_path):
 
 def test_a_shared_part_under_a_name_the_spec_uses_otherwise_is_refused(tmp_path):
     directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": (
-        "components:\n", "components:\n  schemas:\n    GatewayErrorBody: {type: object}\n")})
+        "  schemas:\n", "  schemas:\n    GatewayErrorBody: {type: object}\n")})
     message = refusal(directory)
     assert str(directory / "tinyhw.yaml") in message
     assert "components.schemas.GatewayErrorBody is defined here and also imported from huawei-apigw.yaml" in message
