@@ -71,7 +71,7 @@ class Operation:
     public: bool
     raw: dict = field(repr=False)
 
-    @cached_property  # asked for by every scenario rule and journal entry of every request
+    @cached_property  # docs/performance.md, Shaped for speed
     def qualified(self) -> str:
         return f"{self.product.name}.{self.id}"
 

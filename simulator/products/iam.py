@@ -85,5 +85,5 @@ async def keystone_list_auth_domains(call):
     domain_id = principal.get("domain_id")
     if not domain_id:
         return {"domains": []}
-    name = principal.get("domain") or domain_id
+    name = principal.get("domain") or call.world.profiles.account_name(f"iam:domain:{domain_id}")
     return {"domains": [{"id": domain_id, "name": name, "enabled": True, "description": ""}]}

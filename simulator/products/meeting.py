@@ -110,7 +110,8 @@ async def create_account_token(call):
             or not hmac.compare_digest(str(configured.get("password", "")).encode(), password.encode())):
         raise SimError("USG.000000020")
     user_id = configured.get("user_id") or _stable_id("account", account)
-    user = _user_info(user_id, account, configured.get("name", account), admin_type=2, app_id=None)
+    name = configured.get("name") or call.world.profiles.person_name(f"meeting:{user_id}")
+    user = _user_info(user_id, account, name, admin_type=2, app_id=None)
     return _issue_token(call, user, call.body["clientType"])
 
 
@@ -143,8 +144,9 @@ async def create_app_id_token(call):
     if body["expireTime"] and world.clock.now() > body["expireTime"]:
         raise SimError("USG.000000022")
     account = user_id or f"admin@{app_id}"
-    user = _user_info(_stable_id("app", f"{app_id}/{user_id}"), account, body.get("userName") or account,
-                      admin_type=2 if user_id else 0, app_id=app_id)
+    stable_id = _stable_id("app", f"{app_id}/{user_id}")
+    name = body.get("userName") or world.profiles.person_name(f"meeting:{stable_id}")
+    user = _user_info(stable_id, account, name, admin_type=2 if user_id else 0, app_id=app_id)
     return _issue_token(call, user, body["clientType"])
 
 

@@ -336,7 +336,7 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     """Push one event, then schedule the next: one call's events go out in order (vendor-facts §5.2)."""
     event = voice_call.events[index]
     if voice_call.status_url:
-        policy = RetryPolicy(attempts=1 + settings["status_retries"])
+        policy = RetryPolicy(attempts=1 + settings["status_retries"], timeout_s=settings["push_timeout_s"])
         await _push(world, settings, STATUS_PUSH, voice_call.app, voice_call.status_url,
                     _status_body(voice_call, event), policy, voice_call.push_faults)
     if index + 1 < len(voice_call.events):
@@ -401,5 +401,6 @@ def _queue_fee(world, settings, voice_call: VoiceCall):
 async def _push_fees(world, settings, app, url, key, batch, faults):
     if world.store.get(FEE_BATCHES, key) is batch:
         world.store.pop(FEE_BATCHES, key)
-    policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"])
+    policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"],
+                         timeout_s=settings["push_timeout_s"])
     await _push(world, settings, FEE_PUSH, app, url, {"eventType": "fee", "feeLst": batch}, policy, faults)
