@@ -8,8 +8,14 @@ copied to a temporary folder, and variants of them written there."""
 
 import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
@@ -238,3 +244,43 @@ def test_including_a_product_spec_is_refused(tmp_path):
         "include: [commons/huawei-apigw.yaml]", "include: [commons/huawei-apigw.yaml, osm.yaml]")})
     message = refusal(directory)
     assert "include osm.yaml is a product spec" in message
+
+
+# --- from the command line
+
+
+def otpsim(*args, **options):
+    return subprocess.Popen([sys.executable, "-m", "simulator.core.serving.cli", *args], text=True, **options)
+
+
+def test_otpsim_serve_products_serves_a_folder_of_new_products(tmp_path):
+    directory = folder(tmp_path, *ALL)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = otpsim("serve", "--port", str(port), "--products", str(directory), "--quiet",
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        banner = served.stdout.readline()
+        assert "tinyali" in banner and "tinyhw" in banner and "osm" in banner, banner
+        body = b'{"mobile": "8613800000007"}'
+        for _ in range(200):
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/v1/tiny/codes", content=body,
+                                    headers=signed_headers("POST", "/v1/tiny/codes", body, host=f"127.0.0.1:{port}"))
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert answer.json() == {"code_sent": True}
+    finally:
+        served.send_signal(signal.SIGINT)
+        served.wait(10)
+
+
+def test_otpsim_refuses_a_folder_that_does_not_fit_naming_the_file_and_the_clash(tmp_path):
+    directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={
+        "tinyhw.yaml": ("/v1/tiny/codes:", "/v2/servicerequest/verifycodes/send:")})
+    refused = otpsim("schema", "--products", str(directory), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, stderr = refused.communicate(timeout=60)
+    assert refused.returncode == 2
+    assert stderr.startswith(f"otpsim: refused at start-up: {directory / 'tinyhw.yaml'}: POST /v2/servicerequest/verifycodes/send")
