@@ -168,7 +168,8 @@ product = ProductModule("voice", rule_keys={"call": RuleKey(CALL_RULE_SCHEMA, Ca
     settings=(*(f"{name}_{part}" for name in LIMITS for part in ("max", "window_s")),
               *dict.fromkeys(step.delay for steps in OUTCOMES.values() for step in steps if step.delay != PLAYBACK),
               "voice_ports", "loop_listen_times", "tone_s", "readout_s", "session_host", "sign_pushes", "sp_id",
-              "status_retries", "fee_merge_max", "fee_delay_s", "fee_retries", "fee_retry_interval_s", "push_timeout_s")))
+              "status_retries", "fee_merge_max", "fee_delay_s", "fee_retries", "fee_retry_interval_s",
+              "push_timeout_s")))
 
 
 @dataclass
