@@ -24,6 +24,7 @@ from alibaba_signing import acs3, rpc
 from huawei_signing import signed_headers
 from simulator.core.compose import build_parts, simulator_from_texts
 from simulator.core.errors import SpecError
+from simulator.embedded import EmbeddedOtpsim
 
 PRODUCTS = Path(__file__).resolve().parent / "seventh_product"
 HOST = "127.0.0.1:8080"
@@ -284,3 +285,21 @@ def test_otpsim_refuses_a_folder_that_does_not_fit_naming_the_file_and_the_clash
     _, stderr = refused.communicate(timeout=60)
     assert refused.returncode == 2
     assert stderr.startswith(f"otpsim: refused at start-up: {directory / 'tinyhw.yaml'}: POST /v2/servicerequest/verifycodes/send")
+
+
+# --- from a test suite
+
+
+def test_an_embedded_otpsim_serves_a_folder_of_new_products(tmp_path):
+    folder(tmp_path, *ALL)
+    with EmbeddedOtpsim(products=["products"], base_dir=tmp_path) as server:
+        path, headers = acs3("SendTinyCode", {"PhoneNumber": "8613800000008"}, host=f"127.0.0.1:{server.port}")
+        assert httpx.post(server.base_url + path, headers=headers).json()["Code"] == "OK"
+        assert server.outbox.latest("8613800000008").code
+
+
+@pytest.mark.otpsim(products=["seventh_product"])
+def test_the_otpsim_fixture_takes_product_folders_from_the_marker(otpsim):
+    body = b'{"mobile": "8613800000009"}'
+    headers = signed_headers("POST", "/v1/tiny/codes", body, host=f"127.0.0.1:{otpsim.port}")
+    assert httpx.post(otpsim.base_url + "/v1/tiny/codes", content=body, headers=headers).json() == {"code_sent": True}
