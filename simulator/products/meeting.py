@@ -15,14 +15,17 @@ from simulator.auth.meeting_token import TOKENS
 from simulator.core.errors import SimError
 from simulator.core.pipeline.auth import Principal
 from simulator.core.product import CodePolicy, CredentialKind, ProductModule
+from simulator.core.wiring import Needs
 
+CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
 product = ProductModule("meeting", credentials={
     "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name"),
                                        description="Huawei Cloud Meeting accounts (CreateAccountToken)"),
     "meeting_apps": CredentialKind(required=("app_id", "app_key"),
                                    description="Huawei Cloud Meeting apps (CreateAppIdToken)"),
-})
-CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
+}, needs=CODES.needs | Needs(
+    errors=("USG.000000001", "USG.000000012", "USG.000000020", "USG.000000021", "USG.000000022"),
+    settings=("token_ttl_s", "refresh_token_ttl_s", "tokens_per_user", "verify_attempts_per_window", "verify_window_s")))
 
 USER_TOKENS = "meeting-user-tokens"
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
