@@ -1,4 +1,8 @@
-"""From method + path (+ RPC action) to an operation, or to the product whose error answers a miss."""
+"""From method + path (+ RPC action) to an operation, or to the product whose error answers a miss.
+
+Products may share a route when their specs declare the hosts they answer on (x-otpsim.hosts,
+checked at start-up by core/wiring.py): the request's Host picks one, else the first loaded.
+"""
 
 from simulator.core.errors import SimError, SpecError
 
@@ -23,6 +27,14 @@ def _claimed(claim: str, path: str) -> bool:
     return path == claim or (claim != "/" and path.startswith(claim))
 
 
+def _by_host(operations: list, headers):
+    """The operation of the product whose declared hosts include the request's Host, else the first."""
+    if len(operations) == 1:
+        return operations[0]
+    host = headers.get("host", "").rsplit(":", 1)[0].lower()
+    return next((op for op in operations if host in op.product.hosts), operations[0])
+
+
 class RpcPath:
     """The actions served on one RPC path, and where a request names its action (the spec's x-otpsim.rpc)."""
 
@@ -31,7 +43,7 @@ class RpcPath:
     def __init__(self, product):
         self.header = product.rpc.header
         self.query = product.rpc.query
-        self.actions: dict[str, object] = {}
+        self.actions: dict[str, list] = {}   # action -> its operations, one per product serving it
 
     def action(self, headers, query: dict) -> str | None:
         return (headers.get(self.header) if self.header else None) or (query.get(self.query) if self.query else None)
@@ -39,7 +51,7 @@ class RpcPath:
 
 class Router:
     def __init__(self, products: dict):
-        self._routes: dict[str, dict[str, object]] = {}
+        self._routes: dict[str, dict[str, list]] = {}   # path -> method -> operations, one per product
         self._rpc: dict[str, RpcPath] = {}
         self._claims: list[tuple[str, object]] = []
         self._fallback = None
@@ -50,9 +62,9 @@ class Router:
                     if (rpc.header, rpc.query) != (product.rpc.header, product.rpc.query):
                         raise SpecError(f"{product.name}: RPC path {op.path} names its action elsewhere "
                                         f"than the other products on it (x-otpsim.rpc)")
-                    rpc.actions[op.rpc_action] = op
+                    rpc.actions.setdefault(op.rpc_action, []).append(op)
                 else:
-                    self._routes.setdefault(op.path, {})[op.method] = op
+                    self._routes.setdefault(op.path, {}).setdefault(op.method, []).append(op)
             self._claims.extend((claim, product) for claim in product.claims)
             if product.fallback:
                 self._fallback = product
@@ -67,18 +79,20 @@ class Router:
     def match(self, method: str, path: str, headers, query: dict) -> RouteMatch:
         by_method = self._routes.get(path)
         if by_method is not None:
-            op = by_method.get(method)
-            if op is not None:
+            operations = by_method.get(method)
+            if operations is not None:
+                op = _by_host(operations, headers)
                 return RouteMatch(op.product, op)
-            product = next(iter(by_method.values())).product
+            product = next(iter(by_method.values()))[0].product
             return RouteMatch(product, error=SimError(product.protocol_errors["method-not-allowed"], method=method))
         rpc = self._rpc.get(path)
         if rpc is not None and method in ("GET", "POST"):
             action = rpc.action(headers, query)
-            op = rpc.actions.get(action)
-            if op is not None:
+            operations = rpc.actions.get(action)
+            if operations is not None:
+                op = _by_host(operations, headers)
                 return RouteMatch(op.product, op)
-            product = next(iter(rpc.actions.values())).product
+            product = next(iter(rpc.actions.values()))[0].product
             key = "missing-parameter" if not action else "unknown-path"
             return RouteMatch(product, error=SimError(product.protocol_errors[key], field=rpc.query or rpc.header,
                                                       action=action or ""))
