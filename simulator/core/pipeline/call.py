@@ -17,6 +17,7 @@ class Call:
         "route_error",    # SimError: the product's answer to a request no operation serves
         "method",
         "path",           # decoded, as routed
+        "path_params",    # values of the operation's path template parameters (coerced by validation), or None
         "wire_path",      # as sent (percent-encoding kept), for signatures
         "query_string",   # as sent, decoded as text
         "host",
@@ -41,7 +42,7 @@ class Call:
 
     @classmethod
     def routed(cls, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
-               wire_params, request_id, received_at, settings, world, receive) -> "Call":
+               wire_params, request_id, received_at, settings, world, receive, path_params=None) -> "Call":
         """The context of a request routing has just matched (why a classmethod: docs/performance.md,
         Shaped for speed)."""
         self = object.__new__(cls)
@@ -50,6 +51,7 @@ class Call:
         self.route_error = route_error
         self.method = method
         self.path = path
+        self.path_params = path_params
         self.wire_path = wire_path
         self.query_string = query_string
         self.host = host
