@@ -92,9 +92,9 @@ class Router:
         return self._fallback
 
     def match(self, method: str, path: str, headers, query: dict, named=None) -> RouteMatch:
-        """`named` is the product the request names (X-Otpsim-Product, its listener or its Host), or
-        None; it decides between the products serving one RPC path. Raises Ambiguous for an action
-        several of them serve on a request that names none."""
+        """`named()` gives the product the request names (X-Otpsim-Product, its listener or its Host),
+        or None; asked only where several products serve one RPC path, it decides between them.
+        Raises Ambiguous for an action several of them serve on a request that names none."""
         by_method = self._routes.get(path)
         if by_method is not None:
             op = by_method.get(method)
@@ -106,6 +106,7 @@ class Router:
         if rpc is not None and method in ("GET", "POST"):
             action = rpc.action(headers, query)
             serving = rpc.actions.get(action) or {}
+            named = named() if named is not None and len(rpc.products) > 1 else None
             named = named if named in rpc.products else None
             if named is not None:
                 op = serving.get(named.name)
