@@ -178,7 +178,7 @@ def test_reports_falling_due_together_share_one_push(client):
 def test_scenario_rules_choose_each_numbers_fate(client):
     freeze(client)
     rules = [{"match": {"product": "dysms"}, "receipts": [
-        {"to": "13900000001", "outcome": "failed", "code": "IC:0001", "description": "空号"},
+        {"to": "13900000001", "outcome": "failed", "code": "IC:0001", "description": "空号", "fields": {"sms_size": 2}},
         {"to": {"regex": "^1390000000[2-3]$"}, "delay_s": 600},
         {"to": "13900000004", "outcome": "never"},
     ]}]
@@ -202,7 +202,7 @@ def test_scenario_rules_choose_each_numbers_fate(client):
     assert [[r["phone_number"] for r in push["body"]] for push in receiver.pushes] == [
         ["13900000001", "13900000005"], ["13900000002", "13900000003"]]
     failed = receiver.pushes[0]["body"][0]
-    assert (failed["success"], failed["err_code"], failed["err_msg"]) == (False, "IC:0001", "空号")
+    assert (failed["success"], failed["err_code"], failed["err_msg"], failed["sms_size"]) == (False, "IC:0001", "空号", "2")
     # failed and never-reported messages never reached the phone
     assert {m["to"] for m in client.get("/__otpsim/outbox").json()} == {"13900000002", "13900000003", "13900000005"}
 

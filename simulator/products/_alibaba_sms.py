@@ -119,6 +119,7 @@ def report(message: Tracked) -> dict:
     }
     if fields.get("out_id") is not None:
         body["out_id"] = fields["out_id"]
+    body.update(message.extra)   # a rule's receipts `fields`, by their wire names
     return body
 
 

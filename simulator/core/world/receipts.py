@@ -80,6 +80,7 @@ class Tracked:
     status: str = "waiting"        # waiting | delivered | failed
     code: str | None = None
     description: str | None = None
+    extra: dict = field(default_factory=dict)   # the fate's further receipt fields
     reported_at: float | None = None
 
 
@@ -116,8 +117,8 @@ class Receipts:
         self._scheduler.at(due, partial(self._settle, message, fate, code, due, receiver))
 
     def _settle(self, message: Tracked, fate: Fate, code: str, due: float, receiver: Receiver | None):
-        message.status, message.code, message.description, message.reported_at = (
-            fate.outcome, code, fate.description, due)
+        message.status, message.code, message.description, message.extra, message.reported_at = (
+            fate.outcome, code, fate.description, fate.fields, due)
         if receiver is None:
             return
         key = (receiver.kind, receiver.url, receiver.faults, due)
