@@ -95,7 +95,7 @@ class Simulator:
         query = dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {}
         host = scope.get(AUTHORITY) or headers.get("host", "")
         try:
-            route = self.router.match(method, path, headers, query, self._named_product(scope, headers, host))
+            route = self.router.match(method, path, headers, query, lambda: self._named_product(scope, headers, host))
         except (LookupError, Ambiguous) as problem:
             await send_whole(send, _otpsim_answer(400, _explain(problem)))
             return
