@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from simulator.auth.huawei_aksk import sign, string_to_sign
 from simulator.core.errors import SimError
 from simulator.core.pipeline.envelope import new_request_id
-from simulator.core.product import CredentialKind, ProductModule, RuleKey
+from simulator.core.product import CredentialKind, ProductModule
 from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import RetryPolicy
-from simulator.core.world.receipts import ALL_DELIVERED, RULE_SCHEMA, Fate, Fates, Receiver, Tracked
+from simulator.core.world.receipts import Fate, Receiver, Tracked
 
 REPORT_PUSH = "msgsms.report"
 product = ProductModule(
@@ -31,7 +31,6 @@ product = ProductModule(
         required=("app_key", "app_secret"), optional=("state",),
         description="Huawei Message & SMS apps: X-WSSE and the SDK's SDK-HMAC-SHA256 (app key as Access) both "
                     "sign with these; state: unavailable (E000103) or frozen (E000112)")},
-    rule_keys={"receipt": RuleKey(RULE_SCHEMA, Fates.from_spec)},
     callback_kinds=(REPORT_PUSH,),
     needs=Needs(errors=("E000000", "E000503", "E000510"),
                 settings=("max_numbers", "templates", "default_template", "default_signature", "code_param",
@@ -133,7 +132,7 @@ def _send(call, callback_url: str | None, batches: list):
     world, settings = call.world, call.settings
     sender = call.body["from"]
     _check_numbers(batches, settings["max_numbers"])
-    fates = call.rule_data("receipt", ALL_DELIVERED)
+    fates = call.receipts
     receiver = _receiver(call, callback_url) if callback_url else None
     now = world.clock.now()
     created = _utc(now)
@@ -166,16 +165,15 @@ def _send(call, callback_url: str | None, batches: list):
 
 def _take(call, entry: dict, text: str, code: str, fate: Fate, receiver: Receiver | None, now: float):
     """The message reaches the phone unless its fate says otherwise; each of its parts is reported."""
-    if fate.reaches_phone:
+    if fate.delivered:
         call.send_code("sms", entry["originTo"], code, text)
     delay = call.settings["report_delay_s"] if fate.delay_s is None else fate.delay_s
-    fields = {"smsMsgId": entry["smsMsgId"], "total": entry["total"], "extend": call.body.get("extend"),
-              "description": fate.description, "report_fields": fate.fields}
+    fields = {"smsMsgId": entry["smsMsgId"], "total": entry["total"], "extend": call.body.get("extend")}
     for sequence in range(1, entry["total"] + 1):
         part = Tracked(f"{entry['smsMsgId']}/{sequence}", entry["originTo"], now, {**fields, "sequence": sequence})
         # kept until its report is due: Huawei has no query API to read it later
         call.world.receipts.track(f"{product.name}.sent:{call.principal['app_key']}", part, fate, delay,
-                                  FAILED, delay, receiver)
+                                  (DELIVERED, FAILED), delay, receiver)
 
 
 def _receiver(call, url: str) -> Receiver:
@@ -195,11 +193,11 @@ def _report(part: Tracked) -> dict:
     """One part's status report, fields in the order of the vendor's example (sms_05_0051)."""
     fields = part.fields
     delivered = part.status == "delivered"
-    status = DELIVERED if delivered else part.code
+    status = part.code
     extra = {"source": "3" if status.startswith("E2") else "2"}   # E2000xx: made by the Huawei platform
     if delivered:
         extra["orgCode"] = "000"
-    extra.update(fields["report_fields"])
+    extra.update(part.extra)
     source, org_code = extra.pop("source"), extra.pop("orgCode", None)
     report = {"sequence": str(fields["sequence"]), "total": str(fields["total"])}
     if org_code is not None:
@@ -207,8 +205,8 @@ def _report(part: Tracked) -> dict:
     if source not in REPORTED_BY_PLATFORM:
         report["updateTime"] = _utc(part.reported_at)
     report.update(source=source, smsMsgId=fields["smsMsgId"], status=status)
-    if fields["description"]:
-        report["statusDesc"] = fields["description"]
+    if part.description:
+        report["statusDesc"] = part.description
     report.update(extra)
     if fields["extend"] is not None:
         report.update(extend=fields["extend"], to=part.to)
