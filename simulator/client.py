@@ -154,6 +154,7 @@ class Health:
     products: list[str]
     scenario: str
     clock: ClockState
+    server: dict | None = None   # the HTTP parser and event loop serving it: {"http": "httptools", "loop": "uvloop"}
 
     @classmethod
     def from_json(cls, data: dict) -> "Health":

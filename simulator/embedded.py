@@ -21,7 +21,7 @@ import uvicorn
 
 from simulator.client import OtpsimClient
 from simulator.core.compose import parts_with, read_scenario, simulator_from_texts
-from simulator.core.serving.server import server_config
+from simulator.core.serving.server import ServerStack, server_config, server_stack
 
 STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -34,18 +34,21 @@ class ThreadServer:
     """An ASGI app served by uvicorn from a daemon thread; stop() frees the thread and the port.
 
     The listening socket is bound here, before the thread starts, so the port cannot be taken
-    by anyone else between choosing and serving it (parallel test workers).
+    by anyone else between choosing and serving it (parallel test workers). `stack` is the HTTP
+    parser and event loop, as `otpsim serve` chooses them by default (`server_stack()`).
     """
 
-    def __init__(self, app, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None):
+    def __init__(self, app, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
+                 stack: ServerStack | None = None):
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         scheme = "https" if ssl_certfile else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.stack = stack or server_stack()
         # the fault-capable server of `otpsim serve`, so scenario connection faults work here too
-        config = server_config(app, "127.0.0.1", self.port, log_config=None, timeout_graceful_shutdown=GRACE_S,
-                               ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        config = server_config(app, "127.0.0.1", self.port, self.stack, log_config=None,
+                               timeout_graceful_shutdown=GRACE_S, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name=f"otpsim-server-{self.port}", daemon=True)

@@ -5,6 +5,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from simulator.core.compose import create_simulator
+from simulator.core.serving.server import LOOPS, PARSERS, ServerStack, server_stack
 from simulator.embedded import ThreadServer
 from voice_helpers import Receiver, b64, freeze_clock, verify_body
 
@@ -24,6 +25,22 @@ def client(sim):
 def live(sim):
     """The simulator on a real socket, as `otpsim serve` runs it (faults included); `live.url` is its base URL."""
     with ThreadServer(sim) as server:
+        yield server
+
+
+@pytest.fixture(params=[ServerStack(http, loop) for http in PARSERS for loop in LOOPS], ids=str)
+def every_stack(request) -> ServerStack:
+    """Each HTTP parser on each event loop `otpsim serve --http/--loop` can choose."""
+    try:
+        return server_stack(*request.param)
+    except ValueError as missing:   # only where the fast stack does not install (not CPython, Windows)
+        pytest.skip(str(missing))
+
+
+@pytest.fixture
+def live_on(sim, every_stack):
+    """`live`, once on each server stack."""
+    with ThreadServer(sim, stack=every_stack) as server:
         yield server
 
 

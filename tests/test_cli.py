@@ -36,11 +36,11 @@ def test_help_explains_every_serve_option():
 
 
 class Served:
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.port = free_port()
         self.process = subprocess.Popen(
             OTPSIM + ["serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         self.banner = []
 
@@ -157,3 +157,26 @@ def test_a_listener_per_product_needs_no_proxy_and_no_dns():
 def test_bad_listeners_are_refused(bad):
     result = run("serve", "--port", str(free_port()), "--listen", bad)
     assert result.returncode == 2 and "--listen" in result.stderr
+
+
+@pytest.mark.parametrize("options, environment, stack", [
+    ((), {}, "httptools + uvloop"),                                   # the fast stack by default
+    (("--http", "h11", "--loop", "asyncio"), {}, "h11 + asyncio"),
+    ((), {"OTPSIM_HTTP": "h11"}, "h11 + uvloop"),
+    (("--http", "httptools"), {"OTPSIM_HTTP": "h11"}, "httptools + uvloop"),   # the command line wins
+])
+def test_serve_runs_on_the_chosen_parser_and_loop_and_says_so(options, environment, stack):
+    served = Served(*options, env={**os.environ, **environment})
+    try:
+        served.wait_for_line(rf"serving http://.*; server: {re.escape(stack)}\)")
+        http, loop = stack.split(" + ")
+        assert wait_ready(f"http://127.0.0.1:{served.port}").json()["server"] == {"http": http, "loop": loop}
+    finally:
+        served.stop()
+
+
+def test_serve_refuses_an_unknown_parser_from_the_environment():
+    result = subprocess.run(OTPSIM + ["serve", "--port", str(free_port())], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "OTPSIM_HTTP": "fast"})
+    assert result.returncode == 2
+    assert "HTTP parser 'fast' is not one of auto, httptools, h11" in result.stderr

@@ -1,4 +1,5 @@
-"""Scenario faults on a real 127.0.0.1 socket, as an HTTP client meets them."""
+"""Scenario faults on a real 127.0.0.1 socket, as an HTTP client meets them, on every HTTP parser and
+event loop `otpsim serve` can run on."""
 
 import json
 import socket
@@ -14,6 +15,11 @@ from simulator.core.serving.tls import make_certificates
 from simulator.embedded import EmbeddedOtpsim
 
 SEND = "/v2/servicerequest/verifycodes/send"
+
+
+@pytest.fixture
+def live(live_on):
+    return live_on
 
 
 def use(live, fault, **rule):
@@ -100,10 +106,10 @@ def test_slow_body_dribbles_the_right_body_over_the_configured_time(live):
     assert len(arrivals) > 3 and 0.8 < arrivals[-1] < 2.5
 
 
-def test_faults_work_over_tls_too(sim, tmp_path):
+def test_faults_work_over_tls_too(sim, tmp_path, every_stack):
     paths = make_certificates(tmp_path)
     trust = ssl.create_default_context(cafile=str(paths["ca"]))
-    with ThreadServer(sim, ssl_certfile=str(paths["cert"]), ssl_keyfile=str(paths["key"])) as live:
+    with ThreadServer(sim, ssl_certfile=str(paths["cert"]), ssl_keyfile=str(paths["key"]), stack=every_stack) as live:
         httpx.put(f"{live.url}/__otpsim/scenario", verify=trust, json={"rules": [
             {"match": {"operation": "osm.SendVerifyCodes"}, "fault": "connection_reset"}]})
         # OpenSSL reports a reset under TLS as an unexpected EOF, which httpx calls a protocol error

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.server import SERVER_EXTENSION
 from simulator.core.spec import served_json
 from simulator import __version__
 
@@ -31,9 +32,11 @@ def build_admin(sim) -> Starlette:
     world = sim.world
 
     async def health(request: Request):
+        stack = request.scope.get("extensions", {}).get(SERVER_EXTENSION)   # None in-process (no server)
         return JSONResponse({
             "status": "ok", "version": __version__, "products": sorted(sim.products),
             "scenario": world.scenario.name, "clock": world.clock.describe(),
+            "server": stack.as_dict() if stack else None,
         })
 
     async def outbox(request: Request):

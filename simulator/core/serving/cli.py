@@ -3,6 +3,7 @@
 import argparse
 import gc
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from simulator import __version__
 from simulator.core.compose import build_parts, create_simulator, standard_parts
 from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.server import LOOPS, PARSERS
 
 SECTIONS = ("headers", "query", "body")
 
@@ -24,8 +26,13 @@ def _serve(args) -> int:
     import uvicorn
 
     from simulator.core.serving import logs
-    from simulator.core.serving.server import listening_socket, server_config
+    from simulator.core.serving.server import listening_socket, server_config, server_stack
 
+    try:
+        stack = server_stack(args.http, args.loop)
+    except ValueError as problem:
+        print(f"otpsim: {problem}", file=sys.stderr)
+        return 2
     logs.configure(per_request=not args.quiet)
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
@@ -49,7 +56,7 @@ def _serve(args) -> int:
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
         scheme = "https"
         print(f"otpsim: CA certificate for clients to trust: {paths['ca']}", flush=True)
-    config = server_config(sim, args.host, args.port, **ssl)
+    config = server_config(sim, args.host, args.port, stack, **ssl)
     try:
         sockets = [config.bind_socket()] + [listening_socket(args.host, port) for _, port in args.listen]
     except OSError as problem:
@@ -57,7 +64,7 @@ def _serve(args) -> int:
         return 2
     print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
-          f"seed: {sim.world.seed})", flush=True)
+          f"seed: {sim.world.seed}; server: {stack})", flush=True)
     for name, port in args.listen:
         print(f"otpsim: {scheme}://{args.host}:{port} serves {name}", flush=True)
     # start-up objects out of the collector's generations, full collections a tenth as often
@@ -168,6 +175,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES",
                        help="largest request body accepted; larger ones get the product's documented error (default 1 MiB)")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.add_argument("--http", default=os.environ.get("OTPSIM_HTTP", "auto"), choices=("auto", *PARSERS),
+                       help="HTTP parser: httptools (fast, C) or h11 (pure Python); default auto, httptools where "
+                            "installed; env OTPSIM_HTTP")
+    serve.add_argument("--loop", default=os.environ.get("OTPSIM_LOOP", "auto"), choices=("auto", *LOOPS),
+                       help="event loop: uvloop (fast) or asyncio; default auto, uvloop where installed; env OTPSIM_LOOP")
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check", help="validate scenario files", parents=[extra],

@@ -1,17 +1,54 @@
-"""uvicorn set up so scenario faults can reach the connection.
+"""uvicorn set up so scenario faults can reach the connection, on the fast stack when installed.
 
 ASGI gives an app no socket. uvicorn accepts its own HTTP protocol class in `Config(http=...)`,
-so otpsim uses a subclass of the one uvicorn would pick (httptools when installed, else h11)
-that hands each request its transport in `scope["extensions"]["otpsim.transport"]`.
+so otpsim serves with a subclass of uvicorn's protocol for the chosen parser (httptools or h11)
+that hands each request its transport in `scope["extensions"]["otpsim.transport"]`, and the
+stack it runs on in `scope["extensions"]["otpsim.server"]` (shown by /__otpsim/health).
 """
 
 import asyncio
+import functools
+import importlib.util
 import socket
+from typing import NamedTuple
 
 import uvicorn
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
+
+SERVER_EXTENSION = "otpsim.server"
+# each choice, fastest first, named as its module and package: "auto" is the first installed
+PARSERS = ("httptools", "h11")
+LOOPS = ("uvloop", "asyncio")
+
+
+class ServerStack(NamedTuple):
+    """The HTTP parser and event loop a server runs on."""
+    http: str
+    loop: str
+
+    def __str__(self):
+        return f"{self.http} + {self.loop}"
+
+    def as_dict(self) -> dict:
+        return self._asdict()
+
+
+def _choose(kind: str, choices: tuple[str, ...], wanted: str) -> str:
+    installed = [name for name in choices if importlib.util.find_spec(name) is not None]
+    if wanted == "auto":
+        return installed[0]
+    if wanted not in choices:
+        raise ValueError(f"{kind} {wanted!r} is not one of auto, {', '.join(choices)}")
+    if wanted not in installed:
+        raise ValueError(f"{kind} {wanted} needs the {wanted} package, which is not installed (pip install {wanted})")
+    return wanted
+
+
+def server_stack(http: str = "auto", loop: str = "auto") -> ServerStack:
+    """The stack `http` and `loop` name ("auto": httptools and uvloop where installed, else h11 and
+    asyncio); ValueError names a choice that is unknown or not installed."""
+    return ServerStack(_choose("HTTP parser", PARSERS, http), _choose("event loop", LOOPS, loop))
 
 
 class CoalescedWrites:
@@ -43,16 +80,33 @@ class CoalescedWrites:
         return getattr(self._transport, name)
 
 
-class TransportInScope(AutoHTTPProtocol):
+class TransportInScope:
+    """Mixed into uvicorn's protocol of either parser (`protocol_class`)."""
+
+    stack: ServerStack
+
     def connection_made(self, transport):
         super().connection_made(CoalescedWrites(transport, asyncio.get_running_loop()))
         app = self.app
+        stack = self.stack
 
         async def with_transport(scope, receive, send):
-            scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = transport
+            extensions = scope.setdefault("extensions", {})
+            extensions[TRANSPORT_EXTENSION] = transport
+            extensions[SERVER_EXTENSION] = stack
             await app(scope, receive, send)
 
         self.app = with_transport
+
+
+@functools.cache
+def protocol_class(stack: ServerStack) -> type:
+    """uvicorn's HTTP protocol for `stack.http`, with TransportInScope mixed in."""
+    if stack.http == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as parser_protocol
+    else:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as parser_protocol
+    return type(f"FaultCapable{parser_protocol.__name__}", (TransportInScope, parser_protocol), {"stack": stack})
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -65,8 +119,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def server_config(app, host: str, port: int, **options) -> uvicorn.Config:
-    """The uvicorn configuration `otpsim serve` and `simulator.embedded.ThreadServer` run the simulator with."""
+def server_config(app, host: str, port: int, stack: ServerStack | None = None, **options) -> uvicorn.Config:
+    """The uvicorn configuration `otpsim serve` and `simulator.embedded.ThreadServer` run the simulator
+    with, on `stack` (default: `server_stack()`, the fastest installed)."""
+    stack = stack or server_stack()
     # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request
     settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False, **options}
-    return uvicorn.Config(app, host=host, port=port, http=TransportInScope, **settings)
+    return uvicorn.Config(app, host=host, port=port, http=protocol_class(stack), loop=stack.loop, **settings)
