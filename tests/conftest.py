@@ -5,11 +5,10 @@ import threading
 import time
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from simulator.core.serving.cli import create_simulator
-from simulator.core.serving.server import server_config
+from simulator.core.serving.server import Server, server_config
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ class LiveServer:
     def __init__(self, app, **options):
         self.port = free_port()
         self.config = server_config(app, "127.0.0.1", self.port, **options)
-        self.server = uvicorn.Server(self.config)
+        self.server = Server(self.config)
         scheme = "https" if options.get("ssl_certfile") else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -186,6 +186,14 @@ class Scenario:
             self._rules_by_operation[operation.qualified] = rules
         return rules
 
+    def prepend(self, spec: dict) -> Rule:
+        """`spec` (a valid rule) in force at once, before every other rule; theirs keep their counters."""
+        rule = Rule(0, spec)
+        self.rules.insert(0, rule)
+        self.document["rules"] = [spec, *(self.document.get("rules") or [])]
+        self._rules_by_operation.clear()
+        return rule
+
     def reset_counters(self):
         for rule in self.rules:
             rule.seen = rule.answered = 0

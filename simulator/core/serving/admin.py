@@ -1,17 +1,23 @@
 """The test-facing admin API under /__otpsim (DESIGN §4)."""
 
+import json
 from datetime import datetime
 
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from simulator.core.scenario_schema import ScenarioError
+from simulator.core.serving.cli import scenario_dir
+from simulator.core.serving.event_stream import event_stream
+from simulator.core.serving.page import page_routes
 from simulator.core.spec import served_json
 from simulator import __version__
 
 MAX_WAIT_S = 60.0
+RECIPES = "recipes"
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
@@ -25,6 +31,29 @@ def _float(value, name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ValueError(f"{name} must be a number") from None
+
+
+def _limit(value) -> int | None:
+    if value is None:
+        return None
+    limit = int(value)
+    if limit < 0:
+        raise ValueError
+    return limit
+
+
+def _refused(problem: ScenarioError, what: str) -> JSONResponse:
+    return _error(400, what, problems=problem.problems, located=problem.located)
+
+
+def _recipes() -> list[dict]:
+    """The packaged scenario recipes: name, description and text of each."""
+    found = []
+    for path in sorted((scenario_dir() / RECIPES).glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        document = yaml.safe_load(text) or {}
+        found.append({"name": path.stem, "description": document.get("description", ""), "text": text})
+    return found
 
 
 def build_admin(sim) -> Starlette:
@@ -42,7 +71,13 @@ def build_admin(sim) -> Starlette:
             since = int(q.get("since", 0))
         except ValueError:
             return _error(400, "since must be a message id")
+        try:
+            limit = _limit(q.get("limit"))
+        except ValueError:
+            return _error(400, "limit must be a count")
         messages = world.outbox.list(to=q.get("to"), channel=q.get("channel"), product=q.get("product"), since=since)
+        if limit is not None:
+            messages = messages[len(messages) - limit:] if limit else []
         return JSONResponse([m.as_dict() for m in messages])
 
     async def outbox_latest(request: Request):
@@ -71,10 +106,30 @@ def build_admin(sim) -> Starlette:
 
     async def journal(request: Request):
         q = request.query_params
-        return JSONResponse(world.journal.list(product=q.get("product"), operation=q.get("operation")))
+        try:
+            limit = _limit(q.get("limit"))
+        except ValueError:
+            return _error(400, "limit must be a count")
+        return JSONResponse(world.journal.list(product=q.get("product"), operation=q.get("operation"), limit=limit))
 
     async def callbacks(request: Request):
-        return JSONResponse(world.callbacks.list(kind=request.query_params.get("kind")))
+        q = request.query_params
+        return JSONResponse(world.callbacks.list(kind=q.get("kind"), masked=q.get("masked") in ("1", "true")))
+
+    async def events(request: Request):
+        hello = {"version": __version__, "clock": world.clock.describe(), "scenario": world.scenario.name}
+        return StreamingResponse(event_stream(world.events, hello), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def products(request: Request):
+        return JSONResponse([
+            {"name": name, "title": product.document.get("info", {}).get("title", name), "vendor": product.vendor,
+             "operations": [op.qualified for op in product.operations]}
+            for name, product in sorted(sim.products.items())
+        ])
+
+    async def recipes(request: Request):
+        return JSONResponse(_recipes())
 
     async def clock(request: Request):
         if request.method == "POST":
@@ -110,8 +165,29 @@ def build_admin(sim) -> Starlette:
             try:
                 sim.replace_scenario(text, source="request body")
             except ScenarioError as problem:
-                return _error(400, "scenario refused; the previous one stays in force", problems=problem.problems)
+                return _refused(problem, "scenario refused; the previous one stays in force")
+        if request.query_params.get("format") == "yaml":
+            text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
+            return Response(text, media_type="application/yaml; charset=utf-8")
         return JSONResponse(world.scenario.document)
+
+    async def scenario_rules(request: Request):
+        """One rule put before all others, at once; the scenario's other rules keep their counters."""
+        try:
+            rule = await request.json()
+        except ValueError:
+            return _error(400, "body must be a JSON scenario rule, e.g. "
+                               "{\"match\": {\"operation\": \"osm.SendVerifyCodes\"}, \"times\": 1, \"error\": \"OSM.0001\"}")
+        if not isinstance(rule, dict):
+            return _error(400, "body must be a JSON object: one scenario rule")
+        rule = {"name": f"added-{len(world.scenario.rules) + 1}", **rule}
+        try:
+            sim.scenario_format.load(json.dumps({"rules": [rule]}, indent=2, ensure_ascii=False), source="rule")
+        except ScenarioError as problem:
+            return _refused(problem, "rule refused; the scenario is unchanged")
+        world.scenario.prepend(rule)
+        world.scenario_changed()
+        return JSONResponse(rule, status_code=201)
 
     async def reset(request: Request):
         world.reset()
@@ -139,10 +215,15 @@ def build_admin(sim) -> Starlette:
         Route("/__otpsim/outbox/wait", outbox_wait),
         Route("/__otpsim/journal", journal),
         Route("/__otpsim/callbacks", callbacks),
+        Route("/__otpsim/events", events),
+        Route("/__otpsim/products", products),
+        Route("/__otpsim/recipes", recipes),
         Route("/__otpsim/clock", clock, methods=["GET", "POST"]),
         Route("/__otpsim/scenario", scenario, methods=["GET", "PUT"]),
+        Route("/__otpsim/scenario/rules", scenario_rules, methods=["POST"]),
         Route("/__otpsim/reset", reset, methods=["POST"]),
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
+        *page_routes(),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

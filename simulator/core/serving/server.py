@@ -54,6 +54,17 @@ class TransportInScope(AutoHTTPProtocol):
         self.app = with_transport
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, which ends the admin API's event streams as it stops: uvicorn waits for
+    every open response before it shuts down, and an open page would hold it forever."""
+
+    async def shutdown(self, sockets=None):
+        world = getattr(self.config.app, "world", None)
+        if world is not None:
+            world.events.close()
+        await super().shutdown(sockets)
+
+
 def server_config(app, host: str, port: int, **options) -> uvicorn.Config:
     """The uvicorn configuration `otpsim serve` and the tests' LiveServer run the simulator with."""
     # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request

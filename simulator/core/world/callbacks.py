@@ -8,12 +8,14 @@ and at most `capacity` are remembered.
 import asyncio
 import itertools
 import json
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
 from simulator.core.world.clock import iso_utc
+from simulator.core.world.journal import mask_headers
 
 if TYPE_CHECKING:
     import httpx
@@ -56,23 +58,29 @@ class Delivery:
     headers: dict
     policy: RetryPolicy
     sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
-    due: float | None = None   # when the current attempt was due on the virtual clock
+    due: float | None = None   # when the current (or, while pending, the next) attempt is due on the virtual clock
     duplicate_of: int | None = None
+    subjects: tuple = ()       # what it is about (e.g. calls' session ids): deliveries of one subject form a timeline
+    created: float = 0.0       # when it was recorded, on the virtual clock
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
-    def as_dict(self) -> dict:
+    def as_dict(self, masked: bool = False) -> dict:
         return {
             "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
-            "headers": self.headers, "attempts": self.attempts, "state": self.state,
+            "headers": mask_headers(self.headers) if masked else self.headers,
+            "attempts": self.attempts, "state": self.state,
             "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of,
+            "subjects": list(self.subjects), "created": iso_utc(self.created),
+            "due": iso_utc(self.due) if self.state == "pending" and self.due is not None else None,
         }
 
 
 class Callbacks:
     def __init__(self, clock, scheduler, rng, timeout_s: float = 5.0, concurrency: int = 32,
-                 capacity: int = 10_000, max_pending: int = 10_000):
+                 capacity: int = 10_000, max_pending: int = 10_000, events=None):
         self._clock = clock
+        self._events = events
         self._scheduler = scheduler
         self._rng = rng
         self._max_pending = max_pending
@@ -92,12 +100,17 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None) -> Delivery:
+               sign=None, duplicate_of: int | None = None, subjects=()) -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            duplicate_of=duplicate_of)
+                            duplicate_of=duplicate_of, subjects=tuple(subjects), created=self._clock.now())
         self._deliveries.append(delivery)
         self._pending += 1
+        self._published(delivery)
         return delivery
+
+    def _published(self, delivery: Delivery):
+        if self._events is not None and self._events.listening:
+            self._events.publish("delivery", delivery.as_dict(masked=True))
 
     def _finish(self, delivery: Delivery, state: str):
         if delivery.state == "pending":
@@ -116,11 +129,14 @@ class Callbacks:
                 return
             if faults.duplicate and self._rng.random() < faults.duplicate:
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
-                                          delivery.policy, delivery.sign, duplicate_of=delivery.id))
+                                          delivery.policy, delivery.sign, duplicate_of=delivery.id,
+                                          subjects=delivery.subjects))
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
                 for copy in copies:
-                    self._scheduler.after(hold, partial(self.deliver, copy))
+                    copy.due = self._clock.now() + hold
+                    self._scheduler.at(copy.due, partial(self.deliver, copy))
+                    self._published(copy)
                 return
         for copy in copies:
             await self.deliver(copy)
@@ -136,6 +152,7 @@ class Callbacks:
         payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
+            started = time.perf_counter()
             try:
                 response = await client.post(delivery.url, content=payload, headers=delivery.headers)
                 attempt["status"] = response.status_code
@@ -143,6 +160,7 @@ class Callbacks:
             except (httpx.HTTPError, OSError) as exc:
                 attempt["error"] = type(exc).__name__
                 ok = False
+            attempt["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         delivery.attempts.append(attempt)
         if ok:
             self._finish(delivery, "delivered")
@@ -151,14 +169,16 @@ class Callbacks:
             self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
             self._finish(delivery, "failed")
+        self._published(delivery)
         return ok
 
     def drop(self, delivery: Delivery, reason: str):
         self._finish(delivery, "dropped")
         delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
+        self._published(delivery)
 
-    def list(self, kind: str | None = None) -> list[dict]:
-        return [d.as_dict() for d in self._deliveries if kind is None or d.kind == kind]
+    def list(self, kind: str | None = None, masked: bool = False) -> list[dict]:
+        return [d.as_dict(masked) for d in self._deliveries if kind is None or d.kind == kind]
 
     def clear(self):
         self._deliveries.clear()
