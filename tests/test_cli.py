@@ -80,6 +80,17 @@ def test_serve_answers_and_logs_one_line_per_request():
         served.stop()
 
 
+def test_serve_prints_the_page():
+    served = Served()
+    try:
+        page = served.wait_for_line(r"the page .*: (http://\S+)").group(1)
+        assert page == f"http://127.0.0.1:{served.port}/__otpsim/"
+        wait_ready(f"http://127.0.0.1:{served.port}")
+        assert "<title>otpsim</title>" in httpx.get(page).text
+    finally:
+        served.stop()
+
+
 def test_serve_tls_prints_a_ca_that_verifies_the_certificate():
     served = Served("--tls")
     try:

@@ -17,11 +17,12 @@ function el(tag, attrs, ...children) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
+    else if (key === "style") node.style.cssText = value;   // through the CSSOM: the page's policy refuses style attributes
     else if (key === "text") node.textContent = value;
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -274,11 +275,12 @@ function eventName(d) {
   return body.eventType || body.event || body.type || "";
 }
 
+const openDeliveries = new Set();
+
 function deliveryItem(d, start) {
   const last = d.attempts[d.attempts.length - 1];
   const when = last ? epochOf(last.at) : epochOf(d.due || d.created);
-  return el("li", { "data-delivery": d.id },
-    el("details", { class: "delivery" },
+  const details = el("details", { class: "delivery", open: openDeliveries.has(d.id) },
       el("summary", {},
         el("span", { class: "mono" }, `+${seconds(when - start)}`),
         el("strong", {}, d.kind), eventName(d) ? el("span", {}, eventName(d)) : null,
@@ -293,7 +295,11 @@ function deliveryItem(d, start) {
         a.dropped ? `not sent (${a.dropped})`
           : a.error ? `no answer: ${a.error}` : `HTTP ${a.status}`,
         a.latency_ms !== undefined ? ` in ${a.latency_ms} ms` : ""))),
-      el("pre", { class: "body", "aria-label": "body" }, pretty(d.body))));
+      el("pre", { class: "body", "aria-label": "body" }, pretty(d.body)));
+  details.addEventListener("toggle", () => {
+    if (details.open) openDeliveries.add(d.id); else openDeliveries.delete(d.id);
+  });
+  return el("li", { "data-delivery": d.id }, details);
 }
 
 function addDelivery(delivery) {

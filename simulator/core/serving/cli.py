@@ -72,6 +72,10 @@ def _serve(args) -> int:
     print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
+    page_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    page_host = f"[{page_host}]" if ":" in page_host else page_host
+    print(f"otpsim: the page (outbox, calls, journal, clock, scenario): {scheme}://{page_host}:{args.port}/__otpsim/",
+          flush=True)
     # What start-up built (specs, compiled validators, modules) lives as long as the server: out of
     # the collector's generations, full collections walk only per-request state (p99 42 -> 11 ms).
     gc.collect()
