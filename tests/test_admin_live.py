@@ -7,7 +7,6 @@ import time
 import httpx
 import pytest
 
-from conftest import LiveServer
 from huawei_signing import signed_headers
 from simulator.core.world.events import Events
 from voice_helpers import Receiver, b64, call_verify, freeze_clock, verify_body
@@ -61,17 +60,6 @@ def test_the_event_stream_carries_sends_requests_and_clock_moves_as_they_happen(
     while sim.world.events.listening:   # the stream closed: the subscriber is gone
         assert time.monotonic() < deadline
         time.sleep(0.05)
-
-
-def test_an_open_event_stream_does_not_hold_the_server_when_it_stops(sim):
-    server = LiveServer(sim).__enter__()
-    with httpx.stream("GET", f"{server.url}/__otpsim/events", timeout=10) as stream:
-        lines = stream.iter_lines()   # kept: a dropped line iterator would close the stream from this side
-        assert next(lines).startswith("retry:")
-        stopped_at = time.monotonic()
-        server.server.should_exit = True
-        server.thread.join(5)
-        assert not server.thread.is_alive() and time.monotonic() - stopped_at < 5
 
 
 def test_a_slow_listener_keeps_only_the_newest_events_and_learns_how_many_it_missed():
@@ -171,7 +159,7 @@ def test_listings_take_a_limit_of_the_newest(client):
 
 def test_products_name_their_operations(client):
     products = {p["name"]: p for p in client.get("/__otpsim/products").json()}
-    assert "osm.SendVerifyCodes" in products["osm"]["operations"] and products["voice"]["vendor"] == "huawei"
+    assert "osm.SendVerifyCodes" in products["osm"]["operations"] and "Voice" in products["voice"]["title"]
 
 
 @pytest.mark.parametrize("path", ["/__otpsim/", "/__otpsim/page/app.js", "/__otpsim/page/app.css"])

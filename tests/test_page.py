@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import LiveServer
 from huawei_signing import signed_headers
+from simulator.embedded import ThreadServer
 from voice_helpers import Receiver, b64, call_verify, freeze_clock, verify_body
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
@@ -280,7 +280,7 @@ class RequiresToken:
 
 
 def test_the_page_asks_for_the_admin_token_once_and_keeps_it_for_the_session(browser, sim):
-    with LiveServer(RequiresToken(sim, "s3cret")) as guarded:
+    with ThreadServer(RequiresToken(sim, "s3cret")) as guarded:
         context = browser.new_context(base_url=guarded.url)
         page = context.new_page()
         page.goto("/__otpsim/")

@@ -13,9 +13,19 @@ import uuid
 
 from simulator.auth.meeting_token import TOKENS
 from simulator.core.errors import SimError
-from simulator.core.product import Product
+from simulator.core.pipeline.auth import Principal
+from simulator.core.product import CodePolicy, CredentialKind, ProductModule
+from simulator.core.wiring import Needs
 
-product = Product("meeting")
+CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
+product = ProductModule("meeting", credentials={
+    "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name"),
+                                       description="Huawei Cloud Meeting accounts (CreateAccountToken)"),
+    "meeting_apps": CredentialKind(required=("app_id", "app_key"),
+                                   description="Huawei Cloud Meeting apps (CreateAppIdToken)"),
+}, needs=CODES.needs | Needs(
+    errors=("USG.000000001", "USG.000000012", "USG.000000020", "USG.000000021", "USG.000000022"),
+    settings=("token_ttl_s", "refresh_token_ttl_s", "tokens_per_user", "verify_attempts_per_window", "verify_window_s")))
 
 USER_TOKENS = "meeting-user-tokens"
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
@@ -60,7 +70,7 @@ def _issue_token(call, user: dict, client_type: int) -> dict:
     now = world.clock.now()
     ttl, refresh_ttl = settings["token_ttl_s"], settings["refresh_token_ttl_s"]
     token = _random_token(world.rng, "stb", 36)
-    principal = {"scheme": "meeting-token", "user_id": user["userId"], "account": user["ucloginAccount"]}
+    principal = Principal("meeting-token", {"user_id": user["userId"], "account": user["ucloginAccount"]})
     world.store.put(TOKENS, token, principal, ttl=ttl)
 
     allowed = settings["tokens_per_user"] if client_type == API_CLIENT_TYPE else 1
@@ -95,12 +105,13 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
 @product.operation("CreateAccountToken")
 async def create_account_token(call):
     account, password = _basic_credentials(call.headers["authorization"])
-    configured = next((a for a in call.world.credentials.get("meeting_accounts", []) if a.get("account") == account), None)
+    configured = call.world.credentials.find("meeting_accounts", account=account)
     if (configured is None or account != call.body["account"]
             or not hmac.compare_digest(str(configured.get("password", "")).encode(), password.encode())):
         raise SimError("USG.000000020")
     user_id = configured.get("user_id") or _stable_id("account", account)
-    user = _user_info(user_id, account, configured.get("name", account), admin_type=2, app_id=None)
+    name = configured.get("name") or call.world.profiles.person_name(f"meeting:{user_id}")
+    user = _user_info(user_id, account, name, admin_type=2, app_id=None)
     return _issue_token(call, user, call.body["clientType"])
 
 
@@ -121,7 +132,7 @@ async def create_app_id_token(call):
     # terraform omits access= (vendor-facts §2.4); when present it must name the body's app.
     if access is not None and access != base64.b64encode(app_id.encode()).decode():
         raise SimError("USG.000000021")
-    app = next((a for a in world.credentials.get("meeting_apps", []) if a.get("app_id") == app_id), None)
+    app = world.credentials.find("meeting_apps", app_id=app_id)
     if app is None:
         raise SimError("USG.000000021")
     user_id = body.get("userId") or ""
@@ -133,23 +144,24 @@ async def create_app_id_token(call):
     if body["expireTime"] and world.clock.now() > body["expireTime"]:
         raise SimError("USG.000000022")
     account = user_id or f"admin@{app_id}"
-    user = _user_info(_stable_id("app", f"{app_id}/{user_id}"), account, body.get("userName") or account,
-                      admin_type=2 if user_id else 0, app_id=app_id)
+    stable_id = _stable_id("app", f"{app_id}/{user_id}")
+    name = body.get("userName") or world.profiles.person_name(f"meeting:{stable_id}")
+    user = _user_info(stable_id, account, name, admin_type=2 if user_id else 0, app_id=app_id)
     return _issue_token(call, user, body["clientType"])
 
 
 def _code_scope(call) -> str:
-    return f"meeting:{call.principal['user_id']}"
+    return call.principal["user_id"]
 
 
 @product.operation("SendVeriCodeForUpdateUserInfo")
 async def send_veri_code_for_update_user_info(call):
     contact, settings = call.body["contact"], call.settings
     channel = "email" if "@" in contact else "sms"      # the spec's pattern admits only these two
-    code = call.world.codes.issue(_code_scope(call), contact, settings["code_length"], settings["code_ttl_s"])
+    code = CODES.issue(call, _code_scope(call), contact)
     language = call.headers.get("accept-language", "zh-CN")
     text = TEXTS[language].format(code=code, seconds=settings["code_ttl_s"])
-    call.world.outbox.send("meeting", call.operation.id, channel, contact, code, text)
+    call.send_code(channel, contact, code, text)
     return None
 
 
@@ -163,9 +175,5 @@ async def check_veri_code_for_update_user_info(call):
     # Counted and checked without awaiting in between, so concurrent attempts cannot overshoot.
     if not world.store.hit(VERIFY_ATTEMPTS, contact, settings["verify_attempts_per_window"], settings["verify_window_s"]):
         raise SimError("USG.000000012")
-    outcome = world.codes.check(_code_scope(call), contact, code)
-    if outcome == "expired":
-        raise SimError("USG.000000011")
-    if outcome != "ok":
-        raise SimError("USG.000000010")
+    CODES.check(call, _code_scope(call), contact, code)
     return None

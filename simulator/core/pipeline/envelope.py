@@ -1,12 +1,21 @@
 """Answers serialised exactly as the vendor does: the spec's envelope templates filled in."""
 
 import re
+from typing import NamedTuple
 
 import orjson
 
 from simulator.core.errors import SimError
 
 JSON_TYPE = "application/json;charset=UTF-8"
+
+
+class Answer(NamedTuple):
+    """What is sent for a request: every answer, success, error or a scenario's `respond`, is one."""
+    status: int
+    headers: list          # [(name bytes, value bytes)], Content-Length is added when sent
+    body: bytes
+    code: str | None       # the vendor error code it carries, for the journal; None on success
 
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -16,13 +25,14 @@ def _fill_text(text: str, values: dict) -> str:
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 
-def _fill(template, values: dict):
+def fill(template, values: dict):
+    """`template` (text, or a mapping or list of them) with its `{placeholder}`s that `values` names filled in."""
     if isinstance(template, str):
         return _fill_text(template, values)
     if isinstance(template, dict):
-        return {k: _fill(v, values) for k, v in template.items()}
+        return {k: fill(v, values) for k, v in template.items()}
     if isinstance(template, list):
-        return [_fill(v, values) for v in template]
+        return [fill(v, values) for v in template]
     return template
 
 
@@ -30,7 +40,7 @@ def new_request_id(rng, fmt: str) -> str:
     bits = rng.getrandbits(128)
     if fmt == "hex32":
         return f"{bits:032x}"
-    # What str(uuid.UUID(int=bits, version=4)) gives, at half the cost: set version 4 and the variant.
+    # str(uuid.UUID(int=bits, version=4)), formatted directly (docs/performance.md, Shaped for speed)
     bits = bits & ~(0xF000 << 64) | (0x4000 << 64)
     bits = bits & ~(0xC000 << 48) | (0x8000 << 48)
     text = f"{bits:032x}"
@@ -49,13 +59,13 @@ def base_headers(product, request_id: str) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def render_error(product, error: SimError, request_id: str, host: str):
-    """(status, headers, body bytes, wire code) for a catalogue entry of `product`."""
+def render_error(product, error: SimError, request_id: str, host: str) -> Answer:
+    """The answer of `product` for its catalogue entry `error.key`."""
     entry = product.entry(error.key)
     values = {**entry.fields, **error.fields, "code": entry.code, "request_id": request_id, "host": host}
     values["message"] = _fill_text(entry.message, values)
-    body = _fill(product.envelopes[entry.envelope]["body"], values)
+    body = fill(product.envelopes[entry.envelope]["body"], values)
     headers = base_headers(product, request_id)
     headers.append((b"content-type", JSON_TYPE.encode()))
     headers.extend((k.encode(), str(v).encode()) for k, v in entry.headers.items())
-    return entry.status, headers, encode_json(body), entry.code
+    return Answer(entry.status, headers, encode_json(body), entry.code)

@@ -9,22 +9,16 @@ import asyncio
 import socket
 import struct
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import orjson
+
+from simulator.core.pipeline.envelope import Answer
 
 TRANSPORT_EXTENSION = "otpsim.transport"
 CONNECTION_FAULTS = frozenset({"connection_reset", "empty_response", "timeout"})
 NO_TRANSPORT_STATUS = 501
 # after the connection is broken, how long to wait for the server to notice before returning
 DISCONNECT_GRACE_S = 5.0
-
-
-class Answer(NamedTuple):
-    status: int
-    headers: list
-    body: bytes
-    code: str | None
 
 
 @dataclass(frozen=True)
@@ -93,7 +87,7 @@ def _reset(transport):
 def no_transport_answer(kind: str) -> Answer:
     body = orjson.dumps({"otpsim": (
         f"fault {kind} needs a real connection, and this in-process client has none; "
-        "run the simulator on a socket (otpsim serve, or the tests' LiveServer)")})
+        "run the simulator on a socket (otpsim serve, EmbeddedOtpsim or the otpsim fixture)")})
     headers = [(b"content-type", b"application/json"), (b"x-otpsim-fault", kind.encode())]
     return Answer(NO_TRANSPORT_STATUS, headers, body, None)
 

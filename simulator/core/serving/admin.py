@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from simulator.core.scenario_schema import ScenarioError
-from simulator.core.serving.cli import scenario_dir
+from simulator.core.packaged import packaged
+from simulator.core.scenario_format import ScenarioError
 from simulator.core.serving.event_stream import event_stream
 from simulator.core.serving.page import page_routes
 from simulator.core.spec import served_json
@@ -49,7 +49,7 @@ def _refused(problem: ScenarioError, what: str) -> JSONResponse:
 def _recipes() -> list[dict]:
     """The packaged scenario recipes: name, description and text of each."""
     found = []
-    for path in sorted((scenario_dir() / RECIPES).glob("*.yaml")):
+    for path in sorted((packaged("scenarios") / RECIPES).glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         document = yaml.safe_load(text) or {}
         found.append({"name": path.stem, "description": document.get("description", ""), "text": text})
@@ -123,7 +123,7 @@ def build_admin(sim) -> Starlette:
 
     async def products(request: Request):
         return JSONResponse([
-            {"name": name, "title": product.document.get("info", {}).get("title", name), "vendor": product.vendor,
+            {"name": name, "title": product.document.get("info", {}).get("title", name),
              "operations": [op.qualified for op in product.operations]}
             for name, product in sorted(sim.products.items())
         ])

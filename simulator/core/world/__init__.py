@@ -5,9 +5,11 @@ import random
 from simulator.core.world.callbacks import Callbacks
 from simulator.core.world.clock import Clock
 from simulator.core.world.codes import CodeBook
+from simulator.core.world.credentials import Credentials
 from simulator.core.world.events import Events
 from simulator.core.world.journal import Journal
 from simulator.core.world.outbox import Outbox
+from simulator.core.world.profiles import Profiles
 from simulator.core.world.scheduler import Scheduler
 from simulator.core.world.store import MemoryStore
 
@@ -29,11 +31,12 @@ class World:
         self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng, events=self.events)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
+        self.profiles = Profiles(seed)
         self.use_scenario(scenario)
 
     def use_scenario(self, scenario):
         self.scenario = scenario
-        self.credentials = scenario.credentials
+        self.credentials = Credentials(scenario.credentials)
         self.settings = {
             name: {**product.setting_defaults(), **(scenario.product_settings.get(name) or {})}
             for name, product in self.products.items()
@@ -63,5 +66,6 @@ class World:
     def reseed(self, seed: int):
         """Codes, ids, fault decisions and delays start over from `seed`."""
         self.seed = seed
+        self.profiles.seed = seed
         self.rng.seed(seed)
         self.scenario_rng.seed(f"scenario/{seed}")

@@ -4,13 +4,9 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 from simulator.core.world.clock import iso_utc
-
-# True while a request is handled whose scenario rule says `deliver: false`
-delivery_lost: ContextVar[bool] = ContextVar("otpsim_delivery_lost", default=False)
 
 
 @dataclass(slots=True)
@@ -31,8 +27,8 @@ class Message:
 
 
 class Outbox:
-    """Messages are kept as plain tuples of their fields (untracked by the garbage collector, like
-    the journal's entries) and become Message objects when read."""
+    """Messages are kept as tuples of their fields and become Message objects when read (why:
+    docs/performance.md, Shaped for speed)."""
 
     def __init__(self, clock, capacity: int = 10_000, events=None):
         self._clock = clock
@@ -41,9 +37,11 @@ class Outbox:
         self._ids = itertools.count(1)
         self._waiters: dict[str, list[asyncio.Future]] = {}
 
-    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str):
+    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str,
+             delivered: bool = True):
+        """A message; `delivered=False`: the vendor accepted it and it never arrives (its id is spent)."""
         row = (next(self._ids), product, operation, channel, to, code, text, self._clock.now(), time.time())
-        if delivery_lost.get():  # the vendor accepted it; it never arrives
+        if not delivered:
             return
         self._rows.append(row)
         if self._events is not None and self._events.listening:
