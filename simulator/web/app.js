@@ -256,7 +256,7 @@ function timeline(group) {
   const axis = el("div", { class: "axis", role: "img", "aria-label": `timeline from ${showTime(group.start)} to ${showTime(group.end)}` });
   for (const d of group.deliveries) {
     for (const a of d.attempts) {
-      const outcome = a.dropped ? "dropped" : a.error || a.status !== 200 ? "failed" : "ok";
+      const outcome = a.dropped ? "dropped" : a.error || a.refused !== undefined || a.status !== 200 ? "failed" : "ok";
       axis.append(el("span", { class: `dot ${outcome}`, style: `left:${at(epochOf(a.at))}`, title: `${d.kind} ${a.at} ${a.status || a.error || a.dropped}` }));
     }
     if (d.due) axis.append(el("span", { class: "dot due", style: `left:${at(epochOf(d.due))}`, title: `${d.kind} due ${d.due}` }));
@@ -293,7 +293,8 @@ function deliveryItem(d, start) {
       el("ol", { class: "attempts", "aria-label": "attempts" }, d.attempts.map((a) => el("li", {},
         `${showTime(epochOf(a.at))} (+${seconds(epochOf(a.at) - start)}): `,
         a.dropped ? `not sent (${a.dropped})`
-          : a.error ? `no answer: ${a.error}` : `HTTP ${a.status}`,
+          : a.error ? `no answer: ${a.error}`
+            : a.refused !== undefined ? `HTTP ${a.status}, refused: ${a.refused}` : `HTTP ${a.status}`,
         a.latency_ms !== undefined ? ` in ${a.latency_ms} ms` : ""))),
       el("pre", { class: "body", "aria-label": "body" }, pretty(d.body)));
   details.addEventListener("toggle", () => {

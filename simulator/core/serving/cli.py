@@ -16,12 +16,16 @@ SECTIONS = ("headers", "query", "body")
 
 def _serve(args) -> int:
     from simulator.core.serving import logs
-    from simulator.core.serving.server import Server, server_config
+    from simulator.core.serving.server import Server, listening_socket, server_config
 
     logs.configure(per_request=not args.quiet)
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
-                               outbox_capacity=args.outbox_capacity, max_body=args.max_body)
+                               outbox_capacity=args.outbox_capacity, max_body=args.max_body,
+                               listeners={port: name for name, port in args.listen})
+    except ValueError as problem:
+        print(f"otpsim: --listen: {problem}", file=sys.stderr)
+        return 2
     except ScenarioError as problem:
         print("otpsim: scenario refused:", *problem.problems, sep="\n", file=sys.stderr)
         return 2
@@ -37,9 +41,17 @@ def _serve(args) -> int:
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
         scheme = "https"
         print(f"otpsim: CA certificate for clients to trust: {paths['ca']}", flush=True)
+    config = server_config(sim, args.host, args.port, **ssl)
+    try:
+        sockets = [config.bind_socket()] + [listening_socket(args.host, port) for _, port in args.listen]
+    except OSError as problem:
+        print(f"otpsim: {problem}", file=sys.stderr)
+        return 2
     print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
+    for name, port in args.listen:
+        print(f"otpsim: {scheme}://{args.host}:{port} serves {name}", flush=True)
     page_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     page_host = f"[{page_host}]" if ":" in page_host else page_host
     print(f"otpsim: the page (outbox, calls, journal, clock, scenario): {scheme}://{page_host}:{args.port}/__otpsim/",
@@ -50,8 +62,15 @@ def _serve(args) -> int:
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
-    Server(server_config(sim, args.host, args.port, **ssl)).run()
+    Server(config).run(sockets=sockets)
     return 0
+
+
+def _listener(text: str) -> tuple[str, int]:
+    name, sep, port = text.partition("=")
+    if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PRODUCT=PORT (e.g. dypns=8081)")
+    return name, int(port)
 
 
 def _check(args) -> int:
@@ -125,6 +144,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
                        help="scenario file (YAML or JSON); repeat to merge several in order, "
                             "over the packaged scenarios/default.yaml (docs/scenarios.md)")
+    serve.add_argument("--listen", action="append", default=[], type=_listener, metavar="PRODUCT=PORT",
+                       help="also listen on PORT, where every request names PRODUCT (for products sharing a path, "
+                            "e.g. dysms and dypns on POST /: point each SDK at its own port); repeatable")
     serve.add_argument("--seed", type=int, default=None,
                        help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",
