@@ -157,6 +157,12 @@ def test_listings_take_a_limit_of_the_newest(client):
     assert client.get("/__otpsim/journal", params={"limit": "x"}).status_code == 400
 
 
+def test_the_clock_goes_back_to_wall_time(client):
+    client.post("/__otpsim/clock", json={"mode": "manual", "set": "2030-01-01T00:00:00Z"})
+    state = client.post("/__otpsim/clock", json={"mode": "real", "set": "now"}).json()
+    assert state["mode"] == "real" and abs(state["offset_s"]) < 5
+
+
 def test_products_name_their_operations(client):
     products = {p["name"]: p for p in client.get("/__otpsim/products").json()}
     assert "osm.SendVerifyCodes" in products["osm"]["operations"] and "Voice" in products["voice"]["title"]

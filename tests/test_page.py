@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from alibaba_sms import advance, call, freeze, set_settings
 from huawei_signing import signed_headers
 from simulator.embedded import ThreadServer
 from voice_helpers import Receiver, b64, call_verify, freeze_clock, verify_body
@@ -158,6 +159,29 @@ def test_a_busy_callee_call_shows_its_pushes_on_the_timeline_after_a_clock_advan
         screenshot(page, "calls", full_page=True)
 
 
+def test_an_sms_receipt_shows_its_refused_push_and_the_retry_due(page, live):
+    with Receiver() as receiver, httpx.Client(base_url=live.url) as client:
+        receiver.status["/r"] = 503
+        freeze(client)
+        set_settings(client, "dysms", {"receipt_url": f"{receiver.url}/r", "receipt_delay_s": 0})
+        open_view(page, "calls")
+        sent = call(client, "dysms", "SendSms", {"PhoneNumbers": "13800000001", "SignName": "阿里云短信测试",
+                                                  "TemplateCode": "SMS_154950909", "TemplateParam": '{"code": "1234"}'})
+        biz_id = sent.json()["BizId"]
+        advance(client, 0)
+        [delivery] = client.get("/__otpsim/callbacks", params={"kind": "dysms.report"}).json()
+    receipt = page.get_by_role("article", name=biz_id)                 # the timeline of that message
+    expect(receipt).to_contain_text("dysms.report", timeout=LIVE_WITHIN_MS)
+    expect(receipt).to_contain_text("pending")
+    expect(receipt).to_contain_text(f"next attempt due {delivery['due'][:10]} {delivery['due'][11:19]}Z")
+    expect(receipt.locator(".axis .dot.failed")).to_have_count(1)
+    expect(receipt.locator(".axis .dot.due")).to_have_count(1)
+    receipt.locator("summary").click()
+    expect(receipt).to_contain_text("HTTP 503 in")
+    expect(receipt.locator("pre.body")).to_contain_text(biz_id)
+    screenshot(page, "receipts")
+
+
 def test_a_broken_scenario_shows_its_problems_at_line_and_column_and_the_old_one_still_answers(page, live):
     open_view(page, "scenario")
     editor = page.get_by_label("Scenario (YAML or JSON)")
@@ -235,6 +259,8 @@ def test_the_clock_view_freezes_sets_and_returns_to_real_time(page, live):
     expect(page.locator("#clock-big")).to_have_text("2030-05-06 07:09:39Z")
     page.get_by_role("button", name="Back to real time").click()
     expect(page.locator("#clock-mode")).to_have_text("running")
+    expect(page.locator("#clock-offset")).to_have_text("none")           # the wall time again
+    assert abs(httpx.get(f"{live.url}/__otpsim/clock").json()["offset_s"]) < 5
 
 
 def test_every_control_has_a_name_and_the_views_work_from_the_keyboard(page, live):

@@ -616,7 +616,7 @@ async function start() {
     moveClock({ set: event.target.when.value.trim() });
   });
   $("clock-freeze").addEventListener("click", () => moveClock({ mode: "manual" }));
-  $("clock-real").addEventListener("click", () => moveClock({ mode: "real" }));
+  $("clock-real").addEventListener("click", () => moveClock({ mode: "real", set: "now" }));
   $("scenario-form").addEventListener("submit", saveScenario);
   $("scenario-revert").addEventListener("click", loadScenario);
   const area = $("scenario-text");

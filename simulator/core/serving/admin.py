@@ -1,23 +1,21 @@
 """The test-facing admin API under /__otpsim (DESIGN §4)."""
 
-import json
+import time
 from datetime import datetime
 
 import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulator.core.packaged import packaged
 from simulator.core.scenario_format import ScenarioError
-from simulator.core.serving.event_stream import event_stream
-from simulator.core.serving.page import page_routes
+from simulator.core.serving.admin_live import live_routes
+from simulator.core.serving.page import with_page
 from simulator.core.spec import served_json
 from simulator import __version__
 
 MAX_WAIT_S = 60.0
-RECIPES = "recipes"
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
@@ -33,6 +31,10 @@ def _float(value, name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number") from None
 
 
+def _refused(problem: ScenarioError, what: str) -> JSONResponse:
+    return _error(400, what, problems=problem.problems, located=problem.located)
+
+
 def _limit(value) -> int | None:
     if value is None:
         return None
@@ -42,21 +44,7 @@ def _limit(value) -> int | None:
     return limit
 
 
-def _refused(problem: ScenarioError, what: str) -> JSONResponse:
-    return _error(400, what, problems=problem.problems, located=problem.located)
-
-
-def _recipes() -> list[dict]:
-    """The packaged scenario recipes: name, description and text of each."""
-    found = []
-    for path in sorted((packaged("scenarios") / RECIPES).glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        document = yaml.safe_load(text) or {}
-        found.append({"name": path.stem, "description": document.get("description", ""), "text": text})
-    return found
-
-
-def build_admin(sim) -> Starlette:
+def build_admin(sim):
     world = sim.world
 
     async def health(request: Request):
@@ -116,21 +104,6 @@ def build_admin(sim) -> Starlette:
         q = request.query_params
         return JSONResponse(world.callbacks.list(kind=q.get("kind"), masked=q.get("masked") in ("1", "true")))
 
-    async def events(request: Request):
-        hello = {"version": __version__, "clock": world.clock.describe(), "scenario": world.scenario.name}
-        return StreamingResponse(event_stream(world.events, hello), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-    async def products(request: Request):
-        return JSONResponse([
-            {"name": name, "title": product.document.get("info", {}).get("title", name),
-             "operations": [op.qualified for op in product.operations]}
-            for name, product in sorted(sim.products.items())
-        ])
-
-    async def recipes(request: Request):
-        return JSONResponse(_recipes())
-
     async def clock(request: Request):
         if request.method == "POST":
             try:
@@ -144,7 +117,9 @@ def build_admin(sim) -> Starlette:
                     if command["mode"] not in ("real", "manual"):
                         return _error(400, "mode is real or manual")
                     world.clock.set_mode(command["mode"])
-                if "set" in command:
+                if command.get("set") == "now":   # back to wall time
+                    world.clock.set(time.time())
+                elif "set" in command:
                     when = datetime.fromisoformat(str(command["set"]).replace("Z", "+00:00"))
                     if when.tzinfo is None:
                         return _error(400, "set needs a time zone, e.g. 2026-01-01T00:00:00Z")
@@ -170,24 +145,6 @@ def build_admin(sim) -> Starlette:
             text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
             return Response(text, media_type="application/yaml; charset=utf-8")
         return JSONResponse(world.scenario.document)
-
-    async def scenario_rules(request: Request):
-        """One rule put before all others, at once; the scenario's other rules keep their counters."""
-        try:
-            rule = await request.json()
-        except ValueError:
-            return _error(400, "body must be a JSON scenario rule, e.g. "
-                               "{\"match\": {\"operation\": \"osm.SendVerifyCodes\"}, \"times\": 1, \"error\": \"OSM.0001\"}")
-        if not isinstance(rule, dict):
-            return _error(400, "body must be a JSON object: one scenario rule")
-        rule = {"name": f"added-{len(world.scenario.rules) + 1}", **rule}
-        try:
-            sim.scenario_format.load(json.dumps({"rules": [rule]}, indent=2, ensure_ascii=False), source="rule")
-        except ScenarioError as problem:
-            return _refused(problem, "rule refused; the scenario is unchanged")
-        world.scenario.prepend(rule)
-        world.scenario_changed()
-        return JSONResponse(rule, status_code=201)
 
     async def reset(request: Request):
         world.reset()
@@ -215,15 +172,11 @@ def build_admin(sim) -> Starlette:
         Route("/__otpsim/outbox/wait", outbox_wait),
         Route("/__otpsim/journal", journal),
         Route("/__otpsim/callbacks", callbacks),
-        Route("/__otpsim/events", events),
-        Route("/__otpsim/products", products),
-        Route("/__otpsim/recipes", recipes),
         Route("/__otpsim/clock", clock, methods=["GET", "POST"]),
         Route("/__otpsim/scenario", scenario, methods=["GET", "PUT"]),
-        Route("/__otpsim/scenario/rules", scenario_rules, methods=["POST"]),
         Route("/__otpsim/reset", reset, methods=["POST"]),
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
-        *page_routes(),
+        *live_routes(sim, _error, _refused),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}))

@@ -3,9 +3,7 @@
 from functools import lru_cache
 from importlib import resources
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
 
 MEDIA_TYPES = {
     "index.html": "text/html; charset=utf-8",
@@ -31,19 +29,30 @@ def _file(name: str) -> Response:
     return Response(_read(name), media_type=MEDIA_TYPES[name], headers=HEADERS)
 
 
-async def shell(request: Request):
-    return _file("index.html")
+PAGE = "/__otpsim/"
+ASSETS = "/__otpsim/page/"
 
 
-async def asset(request: Request):
-    name = request.path_params["name"]
-    if name not in MEDIA_TYPES or name == "index.html":
-        return Response(b'{"error": "no such page file"}', status_code=404, media_type="application/json")
-    return _file(name)
+def _missing() -> Response:
+    return Response(b'{"error": "no such page file"}', status_code=404, media_type="application/json")
 
 
-def page_routes() -> list[Route]:
-    return [
-        Route("/__otpsim/", shell),
-        Route("/__otpsim/page/{name}", asset),
-    ]
+def with_page(admin):
+    """`admin` (an ASGI app) with the page in front: the page's files hold no data and answer
+    without the admin token, so that the page can ask for it; every data call goes to `admin`."""
+
+    async def app(scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path in (PAGE, PAGE[:-1]) or path.startswith(ASSETS)):
+            await admin(scope, receive, send)
+            return
+        if path == PAGE[:-1]:
+            response = RedirectResponse(PAGE, status_code=308)
+        elif path == PAGE:
+            response = _file("index.html")
+        else:
+            name = path[len(ASSETS):]
+            response = _file(name) if name in MEDIA_TYPES and name != "index.html" else _missing()
+        await response(scope, receive, send)
+
+    return app
