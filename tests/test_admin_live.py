@@ -47,7 +47,7 @@ def test_the_event_stream_carries_sends_requests_and_clock_moves_as_they_happen(
         with httpx.Client(base_url=live.url, timeout=10) as sender:
             assert send(sender, "13800000009").status_code == 200
             seen = read_events(lines, "journal")
-            assert time.monotonic() - sent_at < 1.0
+            assert time.monotonic() - sent_at < 3.0   # pushed as it happens (a second; margin for a loaded machine)
             [message] = [data for kind, data in seen if kind == "outbox"]
             assert message["to"] == "13800000009" and len(message["code"]) == 6
             assert sender.get("/__otpsim/outbox/latest", params={"to": "13800000009"}).json() == message
