@@ -10,6 +10,7 @@ import itertools
 import json
 import time
 from collections import deque
+from urllib.parse import urlencode
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -73,8 +74,9 @@ class Delivery:
     body: object
     headers: dict
     policy: RetryPolicy
-    sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
+    sign: object = None        # callable(payload bytes) -> headers made afresh for each attempt (nonce, time)
     accepts: object = answered_200   # callable(httpx.Response) -> whether the receiver took the push
+    encoding: str = "json"     # how the body goes on the wire: "json", or "form" (a flat dict, urlencoded)
     due: float | None = None   # when the current (or, while pending, the next) attempt is due on the virtual clock
     duplicate_of: int | None = None
     subjects: tuple = ()       # what it is about (e.g. calls' session ids): deliveries of one subject form a timeline
@@ -91,6 +93,12 @@ class Delivery:
             "subjects": list(self.subjects), "created": iso_utc(self.created),
             "due": iso_utc(self.due) if self.state == "pending" and self.due is not None else None,
         }
+
+
+def encode_body(body, encoding: str) -> bytes:
+    if encoding == "form":
+        return urlencode(body).encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Callbacks:
@@ -116,9 +124,10 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None, accepts=None, subjects=()) -> Delivery:
+               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json",
+               subjects=()) -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            accepts or answered_200, duplicate_of=duplicate_of, subjects=tuple(subjects),
+                            accepts or answered_200, encoding, duplicate_of=duplicate_of, subjects=tuple(subjects),
                             created=self._clock.now())
         self._deliveries.append(delivery)
         self._pending += 1
@@ -147,7 +156,8 @@ class Callbacks:
             if faults.duplicate and self._rng.random() < faults.duplicate:
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
                                           delivery.policy, delivery.sign, duplicate_of=delivery.id,
-                                          accepts=delivery.accepts, subjects=delivery.subjects))
+                                          accepts=delivery.accepts, encoding=delivery.encoding,
+                                          subjects=delivery.subjects))
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
                 for copy in copies:
@@ -164,9 +174,9 @@ class Callbacks:
         client = self._http()
         if delivery.due is None:
             delivery.due = self._clock.now()
+        payload = encode_body(delivery.body, delivery.encoding)
         if delivery.sign is not None:
-            delivery.headers.update(delivery.sign())
-        payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
+            delivery.headers.update(delivery.sign(payload))
         attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
             started = time.perf_counter()
