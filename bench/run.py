@@ -1,17 +1,21 @@
-"""Benchmark otpsim against a bare Starlette app answering the same bytes, in the same run.
+"""Benchmark otpsim against its peers, side by side in the same run.
 
-For each scenario it starts `otpsim serve --quiet` (as a user would) and bench/bare.py (the
-ceiling: the least a Python server on uvicorn does), then loads them in turn with wrk — keep-alive,
-a fresh correctly signed request each time, every answer checked — over several alternating
-rounds, and prints requests/s and its ratio to the bare app, p50 and p99 latency, the time from
-process start to the first correct answer, and resident memory then and at its peak. With
---prism, Prism on the product's spec joins the rotation. Only 127.0.0.1; it stops what it
-starts. See docs/performance.md.
+For each scenario it starts `otpsim serve --quiet` (as a user would), bench/bare.py (the ceiling:
+the least a Python server on the same uvicorn stack does) and the peers: WireMock (journal on and
+off; a stub answering the same bytes, the body matched against the operation's JSON schema),
+Prism on the product's spec, and Mockoon (a route answering the same bytes), each installed on
+first use into a cache folder outside the repository. It warms each server until its throughput
+stops rising, then loads them in turn with wrk — keep-alive, a fresh correctly signed request each
+time, every answer checked — over several alternating rounds, and prints requests/s and its ratio
+to the bare app and to WireMock in the same round, p50 and p99 latency, CPU, the time from process
+start to the first correct answer, and resident memory then and at its peak. Only 127.0.0.1; it
+stops what it starts. See docs/performance.md.
 
-    python bench/run.py [--rounds 5] [--seconds 3] [--only osm-send] [--prism]
+    python bench/run.py [--rounds 5] [--seconds 3] [--only voice-callverify] [--peers wiremock,prism,mockoon]
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -33,11 +37,19 @@ from signing import SIGNERS
 
 from simulator.core.spec import load_products, spec_dir
 
+from simulator.core.serving.server import server_stack
+
 HERE = Path(__file__).resolve().parent
 LOAD_SCRIPT = HERE / "load.lua"
 HOST = "127.0.0.1"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "otpsim-bench"
+PEERS = ("wiremock", "prism", "mockoon")
 # Prism as `prism mock` starts (a log line per request, to its log file here), and with logging off
 PRISM_VARIANTS = {"prism": [], "prism-silent": ["--verboseLevel", "silent"]}
+# WireMock as it starts (every request kept in its journal), and with the journal off
+WIREMOCK_VARIANTS = {"wiremock": [], "wiremock-no-journal": ["--no-request-journal"]}
+START_TIMEOUT_S = 60     # a JVM on a busy machine
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Throwaway credentials of the benchmark's own scenario.
 CREDENTIALS = {
@@ -63,6 +75,7 @@ class Scenario:
     expect_status: int
     expect_body: str          # "" means an empty body; otherwise a text the body contains
     body: str = ""            # "{n}" becomes a number unique to each request
+    body_valid: bool = True   # whether the body meets the operation's schema (WireMock's stub matches either way)
     query: str = ""           # canonical: sorted keys, encoded values
     headers: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)   # product settings the run needs
@@ -92,7 +105,7 @@ SCENARIOS = [
     # A signed request whose body breaks the schema: the documented validation error.
     Scenario("osm-invalid", "osm.SendVerifyCodes", "POST", "/v2/servicerequest/verifycodes/send", "huawei-aksk",
              HUAWEI, 200, "OSM.01010012", body='{"contact_value":"{n}","contact_way":7,"area_code":"86"}',
-             headers=JSON),
+             headers=JSON, body_valid=False),
 ]
 
 
@@ -158,7 +171,25 @@ def free_port() -> int:
 
 
 class WrongAnswer(SystemExit):
-    """A server answered its first probe wrongly (fatal, unless the server is optional)."""
+    """A server answered its first probe wrongly (fatal, unless the server is a peer)."""
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process descended from it (a peer's launcher may start the server as a child)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(parents.get(current, ()))
+    return tree
 
 
 class Server:
@@ -182,10 +213,10 @@ class Server:
         started = time.perf_counter()
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
-        deadline = started + 30
+        deadline = started + START_TIMEOUT_S
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"{self.label} exited with {self.process.returncode}:\n{self.log.read_text()}")
+                raise WrongAnswer(f"{self.label} exited with {self.process.returncode}:\n{self.log.read_text()[-2000:]}")
             try:
                 answer, correct = probe(self)
             except (ConnectionError, http.client.HTTPException, OSError):
@@ -196,14 +227,29 @@ class Server:
                 self.ready_rss_mb = self.rss_mb("VmRSS")
                 return answer
             raise WrongAnswer(f"{self.label} answered the probe wrongly: {answer[0]} {answer[2][:300]!r}")
-        raise SystemExit(f"{self.label} was not ready within 30 s:\n{self.log.read_text()}")
+        raise WrongAnswer(f"{self.label} was not ready within {START_TIMEOUT_S} s:\n{self.log.read_text()[-2000:]}")
 
     def rss_mb(self, field: str = "VmHWM") -> float:
-        """Resident memory now (VmRSS) or at its peak so far (VmHWM)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no {field} in /proc status")
+        """Resident memory of the process tree now (VmRSS) or at each one's peak so far (VmHWM), summed."""
+        total_kb = 0
+        for pid in process_tree(self.process.pid):
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            total_kb += next((int(line.split()[1]) for line in lines if line.startswith(field + ":")), 0)
+        return total_kb / 1024
+
+    def cpu_s(self) -> float:
+        """CPU time (user + system) the process tree has used so far."""
+        ticks = 0
+        for pid in process_tree(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])   # utime, stime
+        return ticks / CLOCK_TICKS
 
     def stop(self):
         if self.process is None or self.process.poll() is not None:
@@ -230,50 +276,98 @@ def wrk(scenario: Scenario, server: Server, seconds: int, args, seq_base: int) -
         env["BENCH_EXPECT_BODY"] = server.expect_body
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "5s",
                "-s", str(LOAD_SCRIPT), f"http://{HOST}:{server.port}/"]
+    cpu_before = server.cpu_s()
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    cpu_used = server.cpu_s() - cpu_before
     for line in finished.stdout.splitlines():
         if line.startswith("BENCH "):
             result = json.loads(line[len("BENCH "):])
             result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+            result["cpu_percent"] = 100 * cpu_used / (result["duration_us"] / 1e6)   # 100: one core busy
             return result
     raise SystemExit(f"wrk gave no result (exit {finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
+
+
+def warm(scenario: Scenario, server: Server, args, numbers: "Numbers") -> list[dict]:
+    """Runs of unmeasured load until the throughput stops rising (a run within 5% of the best
+    before it), at least two and at most --max-warmups: a JIT (WireMock's JVM, Prism's and
+    Mockoon's V8) is slow at first."""
+    runs = [wrk(scenario, server, args.warmup, args, numbers.run_base())]
+    while len(runs) < args.max_warmups:
+        runs.append(wrk(scenario, server, args.warmup, args, numbers.run_base()))
+        if runs[-1]["rps"] < 1.05 * max(r["rps"] for r in runs[:-1]):
+            break
+    return runs
 
 
 def ensure_wrk():
     if shutil.which("wrk"):
         return
     print("wrk is not installed; installing the Debian package (apt-get install wrk) ...", flush=True)
+    if not apt_install("wrk", "wrk"):
+        raise SystemExit("bench needs wrk and could not install it: install it (Debian: `apt-get install wrk`) "
+                         "and run again")
+
+
+def apt_install(package: str, command: str) -> bool:
+    """Install a Debian package (as root) until `command` is on the PATH; whether it is."""
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        for step in (["apt-get", "install", "-y", "-q", "wrk"], ["apt-get", "update", "-q"],
-                     ["apt-get", "install", "-y", "-q", "wrk"]):
+        for step in (["apt-get", "install", "-y", "-q", package], ["apt-get", "update", "-q"],
+                     ["apt-get", "install", "-y", "-q", package]):
             subprocess.run(step, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if shutil.which("wrk"):
-                return
-    raise SystemExit("bench needs wrk and could not install it: install it (Debian: `apt-get install wrk`) "
-                     "and run again")
+            if shutil.which(command):
+                return True
+    return bool(shutil.which(command))
 
 
-def ensure_prism() -> str | None:
-    """The prism command, installed with npm into a cache directory on first use; None (and why,
-    printed) when it cannot be had, so the run goes on without Prism rows."""
-    prefix = Path.home() / ".cache" / "otpsim-bench" / "prism"
-    command = prefix / "node_modules" / ".bin" / "prism"
-    if command.exists():
-        return str(command)
+def npm_install(folder: str, package: str, wanted: str) -> Path | None:
+    """`wanted` (a path inside node_modules) from the npm package, installed into the bench cache
+    on first use; None, said why, when it cannot be had."""
+    prefix = CACHE / folder
+    found = sorted(prefix.glob(f"node_modules/{wanted}"))
+    if found:
+        return found[-1]
     if not shutil.which("npm"):
-        print("no Prism rows: --prism needs npm (Debian: `apt-get install npm`)", flush=True)
+        print(f"no {folder} rows: it comes from npm, which is missing (Debian: `apt-get install npm`)", flush=True)
         return None
-    print(f"installing @stoplight/prism-cli into {prefix} ...", flush=True)
+    print(f"installing {package} into {prefix} ...", flush=True)
     prefix.mkdir(parents=True, exist_ok=True)
-    try:
+    try:   # `@latest`: a bare name could be taken for a folder of that name
         subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent",
-                        "@stoplight/prism-cli"], check=False, timeout=600)
+                        f"{package}@latest"], cwd=prefix, check=False, timeout=600)
     except subprocess.TimeoutExpired:
         pass
-    if not command.exists():
-        print("no Prism rows: npm could not install @stoplight/prism-cli (offline?)", flush=True)
+    found = sorted(prefix.glob(f"node_modules/{wanted}"))
+    if not found:
+        print(f"no {folder} rows: npm could not install {package} (offline?)", flush=True)
         return None
-    return str(command)
+    return found[-1]
+
+
+def ensure_peers(wanted: list[str]) -> dict:
+    """What each wanted peer runs with, installed when missing; a peer that cannot be had is left
+    out, and said so."""
+    tools = {}
+    if "wiremock" in wanted:
+        java = shutil.which("java")
+        if not java:
+            print("java is not installed; installing the JDK from Debian (apt-get install default-jre-headless) ...",
+                  flush=True)
+            java = shutil.which("java") if apt_install("default-jre-headless", "java") else None
+        jar = npm_install("wiremock", "wiremock", "wiremock/build/wiremock-standalone-*.jar")
+        if not java:
+            print("no wiremock rows: it needs java (Debian: `apt-get install default-jre-headless`)", flush=True)
+        elif jar:
+            tools["wiremock"] = (java, jar)
+    if "prism" in wanted:
+        prism = npm_install("prism", "@stoplight/prism-cli", ".bin/prism")
+        if prism:
+            tools["prism"] = prism
+    if "mockoon" in wanted:
+        mockoon = npm_install("mockoon", "@mockoon/cli", ".bin/mockoon-cli")
+        if mockoon and shutil.which("node"):
+            tools["mockoon"] = mockoon
+    return tools
 
 
 def otpsim_command() -> str:
@@ -284,8 +378,8 @@ def otpsim_command() -> str:
     return found
 
 
-def served_operations() -> set[str]:
-    return {op.qualified for product in load_products().values() for op in product.operations}
+def served_operations() -> dict:
+    return {op.qualified: op for product in load_products().values() for op in product.operations}
 
 
 def bench_scenario_file(scenarios: list[Scenario], directory: Path) -> Path:
@@ -299,132 +393,231 @@ def bench_scenario_file(scenarios: list[Scenario], directory: Path) -> Path:
     return path
 
 
-def bench_one(scenario: Scenario, args, scenario_file: Path, numbers: Numbers, work: Path, prism: str | None) -> dict:
-    """Start the servers, load them in turn over the rounds, stop them; a summary per server."""
+@dataclass
+class FirstAnswer:
+    """otpsim's answer to the first probe: what bare, WireMock and Mockoon answer every request with."""
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+def json_schema(node):
+    """An OpenAPI 3.0 schema as plain JSON Schema: without its annotations (example, nullable, x-*)."""
+    if isinstance(node, dict):
+        return {key: json_schema(value) for key, value in node.items()
+                if key not in ("example", "nullable") and not key.startswith("x-")}
+    if isinstance(node, list):
+        return [json_schema(value) for value in node]
+    return node
+
+
+def wiremock_stub(scenario: Scenario, operation, answer: FirstAnswer) -> dict:
+    """A stub on the operation's method and path (and RPC action) answering `answer`; a JSON body is
+    matched against the operation's schema (not matching it, for a scenario whose body breaks it)."""
+    request = {"method": scenario.method, "urlPath": scenario.path}
+    action = scenario.headers.get("x-acs-action")
+    if action:
+        request["headers"] = {"x-acs-action": {"equalTo": action}}
+    content = (operation.raw.get("requestBody") or {}).get("content") or {}
+    schema = next((media["schema"] for kind, media in content.items() if "json" in kind and "schema" in media), None)
+    if schema is not None:
+        pattern = {"matchesJsonSchema": json.dumps(json_schema(schema)), "schemaVersion": "V4"}
+        request["bodyPatterns"] = [pattern if scenario.body_valid else {"not": pattern}]
+    response = {"status": answer.status, "base64Body": base64.b64encode(answer.body).decode()}
+    if answer.content_type:
+        response["headers"] = {"Content-Type": answer.content_type}
+    return {"request": request, "response": response}
+
+
+MOCKOON_ENVIRONMENT = """
+const fs = require("fs");
+const commons = require(process.argv[1] + "/node_modules/@mockoon/commons");
+const [method, endpoint, status, contentType, bodyFile, out] = process.argv.slice(2);
+const environment = commons.BuildEnvironment({hasDefaultRoute: false, hasContentTypeHeader: false, hasCorsHeaders: false});
+const route = commons.BuildHTTPRoute(false, {endpoint, body: ""});
+route.method = method.toLowerCase();
+const response = commons.BuildRouteResponse();
+Object.assign(response, {statusCode: Number(status), body: fs.readFileSync(bodyFile, "utf8"), default: true,
+                         disableTemplating: true, headers: contentType ? [{key: "Content-Type", value: contentType}] : []});
+route.responses = [response];
+environment.routes = [route];
+environment.rootChildren = [{type: "route", uuid: route.uuid}];
+fs.writeFileSync(out, JSON.stringify(environment));
+"""
+
+
+def peer_servers(peer: str, tool, scenario: Scenario, operation, answer: FirstAnswer, answer_file: Path,
+                 work: Path) -> dict[str, Server]:
+    """The servers of one peer for a scenario, not started: label -> Server."""
+    product = scenario.operation.split(".")[0]
+    servers = {}
+    if peer == "wiremock":
+        java, jar = tool
+        for label, flags in WIREMOCK_VARIANTS.items():
+            root = work / f"{label}-{scenario.name}"
+            (root / "mappings").mkdir(parents=True)
+            (root / "mappings" / "stub.json").write_text(json.dumps(wiremock_stub(scenario, operation, answer)))
+            port = free_port()
+            servers[label] = Server(label, [java, "-jar", str(jar), "--port", str(port), "--bind-address", HOST,
+                                            "--root-dir", str(root), "--disable-banner", *flags],
+                                    port, work, scenario.expect_status, scenario.expect_body)
+    elif peer == "prism":
+        if product == "cams":   # one path for every action, the action in a header: Prism cannot route it
+            print(f"  no prism rows: Prism cannot route {product}'s RPC actions", flush=True)
+            return {}
+        for label, flags in PRISM_VARIANTS.items():
+            port = free_port()
+            # it answers from the spec's examples: its first answer sets the status that counts as correct
+            servers[label] = Server(label, [str(tool), "mock", "-h", HOST, "-p", str(port), *flags,
+                                            str(spec_dir() / f"{product}.yaml")], port, work, 0, None)
+    elif peer == "mockoon":
+        environment = work / f"mockoon-{scenario.name}.json"
+        subprocess.run(["node", "-e", MOCKOON_ENVIRONMENT, str(tool.parents[2]), scenario.method,
+                        scenario.path.lstrip("/"), str(answer.status), answer.content_type or "", str(answer_file),
+                        str(environment)], check=True, timeout=60)
+        port = free_port()
+        servers["mockoon"] = Server("mockoon", [str(tool), "start", "--data", str(environment), "--port", str(port),
+                                                "--hostname", HOST, "--disable-log-to-file"],
+                                    port, work, scenario.expect_status, scenario.expect_body)
+    return servers
+
+
+def bench_one(scenario: Scenario, operation, args, scenario_file: Path, numbers: Numbers, work: Path,
+              tools: dict, stack) -> dict:
+    """Start the servers, warm them, load them in turn over the rounds, stop them; a summary per server."""
     def probe(server: Server):
         status, headers, body = send(make_request(scenario, numbers.probe(), server.port), server.port)
+        if server.expect_status == 0:   # Prism: any answer that is not a routing or server failure
+            server.expect_status = status
+            return (status, headers, body), status not in (404, 405) and status < 500
         return (status, headers, body), is_correct(server.expect_status, server.expect_body, status, body)
 
     with ExitStack() as cleanup:
-        def start(server: Server, first_answer=probe):
+        def start(server: Server):
             cleanup.callback(server.stop)
-            return server.start(first_answer)
+            return server.start(probe)
 
         port = free_port()
         otpsim = Server("otpsim", [otpsim_command(), "serve", "--quiet", "--host", HOST, "--port", str(port),
-                                   "--scenario", str(scenario_file)], port, work, scenario.expect_status,
-                        scenario.expect_body)
+                                   "--scenario", str(scenario_file), "--http", stack.http, "--loop", stack.loop],
+                        port, work, scenario.expect_status, scenario.expect_body)
         status, headers, body = start(otpsim)
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        answer = FirstAnswer(status, content_type, body)
+        answer_file = work / f"{scenario.name}.answer"
+        answer_file.write_bytes(body)
 
-        answer = work / f"{scenario.name}.answer"
-        answer.write_bytes(body)
         port = free_port()
         bare_argv = [sys.executable, str(HERE / "bare.py"), "--port", str(port), "--method", scenario.method,
-                     "--path", scenario.path, "--status", str(status), "--body-file", str(answer)]
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+                     "--path", scenario.path, "--status", str(status), "--body-file", str(answer_file),
+                     "--http", stack.http, "--loop", stack.loop]
         if content_type:
             bare_argv += ["--content-type", content_type]
         bare = Server("bare", bare_argv, port, work, scenario.expect_status, scenario.expect_body)
         start(bare)
         servers = {"bare": bare, "otpsim": otpsim}
 
-        if prism:
-            # Prism answers from the spec's examples: its first answer sets the status that counts as
-            # correct for it, and its bodies are not checked. Started twice: as `prism mock` starts by
-            # default (a log line per request), and with its logging off.
-            product = scenario.operation.split(".")[0]
-            for label, flags in PRISM_VARIANTS.items():
-                port = free_port()
-                mock = Server(label, [prism, "mock", "-h", HOST, "-p", str(port), *flags,
-                                      str(spec_dir() / f"{product}.yaml")], port, work, 0, None)
-
-                def prism_probe(server: Server):
-                    answer, _ = probe(server)
-                    server.expect_status = answer[0]
-                    return answer, answer[0] not in (404, 405) and answer[0] < 500
-
+        for peer, tool in tools.items():
+            for label, server in peer_servers(peer, tool, scenario, operation, answer, answer_file, work).items():
                 try:
-                    start(mock, prism_probe)
-                    servers[label] = mock
+                    start(server)
+                    servers[label] = server
                 except WrongAnswer as refusal:
                     print(f"  no {label} row: {refusal}", flush=True)
 
         labels = list(servers)
-        warmups = {label: wrk(scenario, servers[label], args.warmup, args, numbers.run_base()) for label in labels}
+        warmups = {}
+        for label in labels:
+            warmups[label] = warm(scenario, servers[label], args, numbers)
         rounds = {label: [] for label in labels}
         for index in range(args.rounds):
             shift = index % len(labels)  # each server goes first in turn
             for label in labels[shift:] + labels[:shift]:
                 rounds[label].append(wrk(scenario, servers[label], args.seconds, args, numbers.run_base()))
-        return {label: summarise(rounds[label], rounds["bare"], warmups[label], server)
+        return {label: summarise(rounds[label], rounds, warmups[label], server)
                 for label, server in servers.items()}
 
 
-def summarise(rounds: list[dict], bare_rounds: list[dict], warmup: dict, server: Server) -> dict:
+def summarise(rounds: list[dict], every: dict, warmups: list[dict], server: Server) -> dict:
+    def ratio_to(label: str) -> float | None:
+        # each round against the other's round next to it: both saw the same machine
+        if label not in every:
+            return None
+        return statistics.median(r["rps"] / other["rps"] for r, other in zip(rounds, every[label]))
+
     return {
         "rps": statistics.median(r["rps"] for r in rounds),
-        # each round against the bare app's round next to it: both saw the same machine
-        "ratio": statistics.median(r["rps"] / b["rps"] for r, b in zip(rounds, bare_rounds)),
+        "ratio": ratio_to("bare"),
+        "ratio_wiremock": ratio_to("wiremock"),
         "answers": f"{server.expect_status}" + ("" if server.expect_body is not None else ", body unchecked"),
         "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1000,
         "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1000,
+        "cpu_percent": statistics.median(r["cpu_percent"] for r in rounds),
+        "cold_rps": warmups[0]["rps"],
+        "warmups": len(warmups),
         "ready_s": server.ready_s,
         "ready_rss_mb": server.ready_rss_mb,
         "rss_mb": server.rss_mb(),
-        "served": warmup["requests"] + sum(r["requests"] for r in rounds),
+        "served": sum(r["requests"] for r in warmups + rounds),
         "wrong": sum(r["wrong"] for r in rounds),
         "socket_errors": sum(r["socket_errors"] for r in rounds),
         "first_wrong": next((r["first_wrong"] for r in rounds if r["first_wrong"]), ""),
     }
 
 
-def machine_line() -> str:
+def machine_line(stack) -> str:
     import uvicorn
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0]
-    http_impl = "httptools" if _importable("httptools") else "h11"
-    loop = "uvloop" if _importable("uvloop") else "asyncio"
     load = os.getloadavg()[0]
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
-            f"Python {platform.python_version()}; uvicorn {uvicorn.__version__} ({http_impl}, {loop}); {wrk_version}; "
-            f"load average {load:.1f} before the run")
-
-
-def _importable(module: str) -> bool:
-    from importlib.util import find_spec
-    return find_spec(module) is not None
+            f"Python {platform.python_version()}; uvicorn {uvicorn.__version__} ({stack.http}, {stack.loop}); "
+            f"{wrk_version}; load average {load:.1f} before the run")
 
 
 def table(results: dict, args) -> str:
     lines = [
-        f"{args.rounds} rounds × {args.seconds} s per server, wrk {args.connections} connections, "
-        f"{args.threads} thread(s), keep-alive; medians over rounds",
+        f"{args.rounds} rounds × {args.seconds} s per server after warming it up in {args.warmup} s runs until "
+        f"its throughput stopped rising; wrk {args.connections} connections, {args.threads} thread(s), keep-alive; "
+        "medians over rounds; ratios taken round by round; CPU 100% = one core",
         "",
-        "| scenario | server | requests/s | ratio | p50 ms | p99 ms | ready s | RSS ready MB | peak RSS MB | served |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | requests/s | × bare | × wiremock | p50 ms | p99 ms | CPU % | ready s | RSS ready MB "
+        "| peak RSS MB | cold req/s | warm-ups | served |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
         for label, row in result.items():
-            ratio = f"{row['ratio']:.2f}" if label != "bare" else "1"
             server = label if row["answers"] == result["bare"]["answers"] else f"{label} (answers {row['answers']})"
-            lines.append(f"| {name} | {server} | {row['rps']:.0f} | {ratio} | {row['p50_ms']:.2f} | "
-                         f"{row['p99_ms']:.2f} | {row['ready_s']:.2f} | {row['ready_rss_mb']:.0f} | {row['rss_mb']:.0f} | "
+            vs_wiremock = f"{row['ratio_wiremock']:.2f}" if row["ratio_wiremock"] is not None else "–"
+            lines.append(f"| {name} | {server} | {row['rps']:.0f} | {row['ratio']:.2f} | {vs_wiremock} | "
+                         f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['cpu_percent']:.0f} | {row['ready_s']:.2f} | "
+                         f"{row['ready_rss_mb']:.0f} | {row['rss_mb']:.0f} | {row['cold_rps']:.0f} | {row['warmups']} | "
                          f"{row['served']} |")
     return "\n".join(lines)
 
 
 LIMITS = (("p99 <= 10 ms", "p99_ms", 10), ("ready <= 0.5 s", "ready_s", 0.5), ("peak RSS <= 80 MB", "rss_mb", 80))
+# issue 19: these scenarios at half of warm WireMock with its journal on, one worker
+HALF_WIREMOCK = ("voice-callverify", "osm-send", "cams-getcode")
 
 
-def target_report(results: dict, served: set[str]) -> list[str]:
-    """The issue's targets, which are set for the full voice path; then the same limits over every scenario."""
+def target_report(results: dict, served: dict) -> list[str]:
+    """The targets, which are set for the full voice path; then the same limits over every scenario."""
     lines = []
+    for name in HALF_WIREMOCK:
+        result = results.get(name)
+        if result is None:
+            lines.append(f"{name} otpsim >= 0.5x wiremock: not measured (not run)")
+        elif result["otpsim"]["ratio_wiremock"] is None:
+            lines.append(f"{name} otpsim >= 0.5x wiremock: not measured (no WireMock rows)")
+        else:
+            ratio = result["otpsim"]["ratio_wiremock"]
+            lines.append(f"{name} otpsim >= 0.5x wiremock (journal on): {verdict(ratio >= 0.5)} ({ratio:.2f})")
     voice = results.get("voice-callverify")
     if voice is None:
         why = "not run" if "voice.CallVerify" in served else "voice.CallVerify is not served by this checkout"
         lines.append(f"voice-callverify targets: not measured ({why})")
     else:
         otpsim = voice["otpsim"]
-        lines.append(f"voice-callverify ratio >= 0.5: {verdict(otpsim['ratio'] >= 0.5)} ({otpsim['ratio']:.2f})")
         if "prism" not in voice:
             lines.append("voice-callverify otpsim >= 5x prism: not measured (no Prism rows)")
         else:
@@ -445,28 +638,45 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
+def peer_list(text: str) -> list[str]:
+    chosen = [name for name in text.split(",") if name and name != "none"]
+    unknown = [name for name in chosen if name not in PEERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peer {', '.join(unknown)} (known: {', '.join(PEERS)}, none)")
+    return chosen
+
+
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--rounds", type=int, default=5, help="alternating rounds per server (default 5)")
     options.add_argument("--seconds", type=int, default=3, help="seconds of load per round (default 3)")
-    options.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load first (default 1)")
+    options.add_argument("--warmup", type=int, default=2, help="seconds of each unmeasured warm-up run (default 2)")
+    options.add_argument("--max-warmups", type=int, default=10,
+                         help="most warm-up runs per server, if its throughput keeps rising (default 10)")
     options.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     options.add_argument("--threads", type=int, default=1,
                          help="wrk threads (default 1: the other core is the server's)")
-    options.add_argument("--prism", action="store_true",
-                         help="also run Prism (npm @stoplight/prism-cli, installed on first use) on the product's spec")
+    options.add_argument("--peers", type=peer_list, default=list(PEERS), metavar="LIST",
+                         help=f"peers beside otpsim and the bare app, comma-separated, or none (default "
+                              f"{','.join(PEERS)}); each installed on first use into {CACHE}")
+    options.add_argument("--http", default="auto", help="HTTP parser of otpsim and the bare app (default auto)")
+    options.add_argument("--loop", default="auto", help="event loop of otpsim and the bare app (default auto)")
     options.add_argument("--only", action="append", metavar="SCENARIO",
                          choices=[s.name for s in SCENARIOS], help="run only this scenario (repeatable)")
     args = options.parse_args()
+    try:
+        stack = server_stack(args.http, args.loop)
+    except ValueError as problem:
+        options.error(str(problem))
 
     ensure_wrk()
-    prism = ensure_prism() if args.prism else None
+    tools = ensure_peers(args.peers)
     served = served_operations()
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     runnable = [s for s in chosen if s.operation in served]
     for skipped in (s for s in chosen if s.operation not in served):
         print(f"skipped {skipped.name}: {skipped.operation} is not served by this checkout")
-    print(machine_line(), flush=True)
+    print(machine_line(stack), flush=True)
 
     results, numbers = {}, Numbers()
     with tempfile.TemporaryDirectory(prefix="otpsim-bench-") as scratch:
@@ -474,7 +684,8 @@ def main() -> int:
         scenario_file = bench_scenario_file(runnable, work)
         for scenario in runnable:
             print(f"{scenario.name} ...", flush=True)
-            results[scenario.name] = bench_one(scenario, args, scenario_file, numbers, work, prism)
+            results[scenario.name] = bench_one(scenario, served[scenario.operation], args, scenario_file, numbers,
+                                               work, tools, stack)
 
     print()
     print(table(results, args))
