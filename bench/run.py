@@ -289,14 +289,16 @@ def wrk(scenario: Scenario, server: Server, seconds: int, args, seq_base: int) -
 
 
 def warm(scenario: Scenario, server: Server, args, numbers: "Numbers") -> list[dict]:
-    """Runs of unmeasured load until the throughput stops rising (a run within 5% of the best
-    before it), at least two and at most --max-warmups: a JIT (WireMock's JVM, Prism's and
-    Mockoon's V8) is slow at first."""
+    """Runs of unmeasured load until the throughput stops rising: two runs in a row not 5% above
+    the best before them (one slow run on a shared machine is not the end of a JIT's warming:
+    WireMock's JVM, Prism's and Mockoon's V8 compile their hot paths as they run); at most
+    --max-warmups runs."""
     runs = [wrk(scenario, server, args.warmup, args, numbers.run_base())]
-    while len(runs) < args.max_warmups:
+    best, flat = runs[0]["rps"], 0
+    while flat < 2 and len(runs) < args.max_warmups:
         runs.append(wrk(scenario, server, args.warmup, args, numbers.run_base()))
-        if runs[-1]["rps"] < 1.05 * max(r["rps"] for r in runs[:-1]):
-            break
+        flat = flat + 1 if runs[-1]["rps"] < 1.05 * best else 0
+        best = max(best, runs[-1]["rps"])
     return runs
 
 
@@ -651,8 +653,8 @@ def main() -> int:
     options.add_argument("--rounds", type=int, default=5, help="alternating rounds per server (default 5)")
     options.add_argument("--seconds", type=int, default=3, help="seconds of load per round (default 3)")
     options.add_argument("--warmup", type=int, default=2, help="seconds of each unmeasured warm-up run (default 2)")
-    options.add_argument("--max-warmups", type=int, default=10,
-                         help="most warm-up runs per server, if its throughput keeps rising (default 10)")
+    options.add_argument("--max-warmups", type=int, default=15,
+                         help="most warm-up runs per server, if its throughput keeps rising (default 15)")
     options.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     options.add_argument("--threads", type=int, default=1,
                          help="wrk threads (default 1: the other core is the server's)")
