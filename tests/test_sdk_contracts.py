@@ -1,11 +1,12 @@
 """The official Huawei SDKs against a real otpsim socket, changed in nothing but endpoint and TLS trust."""
 
 import ssl
+from pathlib import Path
 
 import httpx
 import pytest
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServiceResponseException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.http.http_handler import HttpHandler
 from huaweicloudsdkiam.v3 import (IamClient, KeystoneCreateUserTokenByPasswordRequest,
@@ -130,10 +131,31 @@ def test_iam_sdk_password_token_is_accepted_by_osm(live):
     assert sent.status_code == 200 and sent.content == b""
 
 
-def test_iam_sdk_wrong_password_raises_with_the_nested_code(live):
-    status, code, _ = sdk_error(iam_client(live.url).keystone_create_user_token_by_password,
-                                iam_token_request("wrong"))
-    assert (status, code) == (401, "IAM.0001")
+def sdk_exception(call, request) -> ServiceResponseException:
+    """What the SDK raises for an error answer (ClientRequestException for 4xx, ServerResponseException for 5xx)."""
+    try:
+        call(request)
+    except ServiceResponseException as error:
+        return error
+    pytest.fail("the SDK raised no ClientRequestException")
+
+
+def test_iam_sdk_wrong_password_raises_with_keystones_401(live):
+    error = sdk_exception(iam_client(live.url).keystone_create_user_token_by_password, iam_token_request("wrong"))
+    # the SDK reads Keystone's nested body: the numeric code and the message
+    assert (error.status_code, error.error_code, error.error_msg) == (401, 401, "Unauthorized.")
+
+
+def test_iam_sdk_internal_error_raises_with_the_flat_iam_code(live):
+    library = (Path(__file__).parent.parent / "scenarios" / "errors" / "iam.yaml").read_text()
+    assert httpx.put(f"{live.url}/__otpsim/scenario", content=library).status_code == 200
+    request = iam_token_request("Sim-Passw0rd!")
+    request.body.auth.identity.password.user.name = "IAM.0006"
+    error = sdk_exception(iam_client(live.url).keystone_create_user_token_by_password, request)
+    assert (error.status_code, error.error_code, error.error_msg) == (
+        500, "IAM.0006", "An unexpected error prevented the server from fulfilling your request.")
+    assert len(error.request_id) == 32
+
 
 
 # --- meeting ---------------------------------------------------------------------------------

@@ -68,20 +68,20 @@ async def check(call):
     fields = parse_authorization(authorization)
     ak, signed, signature = fields.get("Access"), fields.get("SignedHeaders"), fields.get("Signature")
     if not (ak and signed and signature):
-        raise AuthFailed("authorization header is incomplete")
+        raise AuthFailed("authorization header is incomplete", cause="signature")
     credential = call.world.credentials.find("huawei_aksk", ak=ak)
     if credential is None:
-        raise AuthFailed(f"ak {ak} not exist")
+        raise AuthFailed(f"ak {ak} not exist", cause="credential", ak=ak)
     sdk_date = call.headers.get("x-sdk-date", "")
     try:
         signed_at = parse_utc(sdk_date, "%Y%m%dT%H%M%SZ")
     except ValueError:
-        raise AuthFailed("X-Sdk-Date is missing or malformed") from None
+        raise AuthFailed("X-Sdk-Date is missing or malformed", cause="signature") from None
     if not call.world.clock.accepts(signed_at, call.settings["signature_skew_s"]):
-        raise AuthFailed("X-Sdk-Date is too far from the server time")
+        raise AuthFailed("X-Sdk-Date is too far from the server time", cause="signature")
     payload_hash = call.headers.get("x-sdk-content-sha256") or hashlib.sha256(call.raw_body).hexdigest()
     text = string_to_sign(call.method, call.wire_path, call.query_string, call.headers,
                           signed.split(";"), payload_hash, sdk_date)
     if not hmac.compare_digest(sign(credential["sk"], text), signature):
-        raise AuthFailed("verify aksk signature fail")
+        raise AuthFailed("verify aksk signature fail", cause="signature")
     return Principal("huawei-aksk", credential)

@@ -14,11 +14,15 @@ class SimError(Exception):
 
 
 class AuthFailed(Exception):
-    """Credentials were absent or wrong: the product's `auth.failure` entry answers."""
+    """Credentials were absent or wrong: the product's `auth.failure` entry answers, or the entry its
+    `auth.failures` names for this `cause` (`missing`, `credential`, `signature`, `token`); `fields`
+    fill that entry's message placeholders."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, cause: str = "missing", **fields):
         super().__init__(reason)
         self.reason = reason
+        self.cause = cause
+        self.fields = fields
 
 
 class SpecError(Exception):

@@ -28,6 +28,8 @@ PROTOCOL_ERRORS = (
     "unknown-path", "method-not-allowed", "malformed-body", "unsupported-media-type",
     "body-too-large", "missing-parameter", "invalid-parameter", "internal-error",
 )
+# why an auth scheme refused a request (AuthFailed.cause); a spec may answer each with its own entry
+AUTH_FAILURE_CAUSES = ("missing", "credential", "signature", "token")
 
 
 @dataclass
@@ -95,6 +97,7 @@ class ProductSpec:
     path: Path | None = None        # the spec file, for start-up messages
     hosts: tuple[str, ...] = ()     # x-otpsim.hosts: the Host names it answers on, when it shares routes
     operations: list[Operation] = field(default_factory=list)
+    auth_failures: dict[str, str] = field(default_factory=dict)   # x-otpsim.auth.failures: cause -> key
 
     def setting_defaults(self) -> dict:
         return {name: meta["default"] for name, meta in self.settings.items()}
@@ -303,6 +306,11 @@ def load_product(path: Path) -> ProductSpec:
         raise SpecError(f"{name}: auth.schemes needs auth.failure, the answer when no scheme applies")
     if auth.get("failure") is not None and auth["failure"] not in catalogue:
         raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
+    auth_failures = auth.get("failures") or {}
+    for cause, key in auth_failures.items():
+        if cause not in AUTH_FAILURE_CAUSES or key not in catalogue:
+            raise SpecError(f"{name}: auth.failures.{cause}: causes are {', '.join(AUTH_FAILURE_CAUSES)}, "
+                            f"each naming a catalogue entry")
     hosts = ext.get("hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
         raise SpecError(f"{name}: x-otpsim.hosts must be a list of host names")
@@ -315,7 +323,7 @@ def load_product(path: Path) -> ProductSpec:
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
-        hosts=tuple(host.lower() for host in hosts),
+        hosts=tuple(host.lower() for host in hosts), auth_failures=dict(auth_failures),
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)

@@ -2,8 +2,8 @@
 
 A scheme is `async def check(call) -> Principal | None`: who the request comes from when its
 credentials are present and right, `None` when the request does not use this scheme at all. It
-raises `SimError(key)` for a failure the vendor documents a code for, or `AuthFailed(reason)` for
-the product's generic `auth.failure` answer. A scheme declares the credential kinds it reads from
+raises `SimError(key)` for a failure the vendor documents a code for, or `AuthFailed(reason, cause)` for
+the product's `auth.failure` answer (or the one its `auth.failures` names for that cause). A scheme declares the credential kinds it reads from
 the scenario (`credentials=`), and they join the scenario schema, and what it needs from the spec
 of each product that uses it (`needs=`: catalogue keys it raises, settings it reads), checked at
 start-up (core/wiring.py). A product naming a scheme must have an `auth.failure` entry.
@@ -68,7 +68,7 @@ async def authenticate(call, schemes: dict) -> Principal | None:
         principal = await schemes[name].check(call)
         if principal is not None:
             return principal
-    raise AuthFailed("no credentials of an accepted scheme")
+    raise AuthFailed("no credentials of an accepted scheme", cause="missing")
 
 
 def stored_token_scheme(name: str, header: str, namespace: str):
@@ -83,7 +83,7 @@ def stored_token_scheme(name: str, header: str, namespace: str):
             return None
         principal = call.world.store.get(namespace, token)
         if principal is None:
-            raise AuthFailed(f"unknown or expired token in {header}")
+            raise AuthFailed(f"unknown or expired token in {header}", cause="token")
         return principal
 
     return scheme(name)(check)
