@@ -8,22 +8,32 @@ import tempfile
 from pathlib import Path
 
 from simulator import __version__
-from simulator.core.compose import create_simulator, standard_parts
+from simulator.core.compose import build_parts, create_simulator, standard_parts
+from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 
 SECTIONS = ("headers", "query", "body")
+
+
+def _parts(args):
+    """The packaged products, plus those of each --products folder."""
+    return build_parts(args.products) if args.products else standard_parts()
 
 
 def _serve(args) -> int:
     import uvicorn
 
     from simulator.core.serving import logs
-    from simulator.core.serving.server import server_config
+    from simulator.core.serving.server import listening_socket, server_config
 
     logs.configure(per_request=not args.quiet)
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
-                               outbox_capacity=args.outbox_capacity, max_body=args.max_body)
+                               outbox_capacity=args.outbox_capacity, max_body=args.max_body,
+                               listeners={port: name for name, port in args.listen}, parts=_parts(args))
+    except ValueError as problem:
+        print(f"otpsim: --listen: {problem}", file=sys.stderr)
+        return 2
     except ScenarioError as problem:
         print("otpsim: scenario refused:", *problem.problems, sep="\n", file=sys.stderr)
         return 2
@@ -39,21 +49,36 @@ def _serve(args) -> int:
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
         scheme = "https"
         print(f"otpsim: CA certificate for clients to trust: {paths['ca']}", flush=True)
+    config = server_config(sim, args.host, args.port, **ssl)
+    try:
+        sockets = [config.bind_socket()] + [listening_socket(args.host, port) for _, port in args.listen]
+    except OSError as problem:
+        print(f"otpsim: {problem}", file=sys.stderr)
+        return 2
     print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
+    for name, port in args.listen:
+        print(f"otpsim: {scheme}://{args.host}:{port} serves {name}", flush=True)
     # start-up objects out of the collector's generations, full collections a tenth as often
     # (why: docs/performance.md, Shaped for speed)
     gc.collect()
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
-    uvicorn.Server(server_config(sim, args.host, args.port, **ssl)).run()
+    uvicorn.Server(config).run(sockets=sockets)
     return 0
 
 
+def _listener(text: str) -> tuple[str, int]:
+    name, sep, port = text.partition("=")
+    if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PRODUCT=PORT (e.g. dypns=8081)")
+    return name, int(port)
+
+
 def _check(args) -> int:
-    scenario_format = standard_parts().scenario_format
+    scenario_format = _parts(args).scenario_format
     failed = False
     for name in args.files:
         try:
@@ -70,14 +95,14 @@ def _check(args) -> int:
 
 
 def _schema(args) -> int:
-    print(json.dumps(standard_parts().scenario_format.schema, indent=1, ensure_ascii=False))
+    print(json.dumps(_parts(args).scenario_format.schema, indent=1, ensure_ascii=False))
     return 0
 
 
 def _catalogue_scenario(args) -> int:
     import yaml
 
-    parts = standard_parts()
+    parts = _parts(args)
     products = parts.products
     operation = next((op for p in products.values() for op in p.operations if op.qualified == args.operation), None)
     section, _, field = args.field.partition(".")
@@ -115,14 +140,21 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"otpsim {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--products", action="append", default=[], metavar="DIR",
+                       help="a folder of more products, each a spec (NAME.yaml) and a module (NAME.py), served beside "
+                            "the packaged ones; repeat for several (docs/architecture.md, Adding a product)")
 
-    serve = commands.add_parser("serve", help="serve every product on one base URL",
+    serve = commands.add_parser("serve", help="serve every product on one base URL", parents=[extra],
                                 description="Serve every simulated product on one base URL.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
                        help="scenario file (YAML or JSON); repeat to merge several in order, "
                             "over the packaged scenarios/default.yaml (docs/scenarios.md)")
+    serve.add_argument("--listen", action="append", default=[], type=_listener, metavar="PRODUCT=PORT",
+                       help="also listen on PORT, where every request names PRODUCT (for products sharing a path, "
+                            "e.g. dysms and dypns on POST /: point each SDK at its own port); repeatable")
     serve.add_argument("--seed", type=int, default=None,
                        help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",
@@ -138,18 +170,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="validate scenario files",
+    check = commands.add_parser("check", help="validate scenario files", parents=[extra],
                                 description="Validate scenario files; every problem is reported as file:line:column.")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=_check)
 
-    schema = commands.add_parser("schema", help="print the scenario JSON Schema",
+    schema = commands.add_parser("schema", help="print the scenario JSON Schema", parents=[extra],
                                  description="Print the complete JSON Schema of scenario files for the loaded "
                                              "products (for editors and other tools).")
     schema.set_defaults(run=_schema)
 
     catalogue = commands.add_parser(
-        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable",
+        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable", parents=[extra],
         description="Print a scenario with one rule per code of OPERATION's product catalogue: a request to "
                     "OPERATION whose FIELD carries a code is answered with that code.")
     catalogue.add_argument("operation", metavar="OPERATION", help="e.g. osm.SendVerifyCodes")
@@ -161,7 +193,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except SpecError as problem:   # a spec, module or scheme that does not fit (core/wiring.py)
+        print(f"otpsim: refused at start-up: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
