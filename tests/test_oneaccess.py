@@ -7,8 +7,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from simulator.core.compose import create_simulator
-from simulator.core.spec import load_products
+from simulator.core.compose import create_simulator, standard_parts
 from slider_helpers import image, solve
 
 CAPTCHA = "/api/v2/sdk/captcha"
@@ -30,7 +29,7 @@ HEADERS = {  # seed 004's example request
     "X-tenant-id": "08f770f51f80d2f40f38c00cb199fd21",
 }
 MOBILE = "12345678901"
-CATALOGUE = load_products()["oneaccess"].catalogue
+CATALOGUE = standard_parts().products["oneaccess"].catalogue
 
 
 def get_captcha(client) -> dict:

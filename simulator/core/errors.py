@@ -14,15 +14,11 @@ class SimError(Exception):
 
 
 class AuthFailed(Exception):
-    """Credentials were absent or wrong: the product's `auth.failure` entry answers, or the entry its
-    `auth.failures` names for this `cause` (`missing`, `credential`, `signature`, `token`); `fields`
-    fill that entry's message placeholders."""
+    """Credentials were absent or wrong: the product's `auth.failure` entry answers."""
 
-    def __init__(self, reason: str, cause: str = "missing", **fields):
+    def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-        self.cause = cause
-        self.fields = fields
 
 
 class SpecError(Exception):

@@ -29,8 +29,6 @@ PROTOCOL_ERRORS = (
     "body-too-large", "missing-parameter", "invalid-parameter", "internal-error",
 )
 DEFAULT_SERVER = "otpsim"   # the Server header of a product whose spec names none
-# why an auth scheme refused a request (AuthFailed.cause); a spec may answer each with its own entry
-AUTH_FAILURE_CAUSES = ("missing", "credential", "signature", "token")
 
 
 @dataclass
@@ -90,6 +88,7 @@ class ProductSpec:
     fallback: bool
     auth_schemes: tuple[str, ...]
     auth_failure: str | None
+    auth_options: dict            # x-otpsim.auth.<scheme>: what a scheme needs to know about this product
     envelopes: dict
     protocol_errors: dict
     settings: dict
@@ -98,7 +97,6 @@ class ProductSpec:
     path: Path | None = None        # the spec file, for start-up messages
     hosts: tuple[str, ...] = ()     # x-otpsim.hosts: the Host names it answers on, when it shares routes
     operations: list[Operation] = field(default_factory=list)
-    auth_failures: dict[str, str] = field(default_factory=dict)   # x-otpsim.auth.failures: cause -> key
     response_headers: tuple = ()    # x-otpsim.response-headers (with Server), as (name, value) bytes
 
     def setting_defaults(self) -> dict:
@@ -311,11 +309,10 @@ def load_product(path: Path) -> ProductSpec:
         raise SpecError(f"{name}: auth.schemes needs auth.failure, the answer when no scheme applies")
     if auth.get("failure") is not None and auth["failure"] not in catalogue:
         raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
-    auth_failures = auth.get("failures") or {}
-    for cause, key in auth_failures.items():
-        if cause not in AUTH_FAILURE_CAUSES or key not in catalogue:
-            raise SpecError(f"{name}: auth.failures.{cause}: causes are {', '.join(AUTH_FAILURE_CAUSES)}, "
-                            f"each naming a catalogue entry")
+    for scheme in auth.get("schemes") or ():
+        for reason, code in ((auth.get(scheme) or {}).get("codes") or {}).items():
+            if code not in catalogue:
+                raise SpecError(f"{name}: auth.{scheme}.codes.{reason} {code} is not in the catalogue")
     response_headers = _response_headers(name, ext.get("response-headers") or {})
     hosts = ext.get("hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
@@ -329,10 +326,10 @@ def load_product(path: Path) -> ProductSpec:
         request_id_echo=bool(request_id.get("echo", False)),
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
+        auth_options={scheme: auth[scheme] for scheme in auth.get("schemes") or () if scheme in auth},
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
-        hosts=tuple(host.lower() for host in hosts), auth_failures=dict(auth_failures),
-        response_headers=response_headers,
+        hosts=tuple(host.lower() for host in hosts), response_headers=response_headers,
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)

@@ -164,8 +164,8 @@ def answer_sim_error(call, sim, error: SimError) -> Answer:
 
 def answer_auth_failed(call, sim, failure: AuthFailed) -> Answer:
     product = call.product
-    key = product.auth_failures.get(failure.cause) or product.auth_failure or product.protocol_errors["internal-error"]
-    return render_error(product, SimError(key, reason=failure.reason, **failure.fields), call.request_id, call.host)
+    key = product.auth_failure or product.protocol_errors["internal-error"]
+    return render_error(product, SimError(key, reason=failure.reason), call.request_id, call.host)
 
 
 def answer_unexpected(call, sim, error: Exception) -> Answer:
