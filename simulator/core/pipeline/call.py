@@ -41,8 +41,12 @@ class Call:
         "finished",       # True once a stage has decided the answer: the stages after it are skipped
     )
 
-    def __init__(self, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
-                 wire_params, request_id, received_at, settings, world, receive, path_params=None):
+    @classmethod
+    def routed(cls, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
+               wire_params, request_id, received_at, settings, world, receive, path_params=None) -> "Call":
+        """The context of a request routing has just matched (why a classmethod: docs/performance.md,
+        Shaped for speed)."""
+        self = object.__new__(cls)
         self.product = product
         self.operation = operation
         self.route_error = route_error
@@ -68,6 +72,7 @@ class Call:
         self.principal = None
         self.answer = None
         self.finished = False
+        return self
 
     def finish(self, answer: Answer | None):
         """This is the answer (None: nothing is sent); the remaining stages are skipped."""
