@@ -139,18 +139,6 @@ def test_receipt_and_query_agree(client):
     assert delivery["state"] == "delivered"
 
 
-def test_one_fate_for_the_whole_send(client):
-    freeze(client)
-    set_settings(client, "dypns", {}, [{"match": {"operation": "dypns.SendSmsVerifyCode"},
-                                        "receipt": {"outcome": "failed", "delay_s": 30}}])
-    send(client)
-    advance(client, 29)
-    assert query(client, "dypns", PHONE)["Model"][0]["SendStatus"] == 1
-    advance(client, 1)
-    assert query(client, "dypns", PHONE)["Model"][0]["ErrCode"] == "UNDELIV"   # the product's failure code
-    assert client.get("/__otpsim/outbox").json() == []
-
-
 def test_magic_numbers(client):
     freeze(client)
     limited = send(client, "13500000002")

@@ -177,10 +177,10 @@ def test_reports_falling_due_together_share_one_push(client):
 
 def test_scenario_rules_choose_each_numbers_fate(client):
     freeze(client)
-    rules = [{"match": {"product": "dysms"}, "receipt": [
+    rules = [{"match": {"product": "dysms"}, "receipts": [
         {"to": "13900000001", "outcome": "failed", "code": "IC:0001", "description": "空号", "fields": {"sms_size": 2}},
         {"to": {"regex": "^1390000000[2-3]$"}, "delay_s": 600},
-        {"to": "13900000004", "outcome": "never", "deliver": False},
+        {"to": "13900000004", "outcome": "never"},
     ]}]
     numbers = ["13900000001", "13900000002", "13900000003", "13900000004", "13900000005"]
     with receipt_receiver() as receiver:
@@ -281,17 +281,3 @@ def test_sdk_send_batch_query_and_the_traps(live, sdk_config, options):
         Client(sdk_config("dysms", secret="not-the-secret", **options)).send_sms(models.SendSmsRequest(
             phone_numbers="13800000009", sign_name=SIGN, template_code=TEMPLATE))
     assert (wrong_secret.value.status_code, wrong_secret.value.code) == (400, "SignatureDoesNotMatch")
-
-
-def test_one_rule_gives_the_numbers_of_one_send_their_own_fates(client):
-    """The rule key receipt also takes a list: the first entry whose `to` matches a number decides."""
-    freeze(client)
-    rules = [{"match": {"operation": "dysms.SendSms"},
-              "receipt": [{"to": "13900000011", "outcome": "failed", "code": "IC:0001"},
-                          {"to": {"regex": "12$"}, "outcome": "never"}]}]
-    set_settings(client, "dysms", {}, rules)
-    assert send(client, "13900000011,13900000012,13900000013")["Code"] == "OK"
-    advance(client, 5)
-    status = {n: query(client, "dysms", n)["SmsSendDetailDTOs"]["SmsSendDetailDTO"][0]["SendStatus"]
-              for n in ("13900000011", "13900000012", "13900000013")}
-    assert status == {"13900000011": 2, "13900000012": 1, "13900000013": 3}

@@ -9,9 +9,8 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from simulator.core.errors import SimError
-from simulator.core.product import RuleKey
 from simulator.core.world.callbacks import RetryPolicy
-from simulator.core.world.receipts import ALL_DELIVERED, RULE_SCHEMA, Fate, Fates, Receiver, Tracked
+from simulator.core.world.receipts import Fate, Receiver, Tracked
 
 # Synthetic: the vendor writes receipt and query times without a zone; otpsim uses Beijing time.
 BEIJING = timezone(timedelta(hours=8))
@@ -25,8 +24,6 @@ DEFAULT_CODE_TEMPLATE = "您的验证码为${code}，该验证码5分钟内有�
 SUCCESS_MESSAGE = "用户接收成功"   # the receipt's err_msg on success (SmsReport page example)
 SINGLE_SMS_CHARS, PART_CHARS = 70, 67
 DELIVERED_CODE = "DELIVERED"      # err_code of a delivered message (SmsReport page)
-# the scenario rule key both products read: what becomes of the messages a request sends
-RECEIPT_RULE = RuleKey(RULE_SCHEMA, Fates.from_spec)
 RECEIPT_SETTINGS = ("templates", "receipt_url", "receipt_delay_s", "receipt_retry_s", "receipt_batch_max",
                     "failure_receipt_code", "query_days")
 
@@ -127,10 +124,10 @@ def report(message: Tracked) -> dict:
 
 
 def send(call, to: str, code: str, text: str, fields: dict):
-    """One accepted message: it reaches the phone (the outbox) unless its fate (the rule's `receipt`) says
-    otherwise, and is kept for QuerySendDetails with its receipt scheduled (pushed when receipt_url is set)."""
-    fate = call.rule_data("receipt", ALL_DELIVERED).of(to)
-    if fate.reaches_phone:
+    """One accepted message: it reaches the phone (the outbox) when its fate (the rule's `receipts`) is to
+    be delivered, and is kept for QuerySendDetails with its receipt scheduled (pushed when receipt_url is set)."""
+    fate = call.receipts.of(to)
+    if fate.delivered:
         call.send_code("sms", to, code, text)
     _track(call, to, fields, fate)
 

@@ -13,10 +13,10 @@ import string
 from simulator.core.errors import SimError
 from simulator.core.product import ProductModule
 from simulator.core.wiring import Needs
-from simulator.products._alibaba_sms import (RECEIPT_RULE, RECEIPT_SETTINGS, biz_id, mainland_number,
-                                             parameter_defaults, render, send, send_details, template_variables)
+from simulator.products._alibaba_sms import (RECEIPT_SETTINGS, biz_id, mainland_number, parameter_defaults, render,
+                                             send, send_details, template_variables)
 
-product = ProductModule("dypns", rule_keys={"receipt": RECEIPT_RULE}, callback_kinds=("dypns.report",), needs=Needs(
+product = ProductModule("dypns", callback_kinds=("dypns.report",), needs=Needs(
     errors=("isv.INVALID_PARAMETERS", "isv.MOBILE_NUMBER_ILLEGAL", "isv.VERIFY_SCHEME_NOT_EXIST", "biz.FREQUENCY"),
     settings=(*RECEIPT_SETTINGS, "schemes")))
 

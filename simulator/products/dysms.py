@@ -11,9 +11,8 @@ import re
 from simulator.core.errors import SimError
 from simulator.core.product import ProductModule
 from simulator.core.wiring import Needs
-from simulator.products._alibaba_sms import (RECEIPT_RULE, RECEIPT_SETTINGS, biz_id, is_number, json_value,
-                                             mainland_number, render, send, send_details, template_variables,
-                                             variables)
+from simulator.products._alibaba_sms import (RECEIPT_SETTINGS, biz_id, is_number, json_value, mainland_number, render,
+                                             send, send_details, template_variables, variables)
 
 SENDS = "dysms.sends"
 DAY_S = 86400
@@ -21,7 +20,7 @@ DAY_S = 86400
 LIMITS = (("minute", 60, "limit_per_minute"), ("hour", 3600, "limit_per_hour"), ("day", DAY_S, "limit_per_day"))
 VERIFICATION_CODE = re.compile(r"[a-zA-Z0-9]+")
 
-product = ProductModule("dysms", rule_keys={"receipt": RECEIPT_RULE}, callback_kinds=("dysms.report",), needs=Needs(
+product = ProductModule("dysms", callback_kinds=("dysms.report",), needs=Needs(
     errors=("isv.MOBILE_COUNT_OVER_LIMIT", "isv.MOBILE_NUMBER_ILLEGAL", "isv.INVALID_PARAMETERS",
             "isv.INVALID_JSON_PARAM", "isv.TEMPLATE_MISSING_PARAMETERS",
             *(f"isv.BUSINESS_LIMIT_CONTROL@{name}" for name, _, _ in LIMITS)),

@@ -5,6 +5,7 @@ Every stage of the pipeline (stages.py) reads and writes it; the product's handl
 """
 
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, base_headers, encode_json
+from simulator.core.world.receipts import ALL_DELIVERED
 
 JSON_CONTENT_TYPE = (b"content-type", JSON_TYPE.encode())
 
@@ -100,6 +101,12 @@ class Call:
         as its RuleKey parsed it; `default` when no rule matched or it has no such key."""
         rule = self.rule
         return default if rule is None else rule.data.get(key, default)
+
+    @property
+    def receipts(self):
+        """The matched rule's `receipts` (Fates): what becomes of each number this send reached."""
+        rule = self.rule
+        return ALL_DELIVERED if rule is None or rule.receipts is None else rule.receipts
 
     @property
     def callback_faults(self):

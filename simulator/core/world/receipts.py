@@ -1,11 +1,14 @@
-"""Delivery receipts: messages a vendor accepts now and reports on later, on the virtual clock.
+"""Delivery receipts: what becomes of each number a send reached, and the messages a vendor
+accepts now and reports on later, on the virtual clock.
 
-A product tracks each message it accepts with the fate the scenario gave it (the rule key
-`receipt`: one fate, or a list of fates for numbers). When the fate is due the message's state moves
-from waiting to delivered or failed (what the product's query API reads), and its report joins the
-batch for its receiver: the reports that fall due at the same moment for one receiver go out as one
-push (split at `batch_max`), through the callbacks with their retries and the scenario's callback
-faults. A fate of `never` leaves the message waiting and unreported.
+A scenario rule's `receipts` (Fates) gives each number its `Fate`: delivered (the default), failed
+with a receipt code, or never reported; after the product's own delay or the rule's. A product asks
+`call.receipts.of(number)` and turns the fate into its own receipt format.
+
+A product that also answers queries about its messages tracks each one here (`Receipts.track`):
+when its fate falls due the message moves from waiting to delivered or failed, and its report joins
+the batch for its receiver, so the reports falling due together for one receiver go out as one
+push (split at `batch_max`), through the callbacks with their retries and callback faults.
 """
 
 from dataclasses import dataclass, field
@@ -14,71 +17,45 @@ from functools import partial
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 
 OUTCOMES = ("delivered", "failed", "never")
-FATE_SCHEMA = {
-    "type": "object", "additionalProperties": False, "minProperties": 1,
-    "properties": {
-        "to": {"$ref": "#/$defs/matcher",
-               "description": "in a list: the numbers (exact, {regex}, or a list) this entry is for; every number when absent"},
-        "outcome": {"enum": list(OUTCOMES), "x-otpsim-what": "receipt outcome",
-                    "description": "delivered: reaches the phone (outbox), reported as delivered; failed: never reaches "
-                                   "the phone, reported with `code`; never: accepted, waiting for ever, never reported"},
-        "code": {"type": "string", "minLength": 1,
-                 "description": "failed: the receipt code (default: the product's failure code)"},
-        "deliver": {"const": False, "x-otpsim-message": "deliver takes only false (the default is to deliver)",
-                    "description": "in a list: false, this number's message never reaches the phone (the rule's "
-                                   "`deliver: false`, for one number)"},
-        "description": {"type": "string", "minLength": 1,
-                        "description": "the receipt's description text, where the product's receipts carry one"},
-        "delay_s": {"type": "number", "minimum": 0,
-                    "description": "virtual seconds from the send to its report (default: the product's)"},
-        "fields": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
-                   "description": "further receipt fields by their wire names, where the product's receipts carry them"},
-    },
-}
-# The scenario rule key `receipt`: one fate for every message the matched request sends, or a list of
-# fates for numbers (the first entry whose `to` matches, or that has no `to`; others are delivered).
-# Every product that tracks receipts declares it alike: RuleKey(RULE_SCHEMA, Fates.from_spec).
-RULE_SCHEMA = {
-    "description": "what becomes of the messages a matched request sends; delivered by default",
-    "if": {"type": "array"}, "then": {"type": "array", "minItems": 1, "items": FATE_SCHEMA}, "else": FATE_SCHEMA,
-}
 
 
 @dataclass(frozen=True)
 class Fate:
-    """What becomes of a message: one entry of the scenario rule key `receipt` (docs/scenarios.md)."""
-    outcome: str = "delivered"     # delivered | failed | never (accepted, never reported)
-    code: str | None = None        # the receipt code of a failed message; None: the product's default
-    delay_s: float | None = None   # seconds from send to report; None: the product's default
-    description: str | None = None  # the receipt's description, where the product's format has one
-    fields: dict = field(default_factory=dict, hash=False, compare=False)   # further receipt fields, wire names
-    delivers: bool = True          # False: the message never reaches the phone, whatever the report says
-
-    @classmethod
-    def from_spec(cls, spec: dict) -> "Fate":
-        return cls(spec.get("outcome", "delivered"), spec.get("code"), spec.get("delay_s"), spec.get("description"),
-                   {name: str(value) for name, value in (spec.get("fields") or {}).items()},
-                   spec.get("deliver", True))
+    outcome: str = "delivered"        # delivered | failed | never (accepted, then nothing: no receipt, no message)
+    code: str | None = None           # the receipt's status code; None: the product's default for the outcome
+    description: str | None = None    # the receipt's description, where the product's format has one
+    delay_s: float | None = None      # seconds from the send to the receipt; None: the product's setting
+    fields: dict = field(default_factory=dict)   # further receipt fields, named as the product's format names them
 
     @property
-    def reaches_phone(self) -> bool:
-        return self.outcome != "failed" and self.delivers
+    def delivered(self) -> bool:
+        return self.outcome == "delivered"
+
+    @property
+    def reported(self) -> bool:
+        return self.outcome != "never"
+
+
+DELIVERED = Fate()
 
 
 class Fates:
-    """A rule's `receipt`, parsed: `of(number)` is that number's Fate."""
+    """The rule's `receipts` list: the first entry whose `to` matches a number (or that has no `to`) decides."""
 
     def __init__(self, entries: list):
-        self._entries = entries   # (matcher of `to`, or None for every number; Fate)
-
-    @classmethod
-    def from_spec(cls, spec) -> "Fates":
-        # imported here: the scenario module, which owns the matchers, imports the world
+        # imported here: the scenario module builds Fates for its rules, and owns the matchers
         from simulator.core.pipeline.scenario import compile_matcher
 
-        entries = spec if isinstance(spec, list) else [spec]
-        return cls([(compile_matcher(entry["to"]) if "to" in entry else None, Fate.from_spec(entry))
-                    for entry in entries])
+        self._entries = [
+            (compile_matcher(entry["to"]) if "to" in entry else None,
+             Fate(entry.get("outcome", "delivered"), _text(entry.get("code")), entry.get("description"),
+                  entry.get("delay_s"), {name: str(value) for name, value in (entry.get("fields") or {}).items()}))
+            for entry in entries
+        ]
+
+    @classmethod
+    def from_spec(cls, entries: list | None) -> "Fates | None":
+        return cls(entries) if entries else None
 
     def of(self, number: str) -> Fate:
         for matches, fate in self._entries:
@@ -87,8 +64,11 @@ class Fates:
         return DELIVERED
 
 
-DELIVERED = Fate()
-ALL_DELIVERED = Fates([])   # no rule, or a rule without `receipt`
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+ALL_DELIVERED = Fates([])   # every number delivered
 
 
 @dataclass
@@ -130,10 +110,10 @@ class Receipts:
         """Keep `message` for `retention_s` (its query window) and settle it as `fate` says, after
         `delay_s` unless the fate says otherwise; `codes` are the product's (delivered, failed) defaults."""
         self._store.put(namespace, message.id, message, ttl=retention_s)
-        if fate.outcome == "never":
+        if not fate.reported:
             return
         due = message.sent_at + (fate.delay_s if fate.delay_s is not None else delay_s)
-        code = fate.code or codes[0 if fate.outcome == "delivered" else 1]
+        code = fate.code or codes[0 if fate.delivered else 1]
         self._scheduler.at(due, partial(self._settle, message, fate, code, due, receiver))
 
     def _settle(self, message: Tracked, fate: Fate, code: str, due: float, receiver: Receiver | None):
