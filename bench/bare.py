@@ -40,7 +40,7 @@ def main():
     app = build(args.method, args.path, args.status, Path(args.body_file).read_bytes(), args.content_type)
     stack = server_stack(args.http, args.loop)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, proxy_headers=False,
-                http=stack.http, loop=stack.loop)
+                server_header=False, http=stack.http, loop=stack.loop)
 
 
 if __name__ == "__main__":
