@@ -348,6 +348,10 @@ class Clock:
         """`manual` freezes time (it moves only by advance/set); `real` lets it run."""
         return self._command(mode=mode)
 
+    def wall_time(self) -> ClockState:
+        """Back to the wall clock, running: undoes every set, advance and freeze."""
+        return self._command(mode="real", set="now")
+
 
 class ScenarioControl:
     """The scenario in force: credentials, product settings and rules."""

@@ -9,8 +9,6 @@
 worker) and puts it back to its starting state after each test. Both are `EmbeddedOtpsim`s.
 """
 
-from datetime import datetime, timezone
-
 import pytest
 
 from simulator.core.scenario_schema import ScenarioError
@@ -99,7 +97,6 @@ def otpsim_session(_otpsim_session_server, request):
         server.scenario.load(chosen)
     yield server
     server.reset()
-    server.clock.set_mode("real")
-    server.clock.set(datetime.now(timezone.utc))
+    server.clock.wall_time()
     if server.scenario.get() != starting_scenario:
         server.scenario.load(starting_scenario)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from simulator.core.pipeline import auth as auth_mod
-from simulator.core.serving.admin import build_admin
+from simulator.core.serving.admin import AdminSettings, build_admin
 from simulator.core.pipeline.envelope import JSON_TYPE, base_headers, encode_json, new_request_id, render_error
 from simulator.core.errors import AuthFailed, SimError
 from simulator.core.pipeline.faults import Answer, deliver, send_whole
@@ -78,7 +78,8 @@ def parse_body(raw: bytes, content_type: str, operation):
 class Simulator:
     def __init__(self, scenario: Scenario | None = None, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
                  products=None, journal_capacity: int = 10_000, outbox_capacity: int = 10_000,
-                 scenario_format: ScenarioFormat | None = None, base_scenario: dict | None = None):
+                 scenario_format: ScenarioFormat | None = None, base_scenario: dict | None = None,
+                 admin: AdminSettings | None = None):
         self.products = products or load_products()
         self.providers = load_providers()
         self.schemes = auth_mod.load_schemes()
@@ -88,7 +89,7 @@ class Simulator:
         self.scenario_format = scenario_format or ScenarioFormat(self.products)
         self.base_scenario = base_scenario
         self.world = World(self.products, scenario or Scenario(), seed, journal_capacity, outbox_capacity)
-        self.admin = build_admin(self)
+        self.admin = build_admin(self, admin)
 
     def _check_wiring(self):
         """Fail at start-up, not per request, when a spec and the code disagree."""
@@ -101,10 +102,15 @@ class Simulator:
                 if provider is None or op.id not in provider.handlers:
                     raise RuntimeError(f"{op.qualified} has no handler")
 
-    def replace_scenario(self, text: str, source: str):
-        """A scenario from text, over the base one, in force at once; ScenarioError leaves the old one."""
+    def prepare_scenario(self, text: str, source: str) -> tuple[Scenario, dict]:
+        """A scenario from text, over the base one, and the document it came from; ScenarioError
+        if refused. Touches no state, so the admin API runs it off the event loop."""
         document = self.scenario_format.load(text, source)
-        self.world.use_scenario(Scenario(merge_documents([document], base=self.base_scenario)))
+        return Scenario(merge_documents([document], base=self.base_scenario)), document
+
+    def use_scenario(self, scenario: Scenario, document: dict):
+        """A prepared scenario in force at once (its seed too, if it gives one)."""
+        self.world.use_scenario(scenario)
         if "seed" in document:
             self.world.reseed(document["seed"])
 

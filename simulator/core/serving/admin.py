@@ -1,7 +1,18 @@
-"""The test-facing admin API under /__otpsim (DESIGN §4)."""
+"""The test-facing admin API under /__otpsim (DESIGN §4).
 
-from datetime import datetime
+Every refusal is a 4xx with `{"error": "<what is wrong>"}` (and details beside it), never a 500:
+bodies are bounded, JSON commands name their keys, numbers are finite, and a scenario is read
+off the event loop within a time bound, so no admin call can freeze, break or empty the server.
+"""
 
+import asyncio
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.cookies import CookieError, SimpleCookie
+
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,125 +23,268 @@ from simulator.core.spec import served_json
 from simulator import __version__
 
 MAX_WAIT_S = 60.0
+TOKEN_COOKIE = "otpsim_admin_token"
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    token: str | None = None          # when set, every admin call must carry it
+    max_body: int = 1 << 20           # largest admin request body (a scenario is the largest)
+    scenario_timeout_s: float = 5.0   # longest a scenario may take to read and check
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, message: str, **extra):
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def _float(value, name: str, default: float) -> float:
-    if value is None:
-        return default
+def _number(value, name: str) -> float:
+    """`value` (text or JSON) as a finite number; AdminError naming `name` if it is not one."""
     try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise AdminError(400, f"{name} must be a number") from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise AdminError(400, f"{name} must be a finite number")
+    if number < 0:
+        raise AdminError(400, f"{name} must not be negative")
+    return number
 
 
-def build_admin(sim) -> Starlette:
+def _whole(value: str, name: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise AdminError(400, f"{name} must be a message id (a whole number)")
+    return int(value)
+
+
+def _query(request: Request, allowed: tuple[str, ...]) -> dict:
+    """The query parameters; AdminError naming any this call does not know."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise AdminError(400, f"unknown query parameter {', '.join(unknown)}; this call takes "
+                              f"{', '.join(allowed) or 'none'}")
+    return dict(request.query_params)
+
+
+def recipient(to: str | None) -> str | None:
+    """`to` as sent: in a query string an unencoded `+` arrives as a space, and neither a phone
+    number nor an e-mail address holds a space, so a space is read as the `+` it was."""
+    return to.replace(" ", "+") if to else to
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AdminError(413, f"admin request body larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise AdminError(413, f"admin request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _command(request: Request, limit: int, allowed: tuple[str, ...], shape: str) -> dict:
+    """A JSON object body with only `allowed` keys; AdminError saying what is wrong otherwise."""
+    try:
+        command = orjson.loads(await _body(request, limit))   # orjson refuses NaN and nesting past 1024
+    except orjson.JSONDecodeError as problem:
+        raise AdminError(400, f"body must be JSON, {shape}: {problem}") from None
+    if not isinstance(command, dict) or not command:
+        raise AdminError(400, f"body must be a JSON object, {shape}")
+    unknown = sorted(set(command) - set(allowed))
+    if unknown:
+        raise AdminError(400, f"unknown key {', '.join(map(repr, unknown))}; known: {', '.join(allowed)}")
+    return command
+
+
+class Reading:
+    """Scenario text read in a worker thread, one at a time: the event loop keeps serving, and a
+    read that outlives its time bound holds the turn until it ends, so reads never pile up."""
+
+    def __init__(self):
+        self._turn = asyncio.Semaphore(1)
+
+    async def run(self, timeout_s: float, work, *args):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        await asyncio.wait_for(self._turn.acquire(), timeout_s)
+        job = loop.run_in_executor(None, work, *args)
+        job.add_done_callback(self._finished)
+        return await asyncio.wait_for(asyncio.shield(job), max(deadline - loop.time(), 0))
+
+    def _finished(self, job):
+        self._turn.release()
+        if not job.cancelled():
+            job.exception()   # retrieved: a read that timed out is no one's to report
+
+
+def _presented_token(scope) -> str | None:
+    """The admin token of a request: `Authorization: Bearer <token>`, else the cookie (an
+    EventSource in a page cannot set headers)."""
+    cookie_header = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() == "bearer":
+                return token.strip()
+        elif name == b"cookie":
+            cookie_header = value.decode("latin-1")
+    if cookie_header:
+        try:
+            morsel = SimpleCookie(cookie_header).get(TOKEN_COOKIE)
+        except CookieError:
+            return None
+        return morsel.value if morsel else None
+    return None
+
+
+def guarded(app, token: str):
+    """`app` answering only requests that carry `token` (compared in constant time)."""
+    expected = token.encode()
+    refusal = orjson.dumps({"error": (
+        "this otpsim needs its admin token: send `Authorization: Bearer <token>` or the cookie "
+        f"{TOKEN_COOKIE}=<token> (the token otpsim was started with, --admin-token or OTPSIM_ADMIN_TOKEN)")})
+
+    async def check(scope, receive, send):
+        if scope["type"] == "http":
+            presented = _presented_token(scope)
+            if presented is None or not hmac.compare_digest(presented.encode(), expected):
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(refusal)).encode()),
+                    (b"www-authenticate", b'Bearer realm="otpsim admin"')]})
+                await send({"type": "http.response.body", "body": refusal})
+                return
+        await app(scope, receive, send)
+
+    return check
+
+
+def build_admin(sim, settings: AdminSettings | None = None):
     world = sim.world
+    settings = settings or AdminSettings()
+    reading = Reading()
+
+    def known_product(name: str | None) -> str | None:
+        if name is not None and name not in sim.products:
+            raise AdminError(400, f"no product {name!r}", products=sorted(sim.products))
+        return name
 
     async def health(request: Request):
+        _query(request, ())
         return JSONResponse({
             "status": "ok", "version": __version__, "products": sorted(sim.products),
             "scenario": world.scenario.name, "clock": world.clock.describe(),
         })
 
     async def outbox(request: Request):
-        q = request.query_params
-        try:
-            since = int(q.get("since", 0))
-        except ValueError:
-            return _error(400, "since must be a message id")
-        messages = world.outbox.list(to=q.get("to"), channel=q.get("channel"), product=q.get("product"), since=since)
+        q = _query(request, ("to", "channel", "product", "since"))
+        since = _whole(q["since"], "since") if "since" in q else 0
+        messages = world.outbox.list(to=recipient(q.get("to")), channel=q.get("channel"),
+                                     product=known_product(q.get("product")), since=since)
         return JSONResponse([m.as_dict() for m in messages])
 
     async def outbox_latest(request: Request):
-        to = request.query_params.get("to")
+        to = recipient(_query(request, ("to",)).get("to"))
         if not to:
-            return _error(400, "to is required")
+            raise AdminError(400, "to is required")
         message = world.outbox.latest(to)
         if message is None:
-            return _error(404, f"no message to {to}")
+            raise AdminError(404, f"no message to {to}")
         return JSONResponse(message.as_dict())
 
     async def outbox_wait(request: Request):
-        q = request.query_params
-        to = q.get("to")
+        q = _query(request, ("to", "timeout", "since"))
+        to = recipient(q.get("to"))
         if not to:
-            return _error(400, "to is required")
-        try:
-            timeout = min(_float(q.get("timeout"), "timeout", 10.0), MAX_WAIT_S)
-            since = int(q["since"]) if "since" in q else None
-        except ValueError as problem:
-            return _error(400, str(problem))
+            raise AdminError(400, "to is required")
+        timeout = min(_number(q["timeout"], "timeout"), MAX_WAIT_S) if "timeout" in q else 10.0
+        since = _whole(q["since"], "since") if "since" in q else None
         message = await world.outbox.wait(to, timeout, since)
         if message is None:
-            return _error(408, f"no message to {to} within {timeout}s")
+            raise AdminError(408, f"no message to {to} within {timeout:g}s")
         return JSONResponse(message.as_dict())
 
     async def journal(request: Request):
-        q = request.query_params
-        return JSONResponse(world.journal.list(product=q.get("product"), operation=q.get("operation")))
+        q = _query(request, ("product", "operation"))
+        return JSONResponse(world.journal.list(product=known_product(q.get("product")), operation=q.get("operation")))
 
     async def callbacks(request: Request):
-        return JSONResponse(world.callbacks.list(kind=request.query_params.get("kind")))
+        return JSONResponse(world.callbacks.list(kind=_query(request, ("kind",)).get("kind")))
 
     async def clock(request: Request):
+        _query(request, ())
         if request.method == "POST":
+            command = await _command(request, settings.max_body, ("mode", "set", "advance"),
+                                     'e.g. {"advance": seconds}, {"set": iso8601 | "now"}, {"mode": "real" | "manual"}')
+            mode, when = command.get("mode"), command.get("set")
+            if mode is not None and mode not in ("real", "manual"):
+                raise AdminError(400, "mode is real or manual")
+            if when is not None:
+                when = _instant(when)
+            seconds = _number(command["advance"], "advance") if "advance" in command else None
+            before = world.clock.mode, world.clock.now()
             try:
-                command = await request.json()
-            except ValueError:
-                return _error(400, "body must be JSON: {\"advance\": seconds} or {\"set\": iso8601} or {\"mode\": ...}")
-            if not isinstance(command, dict):
-                return _error(400, "body must be a JSON object")
-            try:
-                if "mode" in command:
-                    if command["mode"] not in ("real", "manual"):
-                        return _error(400, "mode is real or manual")
-                    world.clock.set_mode(command["mode"])
-                if "set" in command:
-                    when = datetime.fromisoformat(str(command["set"]).replace("Z", "+00:00"))
-                    if when.tzinfo is None:
-                        return _error(400, "set needs a time zone, e.g. 2026-01-01T00:00:00Z")
-                    world.clock.set(when.timestamp())
-                if "advance" in command:
-                    seconds = _float(command["advance"], "advance", 0.0)
-                    if seconds < 0:
-                        return _error(400, "advance must not be negative")
+                if mode is not None:
+                    world.clock.set_mode(mode)
+                if when is not None:
+                    world.clock.set(when)
+                if seconds is not None:
                     world.clock.advance(seconds)
-            except (ValueError, TypeError) as problem:
-                return _error(400, str(problem))
+            except ValueError as problem:
+                world.clock.set_mode(before[0])
+                world.clock.set(before[1])
+                raise AdminError(400, f"{problem}; the clock is unchanged") from None
             await world.scheduler.settle()
         return JSONResponse(world.clock.describe())
 
     async def scenario(request: Request):
+        _query(request, ())
         if request.method == "PUT":
-            text = (await request.body()).decode("utf-8", "replace")
+            text = (await _body(request, settings.max_body)).decode("utf-8", "replace")
+            if not text.strip():
+                raise AdminError(400, "empty body: send a scenario in YAML or JSON (`{}` puts the default one "
+                                      "back); the previous one stays in force")
             try:
-                sim.replace_scenario(text, source="request body")
+                prepared = await reading.run(settings.scenario_timeout_s, sim.prepare_scenario, text, "request body")
             except ScenarioError as problem:
-                return _error(400, "scenario refused; the previous one stays in force", problems=problem.problems)
+                raise AdminError(400, "scenario refused; the previous one stays in force",
+                                 problems=problem.problems) from None
+            except TimeoutError:
+                raise AdminError(400, f"scenario refused: not read and checked within {settings.scenario_timeout_s:g}s "
+                                      "(too large?); the previous one stays in force") from None
+            sim.use_scenario(*prepared)
         return JSONResponse(world.scenario.document)
 
     async def reset(request: Request):
+        _query(request, ())
         world.reset()
         return JSONResponse({"status": "reset"})
 
-    async def openapi(request: Request):
+    def named_product(request: Request):
+        _query(request, ())
         product = sim.products.get(request.path_params["product"])
         if product is None:
-            return _error(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
-        return Response(served_json(product), media_type="application/json")
+            raise AdminError(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
+        return product
+
+    async def openapi(request: Request):
+        return Response(served_json(named_product(request)), media_type="application/json")
 
     async def catalogue(request: Request):
-        product = sim.products.get(request.path_params["product"])
-        if product is None:
-            return _error(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
-        return JSONResponse([entry.as_dict() for entry in product.catalogue.values()])
+        return JSONResponse([entry.as_dict() for entry in named_product(request).catalogue.values()])
 
     async def not_found(request: Request, exc):
         return _error(exc.status_code, f"no admin call {request.method} {request.url.path}")
+
+    async def refused(request: Request, problem: AdminError):
+        return _error(problem.status, problem.message, **problem.extra)
 
     routes = [
         Route("/__otpsim/health", health),
@@ -145,4 +299,18 @@ def build_admin(sim) -> Starlette:
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused})
+    return guarded(app, settings.token) if settings.token else app
+
+
+def _instant(value) -> float:
+    """`set`: ISO 8601 with a zone, or "now" (wall time); epoch seconds."""
+    if value == "now":
+        return datetime.now(timezone.utc).timestamp()
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise AdminError(400, 'set takes ISO 8601 with a zone, e.g. 2026-01-01T00:00:00Z, or "now"') from None
+    if when.tzinfo is None:
+        raise AdminError(400, "set needs a time zone, e.g. 2026-01-01T00:00:00Z")
+    return when.timestamp()
