@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import math
 import time
 from urllib.parse import parse_qsl
 
@@ -192,6 +193,8 @@ class Simulator:
             return self._render_reply(product, reply, request_id), rule
         except RawAnswer as answer:
             return answer.render(), rule
+        except TestHeaderRefused as refusal:
+            return Answer(400, [(b"content-type", JSON_TYPE.encode())], encode_json({"otpsim": str(refusal)}), None), rule
         except BodyTooLarge:
             return Answer(*render_error(
                 product, SimError(product.protocol_errors["body-too-large"], limit=self.max_body), request_id, host)), rule
@@ -257,11 +260,21 @@ class Simulator:
         return Answer(reply.status, headers, encode_json(reply.body), None)
 
 
+class TestHeaderRefused(Exception):
+    """An X-Otpsim-* header otpsim cannot follow: a 400 of otpsim's own, not a vendor answer."""
+
+
 def _header_delay(value: str | None) -> float | None:
-    try:
-        return min(max(float(value), 0.0), MAX_DELAY_MS) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        delay = float(value)
+    except ValueError:
+        delay = math.nan
+    if not 0 <= delay <= MAX_DELAY_MS:   # also false for NaN
+        raise TestHeaderRefused(f"X-Otpsim-Delay-Ms must be a number of milliseconds from 0 to {MAX_DELAY_MS}, "
+                                f"not {value!r}")
+    return delay
 
 
 class RawAnswer(Exception):
