@@ -7,6 +7,7 @@ run keeps only live state.
 
 import math
 from collections import deque
+from contextlib import contextmanager
 
 
 class MemoryStore:
@@ -77,6 +78,17 @@ class MemoryStore:
             return False
         self.put(namespace, key, True, ttl=ttl)
         return True
+
+    @contextmanager
+    def reserved(self, namespace: str, key, value=True, ttl: float | None = None):
+        """`key` put for good if the block ends normally, taken back if it raises: a slot (a voice
+        port, say) is never held by a request that failed after taking it."""
+        self.put(namespace, key, value, ttl)
+        try:
+            yield
+        except BaseException:
+            self.pop(namespace, key)
+            raise
 
     def replace(self, namespace: str, key, value):
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
