@@ -26,6 +26,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 64                 # nesting of mappings and lists
 MAX_ALIASES = 1_000            # `*name` references
 MAX_NODES = 100_000            # values once every alias is expanded (a 432-byte alias bomb has 10^9)
+MAX_RULES = 1_000
 MAX_INTEGER = (1 << 63) - 1    # integers are 64-bit; a 5,000-digit one cannot even be printed
 MAX_RESPOND_BODY = 1 << 20     # bytes of a `respond.body` once written out
 MAX_REGEX = 1_000              # characters of a match regex
@@ -392,8 +393,11 @@ class ScenarioFormat:
         document = {} if document is None else document
         problems = [Problem(node.start_mark.line + 1, node.start_mark.column + 1, path, message)
                     for node, path, message in _duplicate_keys(root)]
-        # numbers no check can even print come first, alone
+        # what would make the full check slow or crash it comes first, alone
         explained = [(path, message, False) for path, message in _unwritable_numbers(document)]
+        rules = document.get("rules") if isinstance(document, dict) else None
+        if isinstance(rules, list) and len(rules) > MAX_RULES:
+            explained.append((["rules"], f"at most {MAX_RULES} rules in a scenario", False))
         if not explained:
             explained = [item for error in self.validator.iter_errors(document) for item in _explain(error)]
             explained += [(path, message, False) for path, message in _semantic_problems(document)]
