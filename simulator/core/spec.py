@@ -82,6 +82,7 @@ class ProductSpec:
     protocol_errors: dict
     settings: dict
     catalogue: dict[str, CatalogueEntry]
+    secrets: frozenset = frozenset()   # header, parameter and field names whose values are never shown
     operations: list[Operation] = field(default_factory=list)
 
     def setting_defaults(self) -> dict:
@@ -136,6 +137,19 @@ def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueE
     return catalogue
 
 
+def _secret_names(document: dict, ext: dict) -> frozenset:
+    """What carries a credential: every security scheme's header, query parameter or cookie
+    (`Authorization` for an http scheme), and the spec's own list `x-otpsim.secrets` (body
+    fields, tokens in answers)."""
+    names = set(ext.get("secrets") or ())
+    for scheme in ((document.get("components") or {}).get("securitySchemes") or {}).values():
+        if scheme.get("type") == "apiKey":
+            names.add(scheme["name"])
+        elif scheme.get("type") == "http":
+            names.add("Authorization")
+    return frozenset(names)
+
+
 def load_product(path: Path) -> ProductSpec:
     document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     ext = document.get("x-otpsim")
@@ -161,7 +175,7 @@ def load_product(path: Path) -> ProductSpec:
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
-        catalogue=catalogue,
+        catalogue=catalogue, secrets=_secret_names(document, ext),
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)

@@ -5,7 +5,7 @@ import random
 from simulator.core.world.callbacks import Callbacks
 from simulator.core.world.clock import Clock
 from simulator.core.world.codes import CodeBook
-from simulator.core.world.journal import Journal
+from simulator.core.world.journal import Journal, Secrets
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.scheduler import Scheduler
 from simulator.core.world.store import MemoryStore
@@ -18,12 +18,13 @@ class World:
         self.seed = seed
         self.clock = Clock()
         self.scheduler = Scheduler(self.clock)
-        self.journal = Journal(journal_capacity)
+        secrets = Secrets(name for product in products.values() for name in product.secrets)
+        self.journal = Journal(journal_capacity, secrets)
         self.outbox = Outbox(self.clock, outbox_capacity)
         self.rng = random.Random(seed)
         # fault decisions and delays draw from their own stream, so adding a rule changes no code or id
         self.scenario_rng = random.Random(f"scenario/{seed}")
-        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng)
+        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng, secrets)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.use_scenario(scenario)

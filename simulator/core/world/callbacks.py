@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from simulator.core.world.clock import iso_utc
+from simulator.core.world.journal import Secrets
 
 if TYPE_CHECKING:
     import httpx
@@ -61,18 +62,19 @@ class Delivery:
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
-    def as_dict(self) -> dict:
+    def as_dict(self, secrets: Secrets) -> dict:
         return {
-            "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
-            "headers": self.headers, "attempts": self.attempts, "state": self.state,
+            "id": self.id, "kind": self.kind, "url": secrets.text(self.url), "body": secrets.fields(self.body),
+            "headers": secrets.headers(self.headers), "attempts": self.attempts, "state": self.state,
             "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of,
         }
 
 
 class Callbacks:
-    def __init__(self, clock, scheduler, rng, timeout_s: float = 5.0, concurrency: int = 32,
-                 capacity: int = 10_000, max_pending: int = 10_000):
+    def __init__(self, clock, scheduler, rng, secrets: Secrets | None = None, timeout_s: float = 5.0,
+                 concurrency: int = 32, capacity: int = 10_000, max_pending: int = 10_000):
         self._clock = clock
+        self._secrets = secrets or Secrets()
         self._scheduler = scheduler
         self._rng = rng
         self._max_pending = max_pending
@@ -158,7 +160,7 @@ class Callbacks:
         delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
 
     def list(self, kind: str | None = None) -> list[dict]:
-        return [d.as_dict() for d in self._deliveries if kind is None or d.kind == kind]
+        return [d.as_dict(self._secrets) for d in self._deliveries if kind is None or d.kind == kind]
 
     def clear(self):
         self._deliveries.clear()
