@@ -11,7 +11,8 @@ import hmac
 import re
 from functools import lru_cache
 
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
 
@@ -47,10 +48,6 @@ def header_pair(app_key: str, digest: str, nonce: str, created: str) -> dict:
     }
 
 
-def find_app(world, app_key: str) -> dict | None:
-    return next((app for app in world.credentials.get("voice_apps", []) if app.get("app_key") == app_key), None)
-
-
 @lru_cache(maxsize=256)   # clients send the same fixed Authorization line every time
 def _check_authorization(value: str):
     fields = attributes(value[len(AUTHORIZATION_PREFIX):])
@@ -80,7 +77,9 @@ def _created_at(created: str) -> float:
         raise SimError("1023036") from None
 
 
-@scheme("wsse")
+@scheme("wsse", credentials={"voice_apps": CredentialKind(
+    required=("app_key", "app_secret"), optional=("status_url", "fee_url"),
+    description="Huawei Voice Call apps (WSSE); status_url and fee_url: where pushes go when a call names none")})
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if authorization.split(" ", 1)[0] != AUTHORIZATION_PREFIX:
@@ -90,7 +89,7 @@ async def check(call):
         raise SimError("1023033")
     token = _token(call.headers["x-aksk"])
     created_at = _created_at(token["Created"])
-    app = find_app(call.world, token["Username"])
+    app = call.world.credentials.find("voice_apps", app_key=token["Username"])
     if app is None:
         raise SimError("1010003")
     if not call.world.clock.accepts(created_at, call.settings["created_skew_s"]):
@@ -102,4 +101,4 @@ async def check(call):
     # a namespace per app: the nonce alone is the key, no tuple per remembered nonce
     if not call.world.store.claim(f"{USED_NONCES}:{app['app_key']}", token["Nonce"], call.settings["nonce_window_s"]):
         raise SimError("1010010")
-    return {"scheme": "wsse", "app_key": app["app_key"]}
+    return Principal("wsse", app)

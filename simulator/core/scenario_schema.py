@@ -1,130 +1,19 @@
-"""The scenario file format: its JSON Schema, and validation that points at file:line:column.
+"""The scenario JSON Schema, assembled for the loaded products.
 
-The schema ships as simulator/scenario.schema.json; what depends on the loaded products —
-settings and their types, operation names, each catalogue's codes, each operation's request
-fields — is filled in from the specs here. Errors are mapped back to the YAML nodes they concern.
+The generic part ships as simulator/scenario.schema.json. What depends on the specs (settings and
+their types, operation names, each catalogue's codes, each operation's request fields) is filled
+in from them here, and what the code declares (credential kinds, product rule keys, push kinds)
+from the Contributions. scenario_format.py validates scenario text against it.
 """
 
-import difflib
 import json
-import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
-
-import re2
-import yaml
-from jsonschema import Draft202012Validator, validators
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "scenario.schema.json"
 # keywords of a spec's x-otpsim.settings entry that are JSON Schema and carry over
 SETTING_KEYWORDS = ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
                     "minLength", "maxLength", "pattern")
-MERGE_TAG = "tag:yaml.org,2002:merge"
-
-# Bounds that keep reading a scenario short whatever its text (docs/scenarios.md, "Limits").
-MAX_DEPTH = 64                 # nesting of mappings and lists
-MAX_ALIASES = 1_000            # `*name` references
-MAX_NODES = 100_000            # values once every alias is expanded (a 432-byte alias bomb has 10^9)
-MAX_RULES = 1_000
-MAX_INTEGER = (1 << 63) - 1    # integers are 64-bit; a 5,000-digit one cannot even be printed
-MAX_RESPOND_BODY = 1 << 20     # bytes of a `respond.body` once written out
-MAX_REGEX = 1_000              # characters of a match regex
-REGEX_OPTIONS = re2.Options()
-REGEX_OPTIONS.log_errors = False
-
-
-class ScenarioError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-def compile_regex(pattern: str):
-    """A match regex in RE2, which runs in linear time (no pattern can freeze the server);
-    re2.error when RE2 cannot compile it."""
-    return re2.compile(pattern, REGEX_OPTIONS)
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """The safe loader, refusing nesting past MAX_DEPTH, more than MAX_ALIASES aliases and more
-    than MAX_NODES values while it composes, before anything is expanded."""
-
-    def __init__(self, text):
-        super().__init__(text)
-        self._depth = 0
-        self._aliases = 0
-        self._nodes = 0
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise yaml.composer.ComposerError(None, None, f"more than {MAX_ALIASES} aliases", event.start_mark)
-            return super().compose_node(parent, index)
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES} values", event.start_mark)
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-def _expanded_size(root) -> int:
-    """How many nodes `root` has once its aliases are expanded, counting each shared node once
-    per use (linear in the graph: sizes are remembered per node)."""
-    sizes: dict[int, int] = {}
-    stack = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if id(node) in sizes:
-            continue
-        children = node.value if isinstance(node, yaml.SequenceNode) else \
-            [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else []
-        if children_done or not children:
-            sizes[id(node)] = min(1 + sum(sizes.get(id(child), 1) for child in children), MAX_NODES + 1)
-        else:
-            stack.append((node, True))
-            stack.extend((child, False) for child in children if id(child) not in sizes)
-    return sizes[id(root)]
-
-
-def _compose(text: str, source: str):
-    """The YAML node tree of `text` and the document it holds, within the bounds above."""
-    loader = _BoundedLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is not None and _expanded_size(root) > MAX_NODES:
-            raise ScenarioError([f"{source}:1:1: more than {MAX_NODES} values once aliases are expanded"])
-        return root, (loader.construct_document(root) if root is not None else None)
-    except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ScenarioError([f"{where}: {getattr(problem, 'problem', None) or problem}"]) from None
-    except ValueError:   # Python's own bound on reading integers (4,300 digits)
-        raise ScenarioError([f"{source}: a number too long to read (integers are at most {MAX_INTEGER})"]) from None
-    finally:
-        loader.dispose()
-
-
-def _finite_number(checker, instance) -> bool:
-    return isinstance(instance, (int, float)) and not isinstance(instance, bool) and \
-        (not isinstance(instance, float) or math.isfinite(instance))
-
-
-def _whole_number(checker, instance) -> bool:
-    """Integers only: YAML `2.0` is a float, and a rule's count is never that."""
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-# JSON Schema counts 2.0 as an integer and NaN as a number; a scenario does neither
-ScenarioValidator = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
-    {"number": _finite_number, "integer": _whole_number}))
 
 
 def _either_name(names) -> dict:
@@ -209,10 +98,18 @@ def _product_operations_rule(product, known: list[str]) -> dict:
     }
 
 
-def build_schema(products: dict) -> dict:
-    """The complete scenario schema for these products."""
+def build_schema(products: dict, contributions) -> dict:
+    """The complete scenario schema for these products (specs) and what their code declares (Contributions)."""
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     defs = schema["$defs"]
+    defs["credentials"]["properties"] = {kind: declared.schema()
+                                         for kind, declared in sorted(contributions.credential_kinds.items())}
+    rule_properties = defs["rule"]["properties"]
+    for key, declared in contributions.rule_keys.items():
+        if key in rule_properties:
+            raise RuntimeError(f"rule key {key} declared by a product is already a scenario rule key")
+        rule_properties[key] = declared.schema
+    defs["callback-kind"]["enum"] = sorted(contributions.callback_kinds)
     schema["properties"]["products"].update(additionalProperties=False, properties={
         name: {"type": "object", "additionalProperties": False, "properties": {
             key: {k: meta[k] for k in (*SETTING_KEYWORDS, "description") if k in meta}
@@ -225,189 +122,3 @@ def build_schema(products: dict) -> dict:
     defs["rule"]["allOf"] += [_catalogue_rule(p) for p in products.values()]
     defs["rule"]["allOf"] += [_operation_fields_rule(op) for p in products.values() for op in p.operations]
     return schema
-
-
-@dataclass(order=True)
-class Problem:
-    line: int
-    column: int
-    path: str
-    message: str
-
-    def render(self, source: str) -> str:
-        where = f"{self.path}: " if self.path else ""
-        return f"{source}:{self.line}:{self.column}: {where}{self.message}"
-
-
-def _path_text(path) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _entries(node):
-    """(key node, value node) pairs of a mapping node, its own before those it merges in (`<<`)."""
-    merged = []
-    for key, value in node.value:
-        if key.tag == MERGE_TAG:
-            merged += value.value if isinstance(value, yaml.SequenceNode) else [value]
-        else:
-            yield key, value
-    for source in merged:
-        yield from _entries(source)
-
-
-def _locate(node, path, at_key: bool):
-    """The YAML node a JSON path points at (its key, for errors about a key); the nearest found."""
-    for position, part in enumerate(path):
-        if isinstance(node, yaml.MappingNode):
-            found = next(((k, v) for k, v in _entries(node) if k.value == str(part)), None)
-            if found is None:
-                break
-            node = found[0] if at_key and position == len(path) - 1 else found[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-    return node
-
-
-def _suggest(word, candidates) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in candidates or ()], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _explain(error) -> list[tuple[list, str, bool]]:
-    """(path, message, points at a key) for one schema error, in words a scenario author uses."""
-    path, schema = list(error.absolute_path), error.schema
-    if error.validator == "additionalProperties" and schema.get("additionalProperties") is False:
-        known = schema.get("properties") or {}
-        return [(path + [key], f"unknown key {key!r}{_suggest(key, known)}", True)
-                for key in error.instance if key not in known]
-    if len(error.schema_path) > 1 and error.schema_path[-2] == "propertyNames":
-        what = schema.get("x-otpsim-what")
-        message = (f"{error.instance!r} is not a known {what}{_suggest(error.instance, schema.get('x-otpsim-fields'))}"
-                   if what else f"bad name {error.instance!r}: {schema.get('x-otpsim-message') or 'a dotted path like a.b.c'}")
-        return [(path + [error.instance], message, True)]
-    if error.validator == "enum" and "x-otpsim-what" in schema:
-        return [(path, f"{error.instance!r} is not a known {schema['x-otpsim-what']}"
-                       f"{_suggest(error.instance, schema['enum'])}", False)]
-    return [(path, schema.get("x-otpsim-message") or error.message, False)]
-
-
-def _unwritable_numbers(value, path=()) -> list[tuple[list, str]]:
-    """NaN, infinities and integers past 64 bits anywhere: no answer, delay or JSON can hold them."""
-    found, stack = [], [(value, path)]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((item, (*path, key)) for key, item in value.items())
-        elif isinstance(value, list):
-            stack.extend((item, (*path, index)) for index, item in enumerate(value))
-        elif isinstance(value, float) and not math.isfinite(value):
-            found.append((list(path), f"{value} is not a finite number"))
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
-            found.append((list(path), f"integer out of range (at most {MAX_INTEGER} either way)"))
-    return found
-
-
-def _regex_problems(match, path: list) -> list[tuple[list, str]]:
-    problems = []
-    for section in ("headers", "query", "body"):
-        for name, matcher in ((match.get(section) if isinstance(match, dict) else None) or {}).items():
-            for index, option in enumerate(matcher if isinstance(matcher, list) else [matcher]):
-                pattern = option.get("regex") if isinstance(option, dict) else None
-                if not isinstance(pattern, str) or len(pattern) > MAX_REGEX:
-                    continue
-                try:
-                    compile_regex(pattern)
-                except re2.error as problem:
-                    where = [*path, "match", section, name] + ([index] if isinstance(matcher, list) else []) + ["regex"]
-                    reason = problem.args[0].decode() if problem.args and isinstance(problem.args[0], bytes) else problem
-                    problems.append((where, f"{pattern!r} is not a 'regex' RE2 accepts: {reason}"))
-    return problems
-
-
-def _respond_problems(respond, path: list) -> list[tuple[list, str]]:
-    body = respond.get("body") if isinstance(respond, dict) else None
-    if isinstance(body, (dict, list)) and len(json.dumps(body, ensure_ascii=False)) > MAX_RESPOND_BODY:
-        return [([*path, "body"], f"respond.body is larger than {MAX_RESPOND_BODY} bytes")]
-    if isinstance(body, str) and len(body.encode()) > MAX_RESPOND_BODY:
-        return [([*path, "body"], f"respond.body is larger than {MAX_RESPOND_BODY} bytes")]
-    return []
-
-
-def _semantic_problems(document) -> list[tuple[list, str]]:
-    """What JSON Schema cannot say: ordered pairs in delay distributions, regexes RE2 compiles,
-    the size of a raw answer."""
-    problems = []
-    rules = document.get("rules") if isinstance(document, dict) else None
-    for index, rule in enumerate(rules if isinstance(rules, list) else []):
-        if not isinstance(rule, dict):
-            continue
-        problems += _regex_problems(rule.get("match"), ["rules", index])
-        problems += _respond_problems(rule.get("respond"), ["rules", index, "respond"])
-        delay = rule.get("delay")
-        if not isinstance(delay, dict):
-            continue
-        uniform, lognormal = delay.get("uniform"), delay.get("lognormal")
-        if isinstance(uniform, list) and len(uniform) == 2 and all(isinstance(v, (int, float)) for v in uniform) \
-                and uniform[0] > uniform[1]:
-            problems.append((["rules", index, "delay", "uniform"], "uniform is [min, max]: min must not exceed max"))
-        if isinstance(lognormal, dict) and all(isinstance(lognormal.get(k), (int, float)) for k in ("median", "p99")) \
-                and lognormal["p99"] < lognormal["median"]:
-            problems.append((["rules", index, "delay", "lognormal"], "p99 must not be below the median"))
-    return problems
-
-
-def _duplicate_keys(node, path=()) -> list[tuple[yaml.Node, str, str]]:
-    """YAML silently keeps the last of two equal keys; a scenario author never means that."""
-    found = []
-    if isinstance(node, yaml.MappingNode):
-        seen = {}
-        for key, value in node.value:
-            if key.tag == MERGE_TAG:
-                continue
-            if key.value in seen:
-                found.append((key, _path_text(list(path) + [key.value]),
-                              f"duplicate key {key.value!r} (first on line {seen[key.value] + 1})"))
-            seen.setdefault(key.value, key.start_mark.line)
-            found += _duplicate_keys(value, (*path, key.value))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            found += _duplicate_keys(item, (*path, index))
-    return found
-
-
-class ScenarioFormat:
-    """Validates scenario text against the schema built for the loaded products."""
-
-    def __init__(self, products: dict):
-        self.schema = build_schema(products)
-        self.validator = ScenarioValidator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-    def load(self, text: str, source: str = "scenario") -> dict:
-        """The document in `text` (YAML or JSON); ScenarioError with every problem, each file:line:column."""
-        root, document = _compose(text, source)
-        document = {} if document is None else document
-        problems = [Problem(node.start_mark.line + 1, node.start_mark.column + 1, path, message)
-                    for node, path, message in _duplicate_keys(root)]
-        # what would make the full check slow or crash it comes first, alone
-        explained = [(path, message, False) for path, message in _unwritable_numbers(document)]
-        rules = document.get("rules") if isinstance(document, dict) else None
-        if isinstance(rules, list) and len(rules) > MAX_RULES:
-            explained.append((["rules"], f"at most {MAX_RULES} rules in a scenario", False))
-        if not explained:
-            explained = [item for error in self.validator.iter_errors(document) for item in _explain(error)]
-            explained += [(path, message, False) for path, message in _semantic_problems(document)]
-        for path, message, at_key in explained:
-            mark = _locate(root, path, at_key).start_mark if root is not None else None
-            problems.append(Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
-                                    _path_text(path), message))
-        if problems:
-            raise ScenarioError([problem.render(source) for problem in sorted(problems)])
-        return document
-
-    def load_file(self, path) -> dict:
-        return self.load(Path(path).read_text(encoding="utf-8"), source=str(path))
