@@ -238,7 +238,7 @@ class OtpsimClient:
         return [Delivery.from_json(d) for d in self._call("GET", "/callbacks", params=params).json()]
 
     def reset(self) -> None:
-        """Forget codes, outbox, journal, limits and calls; the scenario and credentials stay."""
+        """Forget codes, outbox, journal, limits and calls; the scenario, credentials and issued tokens stay."""
         self._call("POST", "/reset")
 
     def catalogue(self, product: str) -> list[CatalogueEntry]:

@@ -84,6 +84,7 @@ class ProductSpec:
     fallback: bool
     auth_schemes: tuple[str, ...]
     auth_failure: str | None
+    auth_token_failure: str | None     # the answer to a token the product never issued or that expired
     envelopes: dict
     protocol_errors: dict
     settings: dict
@@ -168,8 +169,9 @@ def load_product(path: Path) -> ProductSpec:
         if protocol_errors.get(kind) not in catalogue:
             raise SpecError(f"{name}: protocol-errors.{kind} must name a catalogue entry")
     auth = ext.get("auth") or {}
-    if auth.get("failure") is not None and auth["failure"] not in catalogue:
-        raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
+    for kind in ("failure", "token-failure"):
+        if auth.get(kind) is not None and auth[kind] not in catalogue:
+            raise SpecError(f"{name}: auth.{kind} {auth[kind]} is not in the catalogue")
     request_id = ext.get("request-id") or {}
     product = ProductSpec(
         name=name, document=document,
@@ -177,6 +179,7 @@ def load_product(path: Path) -> ProductSpec:
         request_id_echo=bool(request_id.get("echo", False)),
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
+        auth_token_failure=auth.get("token-failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), secrets=_secret_names(document, ext),
     )

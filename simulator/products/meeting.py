@@ -15,6 +15,7 @@ from simulator.auth.meeting_token import TOKENS
 from simulator.core.errors import SimError
 from simulator.core.pipeline.auth import Principal
 from simulator.core.product import CodePolicy, CredentialKind, ProductModule
+from simulator.core.world.store import KEPT_ON_RESET
 
 product = ProductModule("meeting", credentials={
     "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name"),
@@ -25,6 +26,7 @@ product = ProductModule("meeting", credentials={
 CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
 
 USER_TOKENS = "meeting-user-tokens"
+KEPT_ON_RESET.add(USER_TOKENS)   # the tokens each user holds, kept with the tokens themselves
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
 API_CLIENT_TYPE = 72          # the only client type allowed many live tokens (vendor-facts §2.4)
 TOKEN_ALPHABET = string.ascii_letters + string.digits

@@ -9,8 +9,9 @@ the scenario (`credentials=`), and they join the scenario schema.
 
 from dataclasses import dataclass, field
 
-from simulator.core.errors import AuthFailed
+from simulator.core.errors import AuthFailed, SimError
 from simulator.core.product import CredentialKind, import_all
+from simulator.core.world.store import KEPT_ON_RESET
 
 _SCHEMES: dict[str, "AuthScheme"] = {}
 
@@ -68,7 +69,8 @@ async def authenticate(call, schemes: dict) -> Principal | None:
 
 
 def stored_token_scheme(name: str, header: str, namespace: str):
-    """Register a scheme for tokens a product issued and keeps in the world store.
+    """Register a scheme for tokens a product issued and keeps in the world store. A token it
+    does not know is answered with the product's `auth.token-failure` entry when the spec has one.
 
     The issuing product puts each token's Principal under `namespace` (key: the token) with the
     token lifetime as TTL, so tokens expire on the virtual clock.
@@ -79,7 +81,11 @@ def stored_token_scheme(name: str, header: str, namespace: str):
             return None
         principal = call.world.store.get(namespace, token)
         if principal is None:
+            failure = call.product.auth_token_failure
+            if failure is not None:
+                raise SimError(failure)
             raise AuthFailed(f"unknown or expired token in {header}")
         return principal
 
+    KEPT_ON_RESET.add(namespace)   # like credentials, issued tokens outlast a reset (they still expire)
     return scheme(name)(check)

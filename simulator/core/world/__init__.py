@@ -9,7 +9,7 @@ from simulator.core.world.credentials import Credentials
 from simulator.core.world.journal import Journal, Secrets
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.scheduler import Scheduler
-from simulator.core.world.store import MemoryStore
+from simulator.core.world.store import KEPT_ON_RESET, MemoryStore
 
 
 class World:
@@ -39,12 +39,13 @@ class World:
         }
 
     def reset(self):
-        """Forget codes, outbox, journal, limits and calls; keep scenario, credentials and clock mode."""
+        """Forget codes, outbox, journal, limits and calls; keep scenario, credentials, issued tokens
+        and clock mode."""
         self.scheduler.clear()
         self.callbacks.clear()
         self.journal.clear()
         self.outbox.clear()
-        self.store.clear()
+        self.store.clear(keep=KEPT_ON_RESET)
         self.reseed(self.seed)
         self.scenario.reset_counters()
 

@@ -10,6 +10,10 @@ from collections import deque
 from contextlib import contextmanager
 
 
+# Namespaces POST /__otpsim/reset keeps (issued tokens: a test's login outlasts a reset, as its credentials do)
+KEPT_ON_RESET: set[str] = set()
+
+
 class MemoryStore:
     """Entries are kept per namespace, so listing or counting one namespace never walks the others
     (a voice call counts the calls in progress while every nonce and code sits in the store too).
@@ -129,7 +133,8 @@ class MemoryStore:
         window[1] += 1
         return window[1] <= limit
 
-    def clear(self):
-        self._spaces.clear()
-        self._expiries.clear()
-        self._next_expiry = math.inf
+    def clear(self, keep=()):
+        """Forget every entry but those of the namespaces in `keep` (which still expire on time)."""
+        self._spaces = {namespace: space for namespace, space in self._spaces.items() if namespace in keep}
+        self._expiries = {queue_key: queue for queue_key, queue in self._expiries.items() if queue_key[0] in keep}
+        self._next_expiry = min((queue[0][1] for queue in self._expiries.values() if queue), default=math.inf)
