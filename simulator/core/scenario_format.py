@@ -14,7 +14,9 @@ import re2
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from simulator.core import ADMIN_PREFIX
 from simulator.core.scenario_schema import build_schema
+from simulator.core.world.callbacks import targets_admin
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -234,10 +236,23 @@ def _respond_problems(respond, path: list) -> list[tuple[list, str]]:
     return []
 
 
-def _semantic_problems(document) -> list[tuple[list, str]]:
-    """What JSON Schema cannot say: ordered pairs in delay distributions, regexes RE2 compiles,
-    the size of a raw answer."""
+def _admin_push_targets(document) -> list[tuple[list, str]]:
+    """Push URLs (in credentials) that point at the admin API: a push there could reset the server."""
+    credentials = document.get("credentials") if isinstance(document, dict) else None
     problems = []
+    for kind, entries in (credentials.items() if isinstance(credentials, dict) else ()):
+        for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+            for key, value in (entry.items() if isinstance(entry, dict) else ()):
+                if isinstance(value, str) and value.startswith(("http://", "https://")) and targets_admin(value):
+                    problems.append((["credentials", kind, index, key],
+                                     f"a push may not target the admin API ({ADMIN_PREFIX})"))
+    return problems
+
+
+def _semantic_problems(document) -> list[tuple[list, str]]:
+    """What JSON Schema cannot say: push URLs outside the admin API, ordered pairs in delay
+    distributions, regexes RE2 compiles, the size of a raw answer."""
+    problems = _admin_push_targets(document)
     rules = document.get("rules") if isinstance(document, dict) else None
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, dict):

@@ -4,6 +4,7 @@ import logging
 import time
 from urllib.parse import parse_qsl
 
+from simulator.core import ADMIN_PREFIX
 from simulator.core.pipeline.call import Call
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, new_request_id
 from simulator.core.pipeline.faults import deliver, send_whole
@@ -17,7 +18,6 @@ from simulator.core.world.journal import Entry as JournalEntry, body_preview, pa
 
 log = logging.getLogger("otpsim")
 
-ADMIN_PREFIX = "/__otpsim"
 DEFAULT_MAX_BODY = 1 << 20
 
 

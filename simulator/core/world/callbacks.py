@@ -8,16 +8,32 @@ and at most `capacity` are remembered.
 import asyncio
 import itertools
 import json
+import posixpath
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from urllib.parse import unquote, urlsplit
+
+from simulator.core import ADMIN_PREFIX
 from simulator.core.world.clock import iso_utc
 from simulator.core.world.journal import Secrets
 
 if TYPE_CHECKING:
     import httpx
+
+
+def targets_admin(url: str) -> bool:
+    """Whether `url` points into an admin API path (on any host: otpsim cannot tell its own names),
+    where a push could reset or reconfigure the server."""
+    try:
+        path = unquote(urlsplit(url).path)   # the server decodes %5F before it routes
+    except ValueError:
+        return False
+    path = posixpath.normpath(re.sub("/+", "/", path) or "/")   # and so do //, . and ..
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
 @dataclass
@@ -110,6 +126,9 @@ class Callbacks:
         """Deliver now, or as the scenario's callback faults say: dropped, sent twice, held back."""
         if self._pending > self._max_pending:
             self.drop(delivery, "queue full")
+            return
+        if targets_admin(delivery.url):
+            self.drop(delivery, f"refused: a push may not target the admin API ({ADMIN_PREFIX})")
             return
         copies = [delivery]
         if faults is not None and faults.applies(delivery.kind):
