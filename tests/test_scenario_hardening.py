@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from conftest import LiveServer
+from simulator.embedded import ThreadServer as LiveServer
 from hardening import assert_still_serving, send_code, state_before
 
 # 9 values, each level nine aliases of the one before: 9^9 values once expanded, 324 bytes

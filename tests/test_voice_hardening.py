@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 
-from conftest import LiveServer
+from simulator.embedded import ThreadServer as LiveServer
 from hardening import assert_still_serving, state_before
 from simulator.core.world.callbacks import Callbacks
 from voice_helpers import b64, call_verify, freeze_clock, use_scenario, verify_body

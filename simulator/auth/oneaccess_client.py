@@ -8,10 +8,12 @@ There is no signature; the client id alone identifies the application. Credentia
 from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.errors import SimError
+from simulator.core.wiring import Needs
 
 
 @scheme("oneaccess-client", credentials={"oneaccess_clients": CredentialKind(
-    required=("client_id",), description="OneAccess applications, by the X-client-id they call with")})
+    required=("client_id",), description="OneAccess applications, by the X-client-id they call with")},
+        needs=Needs(errors=("APP.0001", "APP.0002")))
 async def check(call):
     client_id = call.headers.get("x-client-id")
     if not client_id:
