@@ -12,6 +12,9 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
 
+DEFAULT_READ_TIMEOUT_S = 15.0
+READ_TIMEOUT_ATTRIBUTE = "otpsim_read_timeout_s"   # carried on uvicorn's Config to each connection's protocol
+
 
 class CoalescedWrites:
     """A connection's transport whose writes of one loop step go out as one (why: docs/performance.md,
@@ -43,19 +46,77 @@ class CoalescedWrites:
 
 
 class TransportInScope(AutoHTTPProtocol):
+    """uvicorn's protocol, with the connection's transport in each request's scope and a read
+    deadline: a request's head, and its body once the head is in, must arrive within
+    `read_timeout_s` of the moment otpsim starts waiting for them, or the connection is closed
+    (slowloris: a client trickling bytes would otherwise hold a connection, and a file
+    descriptor, for ever; uvicorn's keep-alive timeout only covers a connection with no bytes)."""
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self._read_timeout_s = getattr(config, READ_TIMEOUT_ATTRIBUTE, DEFAULT_READ_TIMEOUT_S)
+        self._read_deadline: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport):
-        super().connection_made(CoalescedWrites(transport, asyncio.get_running_loop()))
+        loop = asyncio.get_running_loop()
+        super().connection_made(CoalescedWrites(transport, loop))
         app = self.app
+        self._await_read(transport, b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
 
         async def with_transport(scope, receive, send):
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = transport
-            await app(scope, receive, send)
+            self._stop_read_deadline()          # the head is in
+            if _has_body(scope):
+                self._await_read(transport, b"")
+
+            async def receive_in_time():
+                message = await receive()
+                if not message.get("more_body"):
+                    self._stop_read_deadline()   # the body is in
+                return message
+
+            try:
+                await app(scope, receive_in_time, send)
+            finally:
+                self._stop_read_deadline()
+                if not transport.is_closing():   # the next request's head on this connection
+                    self._await_read(transport, b"")
 
         self.app = with_transport
 
+    def _await_read(self, transport, farewell: bytes):
+        self._stop_read_deadline()
 
-def server_config(app, host: str, port: int, **options) -> uvicorn.Config:
+        def too_slow():
+            if farewell and not transport.is_closing():
+                transport.write(farewell)
+            transport.close()
+
+        self._read_deadline = asyncio.get_running_loop().call_later(self._read_timeout_s, too_slow)
+
+    def _stop_read_deadline(self):
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def connection_lost(self, exc):
+        self._stop_read_deadline()
+        super().connection_lost(exc)
+
+
+def _has_body(scope) -> bool:
+    for name, value in scope["headers"]:
+        if (name == b"content-length" and value.strip() not in (b"", b"0")) or \
+                (name == b"transfer-encoding" and b"chunked" in value.lower()):
+            return True
+    return False
+
+
+def server_config(app, host: str, port: int, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+                  **options) -> uvicorn.Config:
     """The uvicorn configuration `otpsim serve` and `simulator.embedded.ThreadServer` run the simulator with."""
     # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request
     settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False, **options}
-    return uvicorn.Config(app, host=host, port=port, http=TransportInScope, **settings)
+    config = uvicorn.Config(app, host=host, port=port, http=TransportInScope, **settings)
+    setattr(config, READ_TIMEOUT_ATTRIBUTE, read_timeout_s)
+    return config
