@@ -21,6 +21,7 @@ import uvicorn
 
 from simulator.client import OtpsimClient
 from simulator.core.compose import read_scenario, simulator_from_texts
+from simulator.core.serving.admin import AdminSettings
 from simulator.core.serving.server import server_config
 
 STARTUP_TIMEOUT_S = 10.0
@@ -88,12 +89,15 @@ class EmbeddedOtpsim(OtpsimClient):
     `scenario`: None (the packaged default), or one source or a list merged in order over the
     default; a source is a dict, a path (relative to `base_dir`), a packaged scenario's name or YAML
     text. `seed` fixes codes, ids, fault decisions and delays (default: the scenario's, else 0).
-    `tls` serves HTTPS; `ca_path` is then the CA file a client should trust.
+    `tls` serves HTTPS; `ca_path` is then the CA file a client should trust. `admin_token` locks
+    the admin API as `otpsim serve --admin-token` does (this client sends it).
     """
 
-    def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None):
+    def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None,
+                 admin_token: str | None = None):
         sources = [read_scenario(source, base_dir) for source in as_list(scenario)]
-        self.simulator = simulator_from_texts(sources, seed)
+        self.simulator = simulator_from_texts(sources, seed, admin=AdminSettings(token=admin_token))
+        self._admin_token = admin_token
         self.ca_path: Path | None = None
         self._tls = tls
         self._cleanup = ExitStack()
@@ -110,7 +114,8 @@ class EmbeddedOtpsim(OtpsimClient):
                 ssl_files = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
                 self.ca_path = paths["ca"]
             self._server = cleanup.enter_context(ThreadServer(self.simulator, **ssl_files))
-            super().__init__(self._server.url, verify=self.ca_path or True, trust_env=False)
+            super().__init__(self._server.url, verify=self.ca_path or True, trust_env=False,
+                             admin_token=self._admin_token or "")
             cleanup.callback(self.close)
             self._cleanup = cleanup.pop_all()
         return self

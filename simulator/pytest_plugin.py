@@ -16,15 +16,16 @@ from simulator.core.compose import scenario_document
 from simulator.embedded import EmbeddedOtpsim, as_list
 
 MARKER = "otpsim"
-OPTIONS = ("scenario", "seed", "tls")
+OPTIONS = ("scenario", "seed", "tls", "admin_token")
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "otpsim(scenario=None, seed=None, tls=False): the test's otpsim serves this scenario (a dict, "
-        "a path relative to the test file, a packaged scenario's name, YAML text, or a list of these "
-        "merged in order), with this seed, over HTTPS if tls",
+        "otpsim(scenario=None, seed=None, tls=False, admin_token=None): the test's otpsim serves this "
+        "scenario (a dict, a path relative to the test file, a packaged scenario's name, YAML text, or a "
+        "list of these merged in order), with this seed, over HTTPS if tls, its admin API locked by "
+        "admin_token (the fixture sends it)",
     )
 
 
