@@ -131,3 +131,39 @@ def test_listening_beyond_loopback_without_a_token_warns():
         line_matching(process, r"warning: 0\.0\.0\.0 is reachable beyond this machine .* --admin-token")
     finally:
         stop(process)
+
+
+SHADOWED = """name: shadowed
+rules:
+  - name: slow-everything
+    match: {product: osm}
+    delay_ms: 100
+  - name: first-fails
+    match: {operation: osm.SendVerifyCodes}
+    times: 1
+    error: OSM.0004
+  - name: some-fail
+    match: {product: osm, body: {contact_value: "139"}}
+    error: OSM.0004
+  - name: voice-busy
+    match: {operation: voice.CallVerify}
+    call: {outcome: busy}
+  - name: once
+    match: {}
+    times: 1
+    delay_ms: 5
+"""
+
+
+def test_check_warns_about_rules_a_catch_all_shadows(tmp_path):
+    scenario = tmp_path / "shadowed.yaml"
+    scenario.write_text(SHADOWED)
+    result = subprocess.run(OTPSIM + ["check", str(scenario)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout == f"{scenario}: ok, 2 warnings\n"
+    warnings = result.stderr.splitlines()
+    assert warnings == [
+        f"{scenario}:6:5: rules[1]: never reached: rules[0] (slow-everything) before it answers every request it "
+        "matches (put the catch-all last, or give it times/probability) (warning)",
+        f"{scenario}:10:5: rules[2]: never reached: rules[0] (slow-everything) before it answers every request it "
+        "matches (put the catch-all last, or give it times/probability) (warning)",
+    ]

@@ -297,9 +297,15 @@ class ScenarioFormat:
     def __init__(self, products: dict, contributions):
         self.schema = build_schema(products, contributions)
         self.validator = ScenarioValidator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self._operations = {name: frozenset(op.qualified for op in product.operations)
+                            for name, product in products.items()}
 
     def load(self, text: str, source: str = "scenario") -> dict:
         """The document in `text` (YAML or JSON); ScenarioError with every problem, each file:line:column."""
+        return self.check(text, source)[0]
+
+    def check(self, text: str, source: str = "scenario") -> tuple[dict, list[str]]:
+        """`load`, and warnings about what is valid but surely not meant (rules never reached)."""
         root, document = _compose(text, source)
         document = {} if document is None else document
         problems = [Problem(node.start_mark.line + 1, node.start_mark.column + 1, path, message)
@@ -318,7 +324,43 @@ class ScenarioFormat:
                                     _path_text(path), message))
         if problems:
             raise ScenarioError([problem.render(source) for problem in sorted(problems)])
-        return document
+        warnings = []
+        for path, message in self._shadowed_rules(document.get("rules") or []):
+            mark = _locate(root, path, False).start_mark
+            warnings.append(Problem(mark.line + 1, mark.column + 1, _path_text(path), message).render(source))
+        return document, warnings
 
     def load_file(self, path) -> dict:
         return self.load(Path(path).read_text(encoding="utf-8"), source=str(path))
+
+    def _reach(self, match: dict) -> frozenset:
+        """The operations a rule's product and operation filters let through."""
+        names = lambda value: [value] if isinstance(value, str) else list(value or [])
+        operations = frozenset().union(*self._operations.values())
+        if match.get("product") is not None:
+            operations = frozenset().union(*(self._operations[name] for name in names(match["product"])))
+        if match.get("operation") is not None:
+            operations &= frozenset(names(match["operation"]))
+        return operations
+
+    def _shadowed_rules(self, rules: list) -> list[tuple[list, str]]:
+        """Rules an earlier catch-all always answers first: one with no header, query or body filter
+        and no after, times or probability takes every request of its operations (a delay or a
+        fault rule too: the first rule that matches is the one that answers)."""
+        found, catch_alls = [], []
+        for index, rule in enumerate(rules):
+            match = rule.get("match") or {}
+            reach = self._reach(match)
+            shadowing = next((earlier for earlier, covered in catch_alls if reach <= covered), None)
+            if shadowing is not None:
+                found.append((["rules", index], f"never reached: {_rule_name(rules, shadowing)} before it answers every "
+                                                f"request it matches (put the catch-all last, or give it times/probability)"))
+            elif not any(match.get(section) for section in ("headers", "query", "body")) \
+                    and not any(key in rule for key in ("after", "times", "probability")):
+                catch_alls.append((index, reach))
+        return found
+
+
+def _rule_name(rules: list, index: int) -> str:
+    name = rules[index].get("name")
+    return f"rules[{index}] ({name})" if name else f"rules[{index}]"

@@ -117,8 +117,10 @@ def _check(args) -> int:
     failed = False
     for name in args.files:
         try:
-            scenario_format.load_file(name)
-            print(f"{name}: ok")
+            _, warnings = scenario_format.check(Path(name).read_text(encoding="utf-8"), source=name)
+            for warning in warnings:
+                print(f"{warning} (warning)", file=sys.stderr)
+            print(f"{name}: ok" + (f", {len(warnings)} warning{'s' if len(warnings) > 1 else ''}" if warnings else ""))
         except OSError as problem:
             print(f"{name}: {problem.strerror}", file=sys.stderr)
             failed = True
