@@ -71,7 +71,7 @@ def _known_fields(cls, data: dict) -> dict:
 class Message:
     id: int
     product: str
-    operation: str
+    operation: str        # qualified, e.g. osm.SendVerifyCodes (as in the journal)
     channel: str          # sms | email | voice
     to: str               # the contact exactly as the request carried it
     code: str
