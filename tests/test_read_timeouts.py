@@ -51,12 +51,12 @@ def closed_within(connection: socket.socket, seconds: float) -> bool:
 ])
 def test_a_trickled_request_is_cut_off_and_others_are_served(served, trickle):
     server, client, code, host = served
-    connections = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+    connections = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(10)]
     try:
         for connection in connections:
             connection.sendall(trickle)
         assert_still_serving(client, code, host)            # served while the trickles hang on
-        assert all(closed_within(connection, READ_TIMEOUT_S + 5) for connection in connections)
+        assert all(closed_within(connection, READ_TIMEOUT_S + 20) for connection in connections)   # a bound, not a speed test
     finally:
         for connection in connections:
             connection.close()

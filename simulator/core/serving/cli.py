@@ -6,14 +6,13 @@ import ipaddress
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 from simulator import __version__
-from simulator.core.compose import create_simulator, standard_parts
+from simulator.core.compose import standard_parts
 from simulator.core.scenario_format import ScenarioError
 
 SECTIONS = ("headers", "query", "body")
@@ -23,37 +22,42 @@ def _serve(args) -> int:
     from simulator.core.compose import read_scenario, simulator_from_texts
     from simulator.core.serving import logs
     from simulator.core.serving.admin import AdminSettings
+    from simulator.core.serving.server import listening_socket
 
     logs.configure(per_request=not args.quiet)
     try:
         sources = [read_scenario(name) for name in args.scenario]
         sim = simulator_from_texts(sources, args.seed, journal_capacity=args.journal_capacity,
                                    outbox_capacity=args.outbox_capacity, max_body=args.max_body,
+                                   listeners={port: name for name, port in args.listen},
                                    admin=AdminSettings(token=args.admin_token, max_body=args.admin_max_body))
+    except ValueError as problem:
+        print(f"otpsim: --listen: {problem}", file=sys.stderr)
+        return 2
     except ScenarioError as problem:
         print("otpsim: scenario refused:", *problem.problems, sep="\n", file=sys.stderr)
         return 2
     except OSError as problem:
         print(f"otpsim: {problem}", file=sys.stderr)
         return 2
-    try:
-        listener = _listen(args.host, args.port)
-    except OSError as problem:
-        print(f"otpsim: cannot listen on {args.host}:{args.port}: {problem.strerror or problem}", file=sys.stderr)
-        return 2
-    # Ctrl-C or SIGTERM from here on ends in a normal exit, so the cleanup below always runs
-    # (uvicorn stops gracefully on either, then raises the signal again)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        with listener, ExitStack() as cleanup:
-            _run(args, sim, listener, cleanup)
-    except KeyboardInterrupt:
-        pass
+    with ExitStack() as cleanup:
+        sockets = []
+        try:   # bound before the banner: a busy port is reported, and port 0 becomes a real one
+            for port in (args.port, *(port for _, port in args.listen)):
+                sockets.append(cleanup.enter_context(listening_socket(args.host, port)))
+        except OSError as problem:
+            print(f"otpsim: cannot listen on {args.host}:{port}: {problem.strerror or problem}", file=sys.stderr)
+            return 2
+        # Ctrl-C or SIGTERM from here on ends in a normal exit, so the cleanup always runs
+        # (uvicorn stops gracefully on either, then raises the signal again)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            _run(args, sim, sockets, cleanup)
+        except KeyboardInterrupt:
+            pass
     return 0
-
-
-def _run(args, sim, listener, cleanup):
-    """Serve `sim` on `listener` until stopped; what needs removing on exit goes on `cleanup`."""
+def _run(args, sim, sockets: list, cleanup: ExitStack):
+    """Serve `sim` on `sockets` until stopped; what needs removing on exit goes on `cleanup`."""
     import uvicorn
 
     from simulator.core.serving.server import server_config
@@ -70,10 +74,12 @@ def _run(args, sim, listener, cleanup):
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
         scheme = "https"
         print(f"otpsim: CA certificate for clients to trust: {paths['ca']}", flush=True)
-    port = listener.getsockname()[1]
+    port = sockets[0].getsockname()[1]
     print(f"otpsim {__version__} serving {scheme}://{_url_host(args.host)}:{port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
+    for name, extra in args.listen:
+        print(f"otpsim: {scheme}://{_url_host(args.host)}:{extra} serves {name}", flush=True)
     if not args.admin_token and not _loopback(args.host):
         print(f"otpsim: warning: {args.host} is reachable beyond this machine and the admin API "
               "(/__otpsim) has no token; set --admin-token or OTPSIM_ADMIN_TOKEN", file=sys.stderr, flush=True)
@@ -83,22 +89,8 @@ def _run(args, sim, listener, cleanup):
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
-    uvicorn.Server(server_config(sim, args.host, port, read_timeout_s=args.read_timeout, **ssl)).run(sockets=[listener])
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound before the banner: a busy port is reported, and port 0 becomes a real one."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         flags=socket.AI_PASSIVE)[0]
-    listener = socket.socket(family, kind, proto)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-        listener.listen(2048)
-    except OSError:
-        listener.close()
-        raise
-    return listener
+    config = server_config(sim, args.host, port, read_timeout_s=args.read_timeout, **ssl)
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def _url_host(host: str) -> str:
@@ -110,6 +102,13 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+def _listener(text: str) -> tuple[str, int]:
+    name, sep, port = text.partition("=")
+    if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PRODUCT=PORT (e.g. dypns=8081)")
+    return name, int(port)
 
 
 def _check(args) -> int:
@@ -185,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
                        help="scenario file (YAML or JSON) or a packaged scenario's name (e.g. recipes/first-two-fail); "
                             "repeat to merge several in order, over the packaged scenarios/default.yaml (docs/scenarios.md)")
+    serve.add_argument("--listen", action="append", default=[], type=_listener, metavar="PRODUCT=PORT",
+                       help="also listen on PORT, where every request names PRODUCT (for products sharing a path, "
+                            "e.g. dysms and dypns on POST /: point each SDK at its own port); repeatable")
     serve.add_argument("--seed", type=_count(-(1 << 63), (1 << 63) - 1), default=None,
                        help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",
@@ -279,7 +281,7 @@ def _defaults_from_environment(command: argparse.ArgumentParser):
                     raise argparse.ArgumentTypeError(f"{text!r} is not 1/true/yes or 0/false/no")
                 action.default = text.lower() in ("1", "true", "yes")
             elif isinstance(action, argparse._AppendAction):
-                action.default = [part for part in text.split(os.pathsep) if part]
+                action.default = [action.type(part) if action.type else part for part in text.split(os.pathsep) if part]
             else:
                 action.default = action.type(text) if action.type else text
         except argparse.ArgumentTypeError as problem:

@@ -6,6 +6,7 @@ that hands each request its transport in `scope["extensions"]["otpsim.transport"
 """
 
 import asyncio
+import socket
 
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -110,6 +111,22 @@ def _has_body(scope) -> bool:
                 (name == b"transfer-encoding" and b"chunked" in value.lower()):
             return True
     return False
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for `host:port` (port 0: any free one), bound before the server starts so
+    a busy port is reported first; also each extra listener of `otpsim serve --listen`."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def server_config(app, host: str, port: int, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,

@@ -9,6 +9,7 @@ from simulator.core.world.credentials import Credentials
 from simulator.core.world.journal import Journal, Secrets
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.profiles import Profiles
+from simulator.core.world.receipts import Receipts
 from simulator.core.world.scheduler import Scheduler
 from simulator.core.world.store import KEPT_ON_RESET, MemoryStore
 
@@ -29,6 +30,7 @@ class World:
         self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng, secrets)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
+        self.receipts = Receipts(self.store, self.clock, self.scheduler, self.callbacks)
         self.profiles = Profiles(seed)
         self.use_scenario(scenario)
 
@@ -45,6 +47,7 @@ class World:
         and clock mode."""
         self.scheduler.clear()
         self.callbacks.clear()
+        self.receipts.clear()
         self.journal.clear()
         self.outbox.clear()
         self.store.clear(keep=KEPT_ON_RESET)

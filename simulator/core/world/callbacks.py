@@ -41,6 +41,21 @@ class RetryPolicy:
     attempts: int = 1          # total tries, the first included
     interval_s: float = 0.0    # virtual seconds between tries
     timeout_s: float = 5.0     # real seconds an attempt waits for the receiver's answer
+    ladder: tuple = ()         # virtual seconds before each retry in turn; when given, 1 + len(ladder) tries
+
+    @property
+    def tries(self) -> int:
+        return 1 + len(self.ladder) if self.ladder else self.attempts
+
+    def wait_after(self, tried: int) -> float | None:
+        """Seconds from the attempt numbered `tried` (1 = the first) to the next one; None when none is left."""
+        if tried >= self.tries:
+            return None
+        return self.ladder[tried - 1] if self.ladder else self.interval_s
+
+
+def answered_200(response) -> bool:
+    return response.status_code == 200
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class Delivery:
     headers: dict
     policy: RetryPolicy
     sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
+    accepts: object = answered_200   # callable(httpx.Response) -> whether the receiver took the push
     due: float | None = None   # when the current attempt was due on the virtual clock
     duplicate_of: int | None = None
     attempts: list = field(default_factory=list)
@@ -83,7 +99,7 @@ class Delivery:
         return {
             "id": self.id, "kind": self.kind, "url": secrets.text(self.url), "body": secrets.fields(self.body),
             "headers": secrets.headers(self.headers), "attempts": self.attempts, "state": self.state,
-            "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of,
+            "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of,
         }
 
 
@@ -110,9 +126,9 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None) -> Delivery:
+               sign=None, duplicate_of: int | None = None, accepts=None) -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            duplicate_of=duplicate_of)
+                            accepts or answered_200, duplicate_of=duplicate_of)
         self._deliveries.append(delivery)
         self._pending += 1
         return delivery
@@ -137,7 +153,8 @@ class Callbacks:
                 return
             if faults.duplicate and self._rng.random() < faults.duplicate:
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
-                                          delivery.policy, delivery.sign, duplicate_of=delivery.id))
+                                          delivery.policy, delivery.sign, duplicate_of=delivery.id,
+                                          accepts=delivery.accepts))
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
                 for copy in copies:
@@ -161,15 +178,17 @@ class Callbacks:
                 response = await client.post(delivery.url, content=payload, headers=delivery.headers,
                                              timeout=delivery.policy.timeout_s)
                 attempt["status"] = response.status_code
-                ok = response.status_code == 200
+                ok = delivery.accepts(response)
+                if not ok and response.status_code == 200:
+                    attempt["refused"] = response.text[:200]
             except (httpx.HTTPError, OSError) as exc:
                 attempt["error"] = type(exc).__name__
                 ok = False
         delivery.attempts.append(attempt)
         if ok:
             self._finish(delivery, "delivered")
-        elif len(delivery.attempts) < delivery.policy.attempts:
-            delivery.due += delivery.policy.interval_s
+        elif (wait := delivery.policy.wait_after(len(delivery.attempts))) is not None:
+            delivery.due += wait
             self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
             self._finish(delivery, "failed")
