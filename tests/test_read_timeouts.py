@@ -67,3 +67,9 @@ def test_a_long_poll_without_a_body_is_not_cut_off(served):
     server, client, code, host = served
     waited = client.get("/__otpsim/outbox/wait", params={"to": "nobody", "timeout": READ_TIMEOUT_S * 2})
     assert waited.status_code == 408      # otpsim's own answer after the poll, not a closed connection
+
+
+def test_an_idle_keep_alive_connection_is_left_to_uvicorn(served):
+    server, client, code, host = served
+    time.sleep(READ_TIMEOUT_S * 2)      # idle, within uvicorn's keep-alive timeout: no read deadline runs
+    assert_still_serving(client, code, host)

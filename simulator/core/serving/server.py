@@ -48,8 +48,8 @@ class CoalescedWrites:
 
 class TransportInScope(AutoHTTPProtocol):
     """uvicorn's protocol, with the connection's transport in each request's scope and a read
-    deadline: a request's head, and its body once the head is in, must arrive within
-    `read_timeout_s` of the moment otpsim starts waiting for them, or the connection is closed
+    deadline: a request's head (from the connection's start, or the first byte of a later request)
+    and its body once the head is in must each arrive within `read_timeout_s`, or the connection is closed
     (slowloris: a client trickling bytes would otherwise hold a connection, and a file
     descriptor, for ever; uvicorn's keep-alive timeout only covers a connection with no bytes)."""
 
@@ -57,18 +57,21 @@ class TransportInScope(AutoHTTPProtocol):
         super().__init__(config, *args, **kwargs)
         self._read_timeout_s = getattr(config, READ_TIMEOUT_ATTRIBUTE, DEFAULT_READ_TIMEOUT_S)
         self._read_deadline: asyncio.TimerHandle | None = None
+        self._next_head_awaited = False
+        self._raw_transport = None
 
     def connection_made(self, transport):
         loop = asyncio.get_running_loop()
         super().connection_made(CoalescedWrites(transport, loop))
         app = self.app
-        self._await_read(transport, b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        self._raw_transport = transport
+        self._await_read(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
 
         async def with_transport(scope, receive, send):
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = transport
             self._stop_read_deadline()          # the head is in
             if _has_body(scope):
-                self._await_read(transport, b"")
+                self._await_read(b"")
 
             async def receive_in_time():
                 message = await receive()
@@ -80,13 +83,22 @@ class TransportInScope(AutoHTTPProtocol):
                 await app(scope, receive_in_time, send)
             finally:
                 self._stop_read_deadline()
-                if not transport.is_closing():   # the next request's head on this connection
-                    self._await_read(transport, b"")
+                # an idle keep-alive connection is uvicorn's to close (timeout_keep_alive); the next
+                # request's head is timed from its first byte
+                self._next_head_awaited = True
 
         self.app = with_transport
 
-    def _await_read(self, transport, farewell: bytes):
+    def data_received(self, data: bytes):
+        if self._next_head_awaited:
+            self._next_head_awaited = False
+            self._await_read(b"")
+        super().data_received(data)
+
+    def _await_read(self, farewell: bytes):
+        """Close the connection (after `farewell`, if any) unless the awaited part arrives in time."""
         self._stop_read_deadline()
+        transport = self._raw_transport
 
         def too_slow():
             if farewell and not transport.is_closing():
