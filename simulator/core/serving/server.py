@@ -134,6 +134,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)   # connections queue from the banner on, before uvicorn has started
         sock.set_inheritable(True)
     except OSError:
         sock.close()
