@@ -11,20 +11,22 @@ worker) and puts it back to its starting state after each test. Both are `Embedd
 
 import pytest
 
+from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 from simulator.core.compose import scenario_document
 from simulator.embedded import EmbeddedOtpsim, as_list
 
 MARKER = "otpsim"
-OPTIONS = ("scenario", "seed", "tls", "admin_token")
+OPTIONS = ("scenario", "seed", "tls", "products", "admin_token")
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "otpsim(scenario=None, seed=None, tls=False, admin_token=None): the test's otpsim serves this "
-        "scenario (a dict, a path relative to the test file, a packaged scenario's name, YAML text, or a "
-        "list of these merged in order), with this seed, over HTTPS if tls, its admin API locked by "
+        "otpsim(scenario=None, seed=None, tls=False, products=(), admin_token=None): the test's otpsim "
+        "serves this scenario (a dict, a path relative to the test file, a packaged scenario's name, YAML "
+        "text, or a list of these merged in order), with this seed, over HTTPS if tls, with the products of "
+        "these folders (relative to the test file) beside the packaged ones, its admin API locked by "
         "admin_token (the fixture sends it)",
     )
 
@@ -52,7 +54,7 @@ def _refusal(problem: Exception) -> str:
 def _embedded(options: dict, base_dir) -> EmbeddedOtpsim:
     try:
         return EmbeddedOtpsim(**options, base_dir=base_dir)
-    except (ScenarioError, OSError) as problem:
+    except (ScenarioError, SpecError, OSError) as problem:
         pytest.fail(_refusal(problem), pytrace=False)
 
 
@@ -60,8 +62,9 @@ def _embedded(options: dict, base_dir) -> EmbeddedOtpsim:
 def otpsim(request):
     """A simulator of this test's own on a free 127.0.0.1 port; gone (thread, port, files) after the test.
 
-    Choose its scenario, seed and HTTPS with `@pytest.mark.otpsim(scenario=..., seed=..., tls=True)`
-    or an indirect parameter; relative scenario paths are read from the test file's directory.
+    Choose its scenario, seed, HTTPS and extra product folders with
+    `@pytest.mark.otpsim(scenario=..., seed=..., tls=True, products=[...])` or an indirect parameter;
+    relative scenario paths and folders are read from the test file's directory.
     """
     with _embedded(_requested_options(request), request.path.parent) as server:
         yield server
@@ -69,7 +72,7 @@ def otpsim(request):
 
 @pytest.fixture(scope="session")
 def otpsim_session_options() -> dict:
-    """Override in a conftest.py to configure the session's simulator: `{"scenario":, "seed":, "tls":}`;
+    """Override in a conftest.py to configure the session's simulator: `{"scenario":, "seed":, "tls":, "products":}`;
     relative scenario paths are read from the rootdir."""
     return {}
 

@@ -304,8 +304,11 @@ def load_product(path: Path) -> ProductSpec:
     name = ext["product"]
     # values the product fixes once for the envelopes it shares with others (e.g. its name in a URL)
     constants = ext.get("envelope-values") or {}
-    envelopes = {name: {**envelope, "body": fill(envelope.get("body"), constants)}
-                 for name, envelope in (ext.get("envelopes") or {}).items()}
+    envelopes = {}
+    for kind, envelope in (ext.get("envelopes") or {}).items():
+        if not isinstance(envelope, dict) or "body" not in envelope:
+            raise SpecError(f"{name}: envelope {kind} has no body")
+        envelopes[kind] = {**envelope, "body": fill(envelope["body"], constants)}
     if "default" not in envelopes:
         raise SpecError(f"{name}: x-otpsim.envelopes has no default")
     catalogue = _catalogue(name, ext.get("errors") or {}, envelopes)

@@ -12,10 +12,16 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from simulator import __version__
-from simulator.core.compose import standard_parts
+from simulator.core.compose import build_parts, standard_parts
+from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 
 SECTIONS = ("headers", "query", "body")
+
+
+def _parts(args):
+    """The packaged products, plus those of each --products folder."""
+    return build_parts(args.products) if args.products else standard_parts()
 
 
 def _serve(args) -> int:
@@ -29,7 +35,7 @@ def _serve(args) -> int:
         sources = [read_scenario(name) for name in args.scenario]
         sim = simulator_from_texts(sources, args.seed, journal_capacity=args.journal_capacity,
                                    outbox_capacity=args.outbox_capacity, max_body=args.max_body,
-                                   listeners={port: name for name, port in args.listen},
+                                   listeners={port: name for name, port in args.listen}, parts=_parts(args),
                                    admin=AdminSettings(token=args.admin_token, max_body=args.admin_max_body))
     except ValueError as problem:
         print(f"otpsim: --listen: {problem}", file=sys.stderr)
@@ -112,7 +118,7 @@ def _listener(text: str) -> tuple[str, int]:
 
 
 def _check(args) -> int:
-    scenario_format = standard_parts().scenario_format
+    scenario_format = _parts(args).scenario_format
     failed = False
     for name in args.files:
         try:
@@ -131,14 +137,14 @@ def _check(args) -> int:
 
 
 def _schema(args) -> int:
-    print(json.dumps(standard_parts().scenario_format.schema, indent=1, ensure_ascii=False))
+    print(json.dumps(_parts(args).scenario_format.schema, indent=1, ensure_ascii=False))
     return 0
 
 
 def _catalogue_scenario(args) -> int:
     import yaml
 
-    parts = standard_parts()
+    parts = _parts(args)
     products = parts.products
     operation = next((op for p in products.values() for op in p.operations if op.qualified == args.operation), None)
     section, _, field = args.field.partition(".")
@@ -176,8 +182,12 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"otpsim {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--products", action="append", default=[], metavar="DIR",
+                       help="a folder of more products, each a spec (NAME.yaml) and a module (NAME.py), served beside "
+                            "the packaged ones; repeat for several (docs/architecture.md, Adding a product)")
 
-    serve = commands.add_parser("serve", help="serve every product on one base URL",
+    serve = commands.add_parser("serve", help="serve every product on one base URL", parents=[extra],
                                 description="Serve every simulated product on one base URL.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port to listen on, 0 for any free one (default 8080)")
@@ -212,18 +222,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="validate scenario files",
+    check = commands.add_parser("check", help="validate scenario files", parents=[extra],
                                 description="Validate scenario files; every problem is reported as file:line:column.")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=_check)
 
-    schema = commands.add_parser("schema", help="print the scenario JSON Schema",
+    schema = commands.add_parser("schema", help="print the scenario JSON Schema", parents=[extra],
                                  description="Print the complete JSON Schema of scenario files for the loaded "
                                              "products (for editors and other tools).")
     schema.set_defaults(run=_schema)
 
     catalogue = commands.add_parser(
-        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable",
+        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable", parents=[extra],
         description="Print a scenario with one rule per code of OPERATION's product catalogue: a request to "
                     "OPERATION whose FIELD carries a code is answered with that code.")
     catalogue.add_argument("operation", metavar="OPERATION", help="e.g. osm.SendVerifyCodes")
@@ -264,14 +274,15 @@ ENVIRONMENT_PREFIX = "OTPSIM_"
 
 
 def _defaults_from_environment(command: argparse.ArgumentParser):
-    """OTPSIM_<OPTION> (e.g. OTPSIM_PORT, OTPSIM_ADMIN_TOKEN) sets an option's default, as a container
-    user expects; a flag takes 1/true/yes, a repeatable option a list separated by os.pathsep.
+    """OTPSIM_<OPTION> (e.g. OTPSIM_PORT, OTPSIM_ADMIN_TOKEN) sets an option's default, for every
+    command, as a container user expects; a flag takes 1/true/yes, a repeatable option a list separated by os.pathsep.
     The command line still wins."""
     for action in command._actions:
         if not action.option_strings or action.dest == "help":
             continue
         name = ENVIRONMENT_PREFIX + action.dest.upper()
-        action.help = f"{action.help}; env {name}" if action.help else f"env {name}"
+        if f"env {name}" not in (action.help or ""):   # an action shared by several commands (--products) once
+            action.help = f"{action.help}; env {name}" if action.help else f"env {name}"
         if name not in os.environ:
             continue
         text = os.environ[name]
@@ -295,6 +306,9 @@ def main(argv=None) -> int:
     args = top.parse_args(argv)
     try:
         return args.run(args)
+    except SpecError as problem:   # a spec, module or scheme that does not fit (core/wiring.py)
+        print(f"otpsim: refused at start-up: {problem}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # the reader went away (`otpsim schema | head`): nothing more to say, and no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
