@@ -15,6 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from simulator.core import ADMIN_PREFIX
+from simulator.core.regex import compile_regex
 from simulator.core.scenario_schema import build_schema
 from simulator.core.world.callbacks import targets_admin
 
@@ -28,20 +29,12 @@ MAX_RULES = 1_000
 MAX_INTEGER = (1 << 63) - 1    # integers are 64-bit; a 5,000-digit one cannot even be printed
 MAX_RESPOND_BODY = 1 << 20     # bytes of a `respond.body` once written out
 MAX_REGEX = 1_000              # characters of a match regex
-REGEX_OPTIONS = re2.Options()
-REGEX_OPTIONS.log_errors = False
 
 
 class ScenarioError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-def compile_regex(pattern: str):
-    """A match regex in RE2, which runs in linear time (no pattern can freeze the server);
-    re2.error when RE2 cannot compile it."""
-    return re2.compile(pattern, REGEX_OPTIONS)
 
 
 class _BoundedLoader(yaml.SafeLoader):
