@@ -30,7 +30,7 @@ TOKEN_COOKIE = "otpsim_admin_token"
 class AdminSettings:
     token: str | None = None          # when set, every admin call must carry it
     max_body: int = 1 << 20           # largest admin request body (a scenario is the largest)
-    scenario_timeout_s: float = 10.0  # longest a scenario may take to read and check
+    scenario_timeout_s: float = 30.0  # longest a scenario may take to read and check (1,000 rules: 6-10 s)
 
 
 class AdminError(Exception):
