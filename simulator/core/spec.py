@@ -88,6 +88,7 @@ class ProductSpec:
     auth_schemes: tuple[str, ...]
     auth_failure: str | None
     auth_token_failure: str | None     # the answer to a token the product never issued or that expired
+    auth_options: dict            # x-otpsim.auth.<scheme>: what a scheme needs to know about this product
     envelopes: dict
     protocol_errors: dict
     settings: dict
@@ -322,6 +323,10 @@ def load_product(path: Path) -> ProductSpec:
     for kind in ("failure", "token-failure"):
         if auth.get(kind) is not None and auth[kind] not in catalogue:
             raise SpecError(f"{name}: auth.{kind} {auth[kind]} is not in the catalogue")
+    for scheme in auth.get("schemes") or ():
+        for reason, code in ((auth.get(scheme) or {}).get("codes") or {}).items():
+            if code not in catalogue:
+                raise SpecError(f"{name}: auth.{scheme}.codes.{reason} {code} is not in the catalogue")
     hosts = ext.get("hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
         raise SpecError(f"{name}: x-otpsim.hosts must be a list of host names")
@@ -333,6 +338,7 @@ def load_product(path: Path) -> ProductSpec:
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         auth_token_failure=auth.get("token-failure"),
+        auth_options={scheme: auth[scheme] for scheme in auth.get("schemes") or () if scheme in auth},
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
         hosts=tuple(host.lower() for host in hosts), secrets=_secret_names(document, ext),
