@@ -32,9 +32,12 @@ MAX_REGEX = 1_000              # characters of a match regex
 
 
 class ScenarioError(Exception):
-    def __init__(self, problems: list[str]):
+    """`problems` as file:line:column lines; `located` the same as {line, column, path, message} (for editors)."""
+
+    def __init__(self, problems: list[str], located: list[dict] | None = None):
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.located = located or []
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -96,7 +99,9 @@ def _compose(text: str, source: str):
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ScenarioError([f"{where}: {getattr(problem, 'problem', None) or problem}"]) from None
+        message = str(getattr(problem, "problem", None) or problem)
+        located = Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "", message)
+        raise ScenarioError([f"{where}: {message}"], [located.as_dict()]) from None
     except ValueError:   # Python's own bound on reading integers (4,300 digits)
         raise ScenarioError([f"{source}: a number too long to read (integers are at most {MAX_INTEGER})"]) from None
     finally:
@@ -128,6 +133,9 @@ class Problem:
     def render(self, source: str) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{source}:{self.line}:{self.column}: {where}{self.message}"
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message}
 
 
 def _path_text(path) -> str:
@@ -316,7 +324,9 @@ class ScenarioFormat:
             problems.append(Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
                                     _path_text(path), message))
         if problems:
-            raise ScenarioError([problem.render(source) for problem in sorted(problems)])
+            problems.sort()
+            raise ScenarioError([problem.render(source) for problem in problems],
+                                [problem.as_dict() for problem in problems])
         warnings = []
         for path, message in self._shadowed_rules(document.get("rules") or []):
             mark = _locate(root, path, False).start_mark

@@ -13,12 +13,15 @@ from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
 
 import orjson
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.admin_live import live_routes
+from simulator.core.serving.page import with_page
 from simulator.core.spec import served_json
 from simulator import __version__
 
@@ -41,6 +44,10 @@ class AdminError(Exception):
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _refused(problem: ScenarioError, what: str) -> JSONResponse:
+    return _error(400, what, problems=problem.problems, located=problem.located)
 
 
 def _number(value, name: str) -> float:
@@ -166,6 +173,16 @@ def guarded(app, token: str):
     return check
 
 
+def _limit(query: dict) -> int | None:
+    """`limit`: only the newest so many entries."""
+    value = query.get("limit")
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise AdminError(400, "limit must be a count (a whole number)")
+    return int(value)
+
+
 def build_admin(sim, settings: AdminSettings | None = None):
     world = sim.world
     settings = settings or AdminSettings()
@@ -184,10 +201,13 @@ def build_admin(sim, settings: AdminSettings | None = None):
         })
 
     async def outbox(request: Request):
-        q = _query(request, ("to", "channel", "product", "since"))
+        q = _query(request, ("to", "channel", "product", "since", "limit"))
         since = _whole(q["since"], "since") if "since" in q else 0
+        limit = _limit(q)
         messages = world.outbox.list(to=recipient(q.get("to")), channel=q.get("channel"),
                                      product=known_product(q.get("product")), since=since)
+        if limit is not None:
+            messages = messages[len(messages) - limit:] if limit else []
         return JSONResponse([m.as_dict() for m in messages])
 
     async def outbox_latest(request: Request):
@@ -212,11 +232,13 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse(message.as_dict())
 
     async def journal(request: Request):
-        q = _query(request, ("product", "operation"))
-        return JSONResponse(world.journal.list(product=known_product(q.get("product")), operation=q.get("operation")))
+        q = _query(request, ("product", "operation", "limit"))
+        return JSONResponse(world.journal.list(product=known_product(q.get("product")), operation=q.get("operation"),
+                                               limit=_limit(q)))
 
     async def callbacks(request: Request):
-        return JSONResponse(world.callbacks.list(kind=_query(request, ("kind",)).get("kind")))
+        # `masked` is accepted for the page; secrets are masked always
+        return JSONResponse(world.callbacks.list(kind=_query(request, ("kind", "masked")).get("kind")))
 
     async def clock(request: Request):
         _query(request, ())
@@ -245,7 +267,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse(world.clock.describe())
 
     async def scenario(request: Request):
-        _query(request, ())
+        _query(request, ("format",))
         if request.method == "PUT":
             text = (await _body(request, settings.max_body)).decode("utf-8", "replace")
             if not text.strip():
@@ -255,11 +277,14 @@ def build_admin(sim, settings: AdminSettings | None = None):
                 prepared = await reading.run(settings.scenario_timeout_s, sim.prepare_scenario, text, "request body")
             except ScenarioError as problem:
                 raise AdminError(400, "scenario refused; the previous one stays in force",
-                                 problems=problem.problems) from None
+                                 problems=problem.problems, located=problem.located) from None
             except TimeoutError:
                 raise AdminError(400, f"scenario refused: not read and checked within {settings.scenario_timeout_s:g}s "
                                       "(too large?); the previous one stays in force") from None
             sim.use_scenario(*prepared)
+        if request.query_params.get("format") == "yaml":
+            text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
+            return Response(text, media_type="application/yaml; charset=utf-8")
         return JSONResponse(world.scenario.document)
 
     async def reset(request: Request):
@@ -298,8 +323,9 @@ def build_admin(sim, settings: AdminSettings | None = None):
         Route("/__otpsim/reset", reset, methods=["POST"]),
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
+        *live_routes(sim, _error, _refused),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused})
+    app = with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused}))
     return guarded(app, settings.token) if settings.token else app
 
 

@@ -64,9 +64,7 @@ def _serve(args) -> int:
     return 0
 def _run(args, sim, sockets: list, cleanup: ExitStack):
     """Serve `sim` on `sockets` until stopped; what needs removing on exit goes on `cleanup`."""
-    import uvicorn
-
-    from simulator.core.serving.server import server_config
+    from simulator.core.serving.server import Server, server_config
 
     ssl = {}
     scheme = "http"
@@ -86,6 +84,9 @@ def _run(args, sim, sockets: list, cleanup: ExitStack):
           f"seed: {sim.world.seed})", flush=True)
     for name, extra in args.listen:
         print(f"otpsim: {scheme}://{_url_host(args.host)}:{extra} serves {name}", flush=True)
+    page_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    print(f"otpsim: the page (outbox, calls, journal, clock, scenario): {scheme}://{_url_host(page_host)}:{port}/__otpsim/",
+          flush=True)
     if not args.admin_token and not _loopback(args.host):
         print(f"otpsim: warning: {args.host} is reachable beyond this machine and the admin API "
               "(/__otpsim) has no token; set --admin-token or OTPSIM_ADMIN_TOKEN", file=sys.stderr, flush=True)
@@ -96,7 +97,7 @@ def _run(args, sim, sockets: list, cleanup: ExitStack):
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
     config = server_config(sim, args.host, port, read_timeout_s=args.read_timeout, **ssl)
-    uvicorn.Server(config).run(sockets=sockets)
+    Server(config).run(sockets=sockets)
 
 
 def _url_host(host: str) -> str:

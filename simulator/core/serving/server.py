@@ -125,6 +125,17 @@ def _has_body(scope) -> bool:
     return False
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, which ends the admin API's event streams as it stops: uvicorn waits for
+    every open response before it shuts down, and an open page would hold it forever."""
+
+    async def shutdown(self, sockets=None):
+        world = getattr(self.config.app, "world", None)
+        if world is not None:
+            world.events.close()
+        await super().shutdown(sockets)
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A bound TCP socket for `host:port` (port 0: any free one), bound before the server starts so
     a busy port is reported first; also each extra listener of `otpsim serve --listen`."""

@@ -10,6 +10,7 @@ import itertools
 import json
 import posixpath
 import re
+import time
 from collections import deque
 from urllib.parse import urlencode
 from dataclasses import dataclass, field
@@ -92,8 +93,10 @@ class Delivery:
     sign: object = None        # callable(payload bytes) -> headers made afresh for each attempt (nonce, time)
     accepts: object = answered_200   # callable(httpx.Response) -> whether the receiver took the push
     encoding: str = "json"     # how the body goes on the wire: "json", or "form" (a flat dict, urlencoded)
-    due: float | None = None   # when the current attempt was due on the virtual clock
+    due: float | None = None   # when the current (or, while pending, the next) attempt is due on the virtual clock
     duplicate_of: int | None = None
+    subjects: tuple = ()       # what it is about (e.g. calls' session ids): deliveries of one subject form a timeline
+    created: float = 0.0       # when it was recorded, on the virtual clock
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
@@ -102,6 +105,8 @@ class Delivery:
             "id": self.id, "kind": self.kind, "url": secrets.text(self.url), "body": secrets.fields(self.body),
             "headers": secrets.headers(self.headers), "attempts": self.attempts, "state": self.state,
             "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of,
+            "subjects": list(self.subjects), "created": iso_utc(self.created),
+            "due": iso_utc(self.due) if self.state == "pending" and self.due is not None else None,
         }
 
 
@@ -113,9 +118,10 @@ def encode_body(body, encoding: str) -> bytes:
 
 class Callbacks:
     def __init__(self, clock, scheduler, rng, secrets: Secrets | None = None, concurrency: int = 32,
-                 capacity: int = 10_000, max_pending: int = 10_000):
+                 capacity: int = 10_000, max_pending: int = 10_000, events=None):
         self._clock = clock
         self._secrets = secrets or Secrets()
+        self._events = events
         self._scheduler = scheduler
         self._rng = rng
         self._max_pending = max_pending
@@ -134,12 +140,19 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json") -> Delivery:
+               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json",
+               subjects=()) -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            accepts or answered_200, encoding, duplicate_of=duplicate_of)
+                            accepts or answered_200, encoding, duplicate_of=duplicate_of, subjects=tuple(subjects),
+                            created=self._clock.now())
         self._deliveries.append(delivery)
         self._pending += 1
+        self._published(delivery)
         return delivery
+
+    def _published(self, delivery: Delivery):
+        if self._events is not None and self._events.listening:
+            self._events.publish("delivery", delivery.as_dict(self._secrets))
 
     def _finish(self, delivery: Delivery, state: str):
         if delivery.state == "pending":
@@ -162,11 +175,14 @@ class Callbacks:
             if faults.duplicate and self._rng.random() < faults.duplicate:
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
                                           delivery.policy, delivery.sign, duplicate_of=delivery.id,
-                                          accepts=delivery.accepts, encoding=delivery.encoding))
+                                          accepts=delivery.accepts, encoding=delivery.encoding,
+                                          subjects=delivery.subjects))
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
                 for copy in copies:
-                    self._scheduler.after(hold, partial(self.deliver, copy))
+                    copy.due = self._clock.now() + hold
+                    self._scheduler.at(copy.due, partial(self.deliver, copy))
+                    self._published(copy)
                 return
         for copy in copies:
             await self.deliver(copy)
@@ -182,6 +198,7 @@ class Callbacks:
             delivery.headers.update(delivery.sign(payload))
         attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
+            started = time.perf_counter()
             try:
                 response = await client.post(delivery.url, content=payload, headers=delivery.headers,
                                              timeout=delivery.policy.timeout_s)
@@ -192,6 +209,7 @@ class Callbacks:
             except (httpx.HTTPError, OSError) as exc:
                 attempt["error"] = type(exc).__name__
                 ok = False
+            attempt["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         delivery.attempts.append(attempt)
         if ok:
             self._finish(delivery, "delivered")
@@ -200,13 +218,16 @@ class Callbacks:
             self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
             self._finish(delivery, "failed")
+        self._published(delivery)
         return ok
 
     def drop(self, delivery: Delivery, reason: str):
         self._finish(delivery, "dropped")
         delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
+        self._published(delivery)
 
     def list(self, kind: str | None = None) -> list[dict]:
+        """Every delivery, secrets masked (issue 15: a push's X-AKSK is never shown)."""
         return [d.as_dict(self._secrets) for d in self._deliveries if kind is None or d.kind == kind]
 
     def clear(self):
