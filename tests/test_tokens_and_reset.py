@@ -7,7 +7,8 @@ from hardening import assert_still_serving, state_before
 
 SEND = "/v2/servicerequest/verifycodes/send"
 LOGIN = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "domain": {"name": "sim-domain"}, "name": "sim-user", "password": "Sim-Passw0rd!"}}}}}
+    "domain": {"name": "sim-domain"}, "name": "sim-user", "password": "Sim-Passw0rd!"}}},
+    "scope": {"domain": {"name": "sim-domain"}}}}
 
 
 def iam_token(client) -> str:

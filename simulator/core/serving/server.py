@@ -156,8 +156,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def server_config(app, host: str, port: int, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
                   **options) -> uvicorn.Config:
     """The uvicorn configuration `otpsim serve` and `simulator.embedded.ThreadServer` run the simulator with."""
-    # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request
-    settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False, **options}
+    # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request;
+    # the Server header is the product's (x-otpsim.response-headers), not uvicorn's
+    settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False,
+                "server_header": False, **options}
     config = uvicorn.Config(app, host=host, port=port, http=TransportInScope, **settings)
     setattr(config, READ_TIMEOUT_ATTRIBUTE, read_timeout_s)
     return config
