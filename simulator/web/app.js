@@ -186,7 +186,7 @@ function messageItem(m) {
     el("p", { class: "meta" },
       el("span", {}, "to ", el("strong", {}, m.to)),
       el("span", { class: "tag" }, m.channel),
-      el("span", {}, m.product, " · ", m.operation),
+      el("span", {}, m.product, " · ", m.operation.slice(m.product.length + 1)),   // operation: "<product>.<name>"
       el("span", {}, "virtual ", el("time", { datetime: m.sent_at }, showTime(epochOf(m.sent_at)))),
       m.sent_at_wall ? el("span", {}, "wall ", el("time", { datetime: m.sent_at_wall }, showTime(epochOf(m.sent_at_wall)))) : null,
       el("span", {}, `#${m.id}`)),
