@@ -1,8 +1,14 @@
 """Issue 15: the admin API refuses hostile or mistaken calls with a clear 4xx and loses nothing."""
 
+import threading
+
+import httpx
 import pytest
 
-from hardening import assert_still_serving, state_before
+from hardening import assert_still_serving, send_code, state_before
+from simulator.core.compose import create_simulator
+from simulator.core.serving.admin import AdminSettings
+from simulator.embedded import ThreadServer
 
 
 @pytest.mark.parametrize("command", [
@@ -72,8 +78,73 @@ def test_journal_of_an_unknown_product_is_a_400_naming_the_known_ones(client):
 
 
 def test_an_unencoded_plus_in_to_finds_the_message(client):
-    from hardening import send_code
     assert send_code(client, "+8613800000017").status_code == 200
     raw = client.get("/__otpsim/outbox/latest?to=+8613800000017")   # `+` read as a space by the query parser
     assert raw.status_code == 200 and raw.json()["to"] == "+8613800000017"
     assert client.get("/__otpsim/outbox?to=+8613800000017").json()[0]["to"] == "+8613800000017"
+
+
+RULE = {"match": {"operation": "osm.SendVerifyCodes"}, "times": 1, "error": "OSM.0001"}
+
+
+@pytest.mark.parametrize("attack, status, problem", [
+    (b"{" * 10 + b'"match": {}}' + b"#" * (1 << 20), 413, "larger than 1048576 bytes"),
+    (b'{"match": {"operation": "osm.SendVerifyCodes"}, "delay_ms": NaN}', 400, "body must be JSON"),
+    (b"[" * 100_000, 400, "body must be JSON"),
+    (b"", 400, "body must be JSON"),
+    (b"{}", 400, "body must be a JSON object"),
+])
+def test_a_one_time_rule_goes_through_the_admin_body_checks(client, attack, status, problem):
+    code = state_before(client)
+    before = client.get("/__otpsim/scenario").json()
+    refused = client.post("/__otpsim/scenario/rules", content=attack, headers={"content-type": "application/json"})
+    assert refused.status_code == status and problem in refused.json()["error"], refused.text
+    assert client.get("/__otpsim/scenario").json() == before
+    assert_still_serving(client, code)
+
+
+def test_a_one_time_rule_with_an_unknown_key_is_refused_by_name(client):
+    code = state_before(client)
+    before = client.get("/__otpsim/scenario").json()
+    refused = client.post("/__otpsim/scenario/rules", json={**RULE, "tims": 2})
+    assert refused.status_code == 400 and refused.json()["error"] == "rule refused; the scenario is unchanged"
+    assert "unknown key 'tims' (did you mean 'times'?)" in refused.json()["located"][0]["message"]
+    assert client.get("/__otpsim/scenario").json() == before
+    assert_still_serving(client, code)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/__otpsim/events"), ("GET", "/__otpsim/products"), ("GET", "/__otpsim/recipes"),
+    ("POST", "/__otpsim/scenario/rules"),
+])
+def test_the_live_calls_name_an_unknown_query_parameter(client, method, path):
+    before = client.get("/__otpsim/scenario").json()
+    refused = client.request(method, path, params={"too": "1"}, json=RULE if method == "POST" else None)
+    assert refused.status_code == 400 and "unknown query parameter too; this call takes none" in refused.json()["error"]
+    assert client.get("/__otpsim/scenario").json() == before
+
+
+def test_a_rule_or_scenario_read_past_its_time_bound_is_refused_while_otpsim_serves(monkeypatch):
+    sim = create_simulator(admin=AdminSettings(scenario_timeout_s=0.3))
+    release, load = threading.Event(), sim.scenario_format.load
+
+    def stuck(text, source="scenario"):   # a check that runs long, as 1,000 heavy rules can
+        release.wait(30)
+        return load(text, source)
+
+    monkeypatch.setattr(sim.scenario_format, "load", stuck)
+    with ThreadServer(sim) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        host = f"127.0.0.1:{server.port}"
+        code = state_before(client, host)
+        before = client.get("/__otpsim/scenario").json()
+        refused = client.post("/__otpsim/scenario/rules", json=RULE)
+        assert refused.status_code == 400
+        assert refused.json()["error"] == ("rule refused: not read and checked within 0.3s (too large?); "
+                                           "the scenario is unchanged")
+        assert_still_serving(client, code, host)               # the read still runs, off the event loop
+        refused = client.put("/__otpsim/scenario", content=b"name: late\n")   # waits its turn, in the bound
+        assert refused.status_code == 400 and refused.json()["error"].startswith("scenario refused: not read")
+        release.set()
+        assert client.get("/__otpsim/scenario").json() == before               # nothing late got applied
+        assert client.post("/__otpsim/scenario/rules", json=RULE).status_code == 201
+        assert send_code(client, "13800000018", host).json()["error_code"] == "OSM.0001"

@@ -1,13 +1,11 @@
 """The test-facing admin API under /__otpsim (DESIGN §4).
 
-Every refusal is a 4xx with `{"error": "<what is wrong>"}` (and details beside it), never a 500:
-bodies are bounded, JSON commands name their keys, numbers are finite, and a scenario is read
-off the event loop within a time bound, so no admin call can freeze, break or empty the server.
+Every call takes what it is sent through admin_input (bounded bodies, named keys, finite numbers,
+scenarios read off the event loop within a time bound), so no admin call can freeze, break or
+empty the server; every refusal is a 4xx with `{"error": "<what is wrong>"}`, never a 500.
 """
 
-import asyncio
 import hmac
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.cookies import CookieError, SimpleCookie
@@ -19,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.admin_input import (AdminError, ScenarioReading, body, command, error_response, number,
+                                                query, whole)
 from simulator.core.serving.admin_live import live_routes
 from simulator.core.serving.page import with_page
 from simulator.core.spec import served_json
@@ -36,100 +35,10 @@ class AdminSettings:
     scenario_timeout_s: float = 30.0  # longest a scenario may take to read and check (1,000 rules: 6-10 s)
 
 
-class AdminError(Exception):
-    def __init__(self, status: int, message: str, **extra):
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
-
-
-def _refused(problem: ScenarioError, what: str) -> JSONResponse:
-    return _error(400, what, problems=problem.problems, located=problem.located)
-
-
-def _number(value, name: str) -> float:
-    """`value` (text or JSON) as a finite number; AdminError naming `name` if it is not one."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise AdminError(400, f"{name} must be a number") from None
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise AdminError(400, f"{name} must be a finite number")
-    if number < 0:
-        raise AdminError(400, f"{name} must not be negative")
-    return number
-
-
-def _whole(value: str, name: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise AdminError(400, f"{name} must be a message id (a whole number)")
-    return int(value)
-
-
-def _query(request: Request, allowed: tuple[str, ...]) -> dict:
-    """The query parameters; AdminError naming any this call does not know."""
-    unknown = sorted(set(request.query_params) - set(allowed))
-    if unknown:
-        raise AdminError(400, f"unknown query parameter {', '.join(unknown)}; this call takes "
-                              f"{', '.join(allowed) or 'none'}")
-    return dict(request.query_params)
-
-
 def recipient(to: str | None) -> str | None:
     """`to` as sent: in a query string an unencoded `+` arrives as a space, and neither a phone
     number nor an e-mail address holds a space, so a space is read as the `+` it was."""
     return to.replace(" ", "+") if to else to
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise AdminError(413, f"admin request body larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise AdminError(413, f"admin request body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _command(request: Request, limit: int, allowed: tuple[str, ...], shape: str) -> dict:
-    """A JSON object body with only `allowed` keys; AdminError saying what is wrong otherwise."""
-    try:
-        command = orjson.loads(await _body(request, limit))   # orjson refuses NaN and nesting past 1024
-    except orjson.JSONDecodeError as problem:
-        raise AdminError(400, f"body must be JSON, {shape}: {problem}") from None
-    if not isinstance(command, dict) or not command:
-        raise AdminError(400, f"body must be a JSON object, {shape}")
-    unknown = sorted(set(command) - set(allowed))
-    if unknown:
-        raise AdminError(400, f"unknown key {', '.join(map(repr, unknown))}; known: {', '.join(allowed)}")
-    return command
-
-
-class Reading:
-    """Scenario text read in a worker thread, one at a time: the event loop keeps serving, and a
-    read that outlives its time bound holds the turn until it ends, so reads never pile up."""
-
-    def __init__(self):
-        self._turn = asyncio.Semaphore(1)
-
-    async def run(self, timeout_s: float, work, *args):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        await asyncio.wait_for(self._turn.acquire(), timeout_s)
-        job = loop.run_in_executor(None, work, *args)
-        job.add_done_callback(self._finished)
-        return await asyncio.wait_for(asyncio.shield(job), max(deadline - loop.time(), 0))
-
-    def _finished(self, job):
-        self._turn.release()
-        if not job.cancelled():
-            job.exception()   # retrieved: a read that timed out is no one's to report
 
 
 def _presented_token(scope) -> str | None:
@@ -173,9 +82,9 @@ def guarded(app, token: str):
     return check
 
 
-def _limit(query: dict) -> int | None:
+def _limit(params: dict) -> int | None:
     """`limit`: only the newest so many entries."""
-    value = query.get("limit")
+    value = params.get("limit")
     if value is None:
         return None
     if not value.isdigit() or len(value) > 9:
@@ -186,7 +95,7 @@ def _limit(query: dict) -> int | None:
 def build_admin(sim, settings: AdminSettings | None = None):
     world = sim.world
     settings = settings or AdminSettings()
-    reading = Reading()
+    reading = ScenarioReading(settings.scenario_timeout_s)
 
     def known_product(name: str | None) -> str | None:
         if name is not None and name not in sim.products:
@@ -194,15 +103,15 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return name
 
     async def health(request: Request):
-        _query(request, ())
+        query(request, ())
         return JSONResponse({
             "status": "ok", "version": __version__, "products": sorted(sim.products),
             "scenario": world.scenario.name, "clock": world.clock.describe(),
         })
 
     async def outbox(request: Request):
-        q = _query(request, ("to", "channel", "product", "since", "limit"))
-        since = _whole(q["since"], "since") if "since" in q else 0
+        q = query(request, ("to", "channel", "product", "since", "limit"))
+        since = whole(q["since"], "since") if "since" in q else 0
         limit = _limit(q)
         messages = world.outbox.list(to=recipient(q.get("to")), channel=q.get("channel"),
                                      product=known_product(q.get("product")), since=since)
@@ -211,7 +120,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse([m.as_dict() for m in messages])
 
     async def outbox_latest(request: Request):
-        to = recipient(_query(request, ("to",)).get("to"))
+        to = recipient(query(request, ("to",)).get("to"))
         if not to:
             raise AdminError(400, "to is required")
         message = world.outbox.latest(to)
@@ -220,37 +129,37 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse(message.as_dict())
 
     async def outbox_wait(request: Request):
-        q = _query(request, ("to", "timeout", "since"))
+        q = query(request, ("to", "timeout", "since"))
         to = recipient(q.get("to"))
         if not to:
             raise AdminError(400, "to is required")
-        timeout = min(_number(q["timeout"], "timeout"), MAX_WAIT_S) if "timeout" in q else 10.0
-        since = _whole(q["since"], "since") if "since" in q else None
+        timeout = min(number(q["timeout"], "timeout"), MAX_WAIT_S) if "timeout" in q else 10.0
+        since = whole(q["since"], "since") if "since" in q else None
         message = await world.outbox.wait(to, timeout, since)
         if message is None:
             raise AdminError(408, f"no message to {to} within {timeout:g}s")
         return JSONResponse(message.as_dict())
 
     async def journal(request: Request):
-        q = _query(request, ("product", "operation", "limit"))
+        q = query(request, ("product", "operation", "limit"))
         return JSONResponse(world.journal.list(product=known_product(q.get("product")), operation=q.get("operation"),
                                                limit=_limit(q)))
 
     async def callbacks(request: Request):
         # `masked` is accepted for the page; secrets are masked always
-        return JSONResponse(world.callbacks.list(kind=_query(request, ("kind", "masked")).get("kind")))
+        return JSONResponse(world.callbacks.list(kind=query(request, ("kind", "masked")).get("kind")))
 
     async def clock(request: Request):
-        _query(request, ())
+        query(request, ())
         if request.method == "POST":
-            command = await _command(request, settings.max_body, ("mode", "set", "advance"),
-                                     'e.g. {"advance": seconds}, {"set": iso8601 | "now"}, {"mode": "real" | "manual"}')
-            mode, when = command.get("mode"), command.get("set")
+            sent = await command(request, settings.max_body, ("mode", "set", "advance"),
+                                 'e.g. {"advance": seconds}, {"set": iso8601 | "now"}, {"mode": "real" | "manual"}')
+            mode, when = sent.get("mode"), sent.get("set")
             if mode is not None and mode not in ("real", "manual"):
                 raise AdminError(400, "mode is real or manual")
             if when is not None:
                 when = _instant(when)
-            seconds = _number(command["advance"], "advance") if "advance" in command else None
+            seconds = number(sent["advance"], "advance") if "advance" in sent else None
             before = world.clock.mode, world.clock.now()
             try:
                 if mode is not None:
@@ -267,20 +176,14 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse(world.clock.describe())
 
     async def scenario(request: Request):
-        _query(request, ("format",))
+        query(request, ("format",))
         if request.method == "PUT":
-            text = (await _body(request, settings.max_body)).decode("utf-8", "replace")
+            text = (await body(request, settings.max_body)).decode("utf-8", "replace")
             if not text.strip():
                 raise AdminError(400, "empty body: send a scenario in YAML or JSON (`{}` puts the default one "
                                       "back); the previous one stays in force")
-            try:
-                prepared = await reading.run(settings.scenario_timeout_s, sim.prepare_scenario, text, "request body")
-            except ScenarioError as problem:
-                raise AdminError(400, "scenario refused; the previous one stays in force",
-                                 problems=problem.problems, located=problem.located) from None
-            except TimeoutError:
-                raise AdminError(400, f"scenario refused: not read and checked within {settings.scenario_timeout_s:g}s "
-                                      "(too large?); the previous one stays in force") from None
+            prepared = await reading.read(sim.prepare_scenario, text, "request body",
+                                          "scenario", "the previous one stays in force")
             sim.use_scenario(*prepared)
         if request.query_params.get("format") == "yaml":
             text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
@@ -288,12 +191,12 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse(world.scenario.document)
 
     async def reset(request: Request):
-        _query(request, ())
+        query(request, ())
         world.reset()
         return JSONResponse({"status": "reset"})
 
     def named_product(request: Request):
-        _query(request, ())
+        query(request, ())
         product = sim.products.get(request.path_params["product"])
         if product is None:
             raise AdminError(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
@@ -306,10 +209,10 @@ def build_admin(sim, settings: AdminSettings | None = None):
         return JSONResponse([entry.as_dict() for entry in named_product(request).catalogue.values()])
 
     async def not_found(request: Request, exc):
-        return _error(exc.status_code, f"no admin call {request.method} {request.url.path}")
+        return error_response(exc.status_code, f"no admin call {request.method} {request.url.path}")
 
     async def refused(request: Request, problem: AdminError):
-        return _error(problem.status, problem.message, **problem.extra)
+        return error_response(problem.status, problem.message, **problem.extra)
 
     routes = [
         Route("/__otpsim/health", health),
@@ -323,7 +226,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         Route("/__otpsim/reset", reset, methods=["POST"]),
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
-        *live_routes(sim, _error, _refused),
+        *live_routes(sim, settings.max_body, reading),
     ]
     app = with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused}))
     return guarded(app, settings.token) if settings.token else app
