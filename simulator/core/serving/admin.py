@@ -5,12 +5,9 @@ scenarios read off the event loop within a time bound), so no admin call can fre
 empty the server; every refusal is a 4xx with `{"error": "<what is wrong>"}`, never a 500.
 """
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.cookies import CookieError, SimpleCookie
 
-import orjson
 import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,12 +17,12 @@ from starlette.routing import Route
 from simulator.core.serving.admin_input import (AdminError, ScenarioReading, body, command, error_response, number,
                                                 query, whole)
 from simulator.core.serving.admin_live import live_routes
+from simulator.core.serving.admin_token import guarded
 from simulator.core.serving.page import with_page
 from simulator.core.spec import served_json
 from simulator import __version__
 
 MAX_WAIT_S = 60.0
-TOKEN_COOKIE = "otpsim_admin_token"
 
 
 @dataclass(frozen=True)
@@ -39,47 +36,6 @@ def recipient(to: str | None) -> str | None:
     """`to` as sent: in a query string an unencoded `+` arrives as a space, and neither a phone
     number nor an e-mail address holds a space, so a space is read as the `+` it was."""
     return to.replace(" ", "+") if to else to
-
-
-def _presented_token(scope) -> str | None:
-    """The admin token of a request: `Authorization: Bearer <token>`, else the cookie (an
-    EventSource in a page cannot set headers)."""
-    cookie_header = None
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            kind, _, token = value.decode("latin-1").partition(" ")
-            if kind.lower() == "bearer":
-                return token.strip()
-        elif name == b"cookie":
-            cookie_header = value.decode("latin-1")
-    if cookie_header:
-        try:
-            morsel = SimpleCookie(cookie_header).get(TOKEN_COOKIE)
-        except CookieError:
-            return None
-        return morsel.value if morsel else None
-    return None
-
-
-def guarded(app, token: str):
-    """`app` answering only requests that carry `token` (compared in constant time)."""
-    expected = token.encode()
-    refusal = orjson.dumps({"error": (
-        "this otpsim needs its admin token: send `Authorization: Bearer <token>` or the cookie "
-        f"{TOKEN_COOKIE}=<token> (the token otpsim was started with, --admin-token or OTPSIM_ADMIN_TOKEN)")})
-
-    async def check(scope, receive, send):
-        if scope["type"] == "http":
-            presented = _presented_token(scope)
-            if presented is None or not hmac.compare_digest(presented.encode(), expected):
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"), (b"content-length", str(len(refusal)).encode()),
-                    (b"www-authenticate", b'Bearer realm="otpsim admin"')]})
-                await send({"type": "http.response.body", "body": refusal})
-                return
-        await app(scope, receive, send)
-
-    return check
 
 
 def _limit(params: dict) -> int | None:
