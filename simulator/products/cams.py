@@ -50,7 +50,7 @@ def _within_flow_control(call):
 
 def _phone(call) -> str:
     params = call.params
-    return params.get("PhoneNumber") or params["CountryCode"] + params["MobileNumber"]
+    return params["PhoneNumber"] if "PhoneNumber" in params else params["CountryCode"] + params["MobileNumber"]
 
 
 def _scope(call, purpose: str) -> str:
