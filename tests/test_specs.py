@@ -78,7 +78,7 @@ def test_catalogue_is_served(client):
 
 # What a reader cannot open: notes kept outside the repository, and seeds named by number, not title.
 PRIVATE_CITATION = re.compile(r"vendor-facts|sdk-wire|sdk-captures|shared/reference|\bseeds? \d{3}")
-# Cited from outside notes until their journeys (branch journeys-a) land: the rewrite follows then.
+# Still cited from notes outside the repository (their journeys landed late from branch journeys-a): to rewrite.
 CITATIONS_PENDING = {"iam", "meeting", "oneaccess"}
 
 
