@@ -79,7 +79,7 @@ def test_catalogue_is_served(client):
 # What a reader cannot open: notes kept outside the repository, and seeds named by number, not title.
 PRIVATE_CITATION = re.compile(r"vendor-facts|sdk-wire|sdk-captures|shared/reference|\bseeds? \d{3}")
 # Still cited from notes outside the repository (their journeys landed late from branch journeys-a): to rewrite.
-CITATIONS_PENDING = {"iam", "meeting", "oneaccess"}
+CITATIONS_PENDING = {"meeting", "oneaccess"}
 
 
 @pytest.mark.parametrize("name", sorted(set(PRODUCTS) - CITATIONS_PENDING))
