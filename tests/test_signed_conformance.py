@@ -1,7 +1,8 @@
 """schemathesis over every operation of every spec, each request signed or token-authenticated as the
 product's clients do it, so that the fuzzer reaches the success paths and not only the 401s
 (test_conformance.py sends the requests unauthenticated). Each answer conforms to its documented status,
-media type and schema, and a 5xx is only ever a documented vendor answer."""
+media type and schema, and a 5xx is only ever a documented vendor answer. Where a spec declares links,
+a stateful run follows them too, each step signed the same way."""
 
 import json
 from datetime import datetime, timezone
