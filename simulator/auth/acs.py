@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, quote
 from simulator.core.pipeline.auth import scheme
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
+from simulator.core.report.signing import Credentials, signature_reader
 
 ACS3 = "ACS3-HMAC-SHA256"
 ACS3_HEADERS = ("x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
@@ -147,6 +148,24 @@ def _check_rpc(call) -> dict:
         raise SimError("SignatureDoesNotMatch")
     _use_nonce(call, access_key_id, params["SignatureNonce"])
     return {"scheme": "rpc-hmac-sha1", "access_key_id": access_key_id}
+
+
+def _signed_at(stamp: str | None) -> float | None:
+    for fmt in TIME_FORMATS:
+        try:
+            return parse_utc(stamp or "", fmt)
+        except ValueError:
+            continue
+    return None
+
+
+@signature_reader("acs")
+def read_credentials(headers: dict, params: dict) -> Credentials | None:
+    if headers.get("authorization", "").startswith("ACS3-"):
+        return Credentials(headers.get("x-acs-signature-nonce"), _signed_at(headers.get("x-acs-date")), "signature_skew_s")
+    if "Signature" in params or "AccessKeyId" in params:
+        return Credentials(params.get("SignatureNonce"), _signed_at(params.get("Timestamp")), "signature_skew_s")
+    return None
 
 
 @scheme("acs")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from simulator.core.pipeline.auth import scheme
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import AuthFailed
+from simulator.core.report.signing import Credentials, signature_reader
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DEFAULT_SKEW_S = 900
@@ -54,6 +55,18 @@ def parse_authorization(value: str) -> dict:
         name, _, content = part.strip().partition("=")
         fields[name] = content
     return fields
+
+
+@signature_reader("huawei-aksk")
+def read_credentials(headers: dict, params: dict) -> Credentials | None:
+    """The scheme has no nonce (sdk-wire §5.1)."""
+    if not headers.get("authorization", "").startswith(ALGORITHM):
+        return None
+    try:
+        signed_at = parse_utc(headers.get("x-sdk-date", ""), "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        signed_at = None
+    return Credentials(None, signed_at, "signature_skew_s")
 
 
 @scheme("huawei-aksk")

@@ -7,6 +7,9 @@ There is no signature; the client id alone identifies the application. Credentia
 
 from simulator.core.pipeline.auth import scheme
 from simulator.core.errors import SimError
+from simulator.core.report.signing import credential_header_reader
+
+credential_header_reader("oneaccess-client", "x-client-id")
 
 
 @scheme("oneaccess-client")

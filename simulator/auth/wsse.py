@@ -14,6 +14,7 @@ from functools import lru_cache
 from simulator.core.pipeline.auth import scheme
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
+from simulator.core.report.signing import Credentials, signature_reader
 
 AUTHORIZATION_PREFIX = "AKSK"
 TOKEN_PREFIX = "UsernameToken"
@@ -78,6 +79,18 @@ def _created_at(created: str) -> float:
         return parse_utc(created, CREATED_FORMAT)
     except ValueError:
         raise SimError("1023036") from None
+
+
+@signature_reader("wsse")
+def read_credentials(headers: dict, params: dict) -> Credentials | None:
+    if headers.get("authorization", "").split(" ", 1)[0] != AUTHORIZATION_PREFIX:
+        return None
+    token = attributes(headers.get("x-aksk", "").removeprefix(TOKEN_PREFIX))
+    try:
+        signed_at = parse_utc(token.get("Created", ""), CREATED_FORMAT)
+    except ValueError:
+        signed_at = None
+    return Credentials(token.get("Nonce"), signed_at, "created_skew_s")
 
 
 @scheme("wsse")

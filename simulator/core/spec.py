@@ -39,13 +39,38 @@ class CatalogueEntry:
     headers: dict
     fields: dict
     description: str = ""
+    throttle: "Throttle | None" = None
 
     def as_dict(self) -> dict:
-        return {
+        shown = {
             "key": self.key, "code": self.code, "status": self.status, "message": self.message,
             "envelope": self.envelope, "source": self.source, "synthetic": self.synthetic,
             "headers": self.headers, "fields": self.fields, "description": self.description,
         }
+        if self.throttle is not None:
+            shown["throttle"] = self.throttle.as_dict()
+        return shown
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A catalogue entry that answers a request made too often (key `throttle`, openapi/CONVENTIONS.md).
+
+    `retry_after` is seconds, or the name of the product setting that holds them; `per` are the
+    request fields (`body.x`, `query.x`, `headers.x`) the limit counts by, none for the whole operation.
+    """
+    kind: str                    # rate: requests too fast | resend: a new code too soon for one contact
+    retry_after: float | str
+    per: tuple[str, ...]
+    source: str
+    synthetic: bool
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "retry-after-s": self.retry_after, "per": list(self.per),
+                "source": self.source, "synthetic": self.synthetic}
+
+    def window_s(self, settings: dict) -> float:
+        return float(settings[self.retry_after]) if isinstance(self.retry_after, str) else float(self.retry_after)
 
 
 @dataclass
@@ -117,7 +142,36 @@ def _resolve(node, root, seen=()):
     return node
 
 
-def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueEntry]:
+THROTTLE_KINDS = ("rate", "resend")
+THROTTLE_SECTIONS = ("body", "query", "headers")
+
+
+def _throttle(where: str, meta, settings: dict) -> Throttle | None:
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise SpecError(f"{where}: throttle must be a mapping")
+    kind = meta.get("kind", "rate")
+    if kind not in THROTTLE_KINDS:
+        raise SpecError(f"{where}: throttle.kind must be one of {', '.join(THROTTLE_KINDS)}")
+    retry_after = meta.get("retry-after-s")
+    source = meta.get("source")
+    if isinstance(retry_after, str):
+        if retry_after not in settings:
+            raise SpecError(f"{where}: throttle.retry-after-s names no setting {retry_after}")
+        source = source or f"setting {retry_after}: {settings[retry_after].get('source', '')}"
+    elif not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool) or retry_after < 0:
+        raise SpecError(f"{where}: throttle.retry-after-s must be seconds or a setting's name")
+    if not source:
+        raise SpecError(f"{where}: throttle has no source")
+    per = tuple(meta.get("per") or ())
+    for field_path in per:
+        if field_path.partition(".")[0] not in THROTTLE_SECTIONS or "." not in field_path:
+            raise SpecError(f"{where}: throttle.per entry {field_path} is not body.NAME, query.NAME or headers.NAME")
+    return Throttle(kind, retry_after, per, str(source), bool(meta.get("synthetic", False)))
+
+
+def _catalogue(name: str, errors: dict, envelopes: dict, settings: dict) -> dict[str, CatalogueEntry]:
     catalogue = {}
     for key, meta in errors.items():
         for required in ("status", "message", "source"):
@@ -132,6 +186,7 @@ def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueE
             synthetic=bool(meta.get("synthetic", False)), headers=dict(meta.get("headers", {})),
             fields=dict(meta.get("fields", {})),
             description=str(meta.get("description", "")),
+            throttle=_throttle(f"{name}: catalogue entry {key}", meta.get("throttle"), settings),
         )
     return catalogue
 
@@ -145,7 +200,7 @@ def load_product(path: Path) -> ProductSpec:
     envelopes = ext.get("envelopes") or {}
     if "default" not in envelopes:
         raise SpecError(f"{name}: x-otpsim.envelopes has no default")
-    catalogue = _catalogue(name, ext.get("errors") or {}, envelopes)
+    catalogue = _catalogue(name, ext.get("errors") or {}, envelopes, ext.get("settings") or {})
     protocol_errors = ext.get("protocol-errors") or {}
     for kind in PROTOCOL_ERRORS:
         if protocol_errors.get(kind) not in catalogue:

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from simulator.core.scenario_schema import ScenarioError
@@ -129,6 +129,24 @@ def build_admin(sim) -> Starlette:
             return _error(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
         return JSONResponse([entry.as_dict() for entry in product.catalogue.values()])
 
+    async def report(request: Request):
+        from simulator.core.report import build_report
+        from simulator.core.report.settings import ReportSettings
+        from simulator.core.report.text import render
+
+        q = request.query_params
+        unknown = sorted(set(q) - set(ReportSettings.names()) - {"format"})
+        if unknown:
+            return _error(400, f"no report setting {', '.join(unknown)}", settings=list(ReportSettings.names()))
+        try:
+            settings = ReportSettings.from_sources(ReportSettings.from_environment(), q)
+        except ValueError as problem:
+            return _error(400, str(problem))
+        built = build_report(sim, settings)
+        if q.get("format") == "text":
+            return PlainTextResponse(render(built))
+        return JSONResponse(built)
+
     async def not_found(request: Request, exc):
         return _error(exc.status_code, f"no admin call {request.method} {request.url.path}")
 
@@ -144,5 +162,6 @@ def build_admin(sim) -> Starlette:
         Route("/__otpsim/reset", reset, methods=["POST"]),
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
+        Route("/__otpsim/report", report),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

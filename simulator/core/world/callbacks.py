@@ -8,6 +8,7 @@ and at most `capacity` are remembered.
 import asyncio
 import itertools
 import json
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,6 +18,8 @@ from simulator.core.world.clock import iso_utc
 
 if TYPE_CHECKING:
     import httpx
+
+ANSWER_PREVIEW = 1024   # bytes of a receiver's answer kept with its attempt
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Delivery:
     sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
     due: float | None = None   # when the current attempt was due on the virtual clock
     duplicate_of: int | None = None
+    faults: list = field(default_factory=list)   # the scenario's push faults applied: drop, duplicate, delay, out_of_order
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
@@ -65,7 +69,7 @@ class Delivery:
         return {
             "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
             "headers": self.headers, "attempts": self.attempts, "state": self.state,
-            "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of,
+            "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of, "faults": self.faults,
         }
 
 
@@ -112,14 +116,19 @@ class Callbacks:
         copies = [delivery]
         if faults is not None and faults.applies(delivery.kind):
             if faults.drop and self._rng.random() < faults.drop:
+                delivery.faults.append("drop")
                 self.drop(delivery, "scenario: drop")
                 return
             if faults.duplicate and self._rng.random() < faults.duplicate:
+                delivery.faults.append("duplicate")
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
                                           delivery.policy, delivery.sign, duplicate_of=delivery.id))
+                copies[-1].faults.append("duplicate")
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
+                held = [name for name, value in (("delay", faults.delay_s), ("out_of_order", faults.out_of_order_s)) if value]
                 for copy in copies:
+                    copy.faults.extend(held)
                     self._scheduler.after(hold, partial(self.deliver, copy))
                 return
         for copy in copies:
@@ -136,13 +145,16 @@ class Callbacks:
         payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
         attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
+            started = time.perf_counter()
             try:
                 response = await client.post(delivery.url, content=payload, headers=delivery.headers)
                 attempt["status"] = response.status_code
+                attempt["answer"] = response.content[:ANSWER_PREVIEW].decode("utf-8", "replace")
                 ok = response.status_code == 200
             except (httpx.HTTPError, OSError) as exc:
                 attempt["error"] = type(exc).__name__
                 ok = False
+            attempt["ms"] = round((time.perf_counter() - started) * 1000, 1)   # the receiver's real answer time
         delivery.attempts.append(attempt)
         if ok:
             self._finish(delivery, "delivered")

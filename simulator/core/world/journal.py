@@ -110,6 +110,10 @@ class Journal:
         entry.id = next(self._ids)
         self._rows.append(_AS_ROW(entry))
 
+    def entries(self) -> list[Entry]:
+        """Every entry as recorded, oldest first: raw headers and bodies, nothing masked (for in-process readers)."""
+        return [Entry(*row) for row in self._rows]
+
     def list(self, product=None, operation=None) -> list[dict]:
         entries = (Entry(*row) for row in self._rows)
         return [

@@ -1,0 +1,163 @@
+"""What the report reads: the journal's requests and the kept deliveries, with the specs they belong to.
+
+Everything here runs when a report is asked for; the request path records nothing extra.
+"""
+
+import json
+from functools import cached_property
+from urllib.parse import parse_qsl
+
+from simulator.core.world.journal import Entry
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+class Request:
+    """One journal entry, with its headers, parameters and body parsed on first use."""
+
+    def __init__(self, entry: Entry, product, codes: dict):
+        self.entry = entry
+        self.product = product                # ProductSpec, or None when no spec names it
+        self._codes = codes                   # catalogue_index of the product
+        self.id = entry.id
+        self.at = entry.at
+        self.operation = entry.operation
+
+    @cached_property
+    def headers(self) -> dict:
+        headers = {}
+        for line in entry_lines(self.entry.headers):
+            name, _, value = line.partition(b":")
+            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        return headers
+
+    @cached_property
+    def body(self):
+        raw = self.entry.request_body
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+    @cached_property
+    def params(self) -> dict:
+        params = dict(parse_qsl(self.entry.query, keep_blank_values=True))
+        if self.body is None and self.entry.request_body and b"=" in self.entry.request_body:
+            params.update(parse_qsl(self.entry.request_body.decode("utf-8", "replace"), keep_blank_values=True))
+        return params
+
+    def field(self, path: str):
+        """`body.a.b`, `query.x` (query or form) or `headers.x` as the request carried it; None when absent."""
+        section, _, name = path.partition(".")
+        if section == "headers":
+            return self.headers.get(name.lower())
+        if section == "query":
+            return self.params.get(name)
+        value = self.body
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    @cached_property
+    def key(self) -> str | None:
+        """The catalogue key of the answer's code (the wire code and status together pick it)."""
+        code = self.entry.code
+        if code is None:
+            return None
+        return self._codes.get((code, self.entry.status)) or self._codes.get(code)
+
+    @property
+    def accepted(self) -> bool:
+        status = self.entry.status
+        return status is not None and 200 <= status < 300 and self.entry.code is None and self.entry.fault is None
+
+    @property
+    def failed(self) -> bool:
+        """A 5xx answer, or none at all (a connection fault): what a client retries."""
+        status = self.entry.status
+        return self.entry.fault is not None or status is None or status >= 500
+
+    def evidence(self) -> dict:
+        e = self.entry
+        return {"id": e.id, "at": e.at, "operation": e.operation or f"{e.method} {e.path}",
+                "status": e.status, "code": e.code, "fault": e.fault}
+
+
+def entry_lines(packed: bytes):
+    return packed.split(b"\n") if packed else ()
+
+
+def catalogue_index(product) -> dict:
+    """(wire code, status) -> key, and wire code -> its first key."""
+    index = {}
+    for key, entry in product.catalogue.items():
+        index.setdefault((entry.code, entry.status), key)
+        index.setdefault(entry.code, key)
+    return index
+
+
+class PushSpec:
+    """A delivery kind as a product's spec documents it: an OpenAPI callback marked `x-otpsim-kind`."""
+
+    def __init__(self, kind: str, operation, name: str, path_item: dict):
+        self.kind = kind
+        self.operation = operation
+        self.name = name
+        self.outcome = path_item.get("x-otpsim-outcome")
+        post = next((path_item[m] for m in HTTP_METHODS if m in path_item), {})
+        self.responses = {}
+        for status, response in (post.get("responses") or {}).items():
+            content = (response or {}).get("content") or {}
+            schema = next((c.get("schema") for c in content.values() if isinstance(c, dict) and "schema" in c), None)
+            self.responses[str(status)] = {"description": (response or {}).get("description", ""), "schema": schema}
+
+    def accepts(self, status) -> bool:
+        if not self.responses:
+            return status is not None and 200 <= status < 300
+        return str(status) in self.responses and 200 <= int(status) < 300
+
+    @property
+    def where(self) -> str:
+        return f"callback {self.name} of {self.operation.qualified} in openapi/{self.operation.product.name}.yaml"
+
+    def rule(self) -> str:
+        accepted = [s for s in self.responses if s.isdigit() and 200 <= int(s) < 300] or ["2xx"]
+        descriptions = " ".join(self.responses[s]["description"] for s in accepted if s in self.responses)
+        return f"answer {' or '.join(accepted)}. {descriptions}".strip()
+
+
+def push_specs(products: dict) -> dict[str, PushSpec]:
+    from simulator.core.spec import _resolve
+
+    specs = {}
+    for product in products.values():
+        for operation in product.operations:
+            for name, expressions in (operation.raw.get("callbacks") or {}).items():
+                for path_item in (expressions or {}).values():
+                    kind = (path_item or {}).get("x-otpsim-kind")
+                    if kind:
+                        specs[kind] = PushSpec(kind, operation, name, _resolve(path_item, product.document))
+    return specs
+
+
+class Observed:
+    """The journal and the deliveries of one simulator, read once for one report."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.products = sim.products
+        self.world = sim.world
+        indexes = {name: catalogue_index(product) for name, product in self.products.items()}
+        self.requests = [Request(entry, self.products.get(entry.product), indexes.get(entry.product, {}))
+                         for entry in sim.world.journal.entries()]
+        self.deliveries = sim.world.callbacks.list()
+        self.pushes = push_specs(self.products)
+        self.operations = {op.qualified: op for product in self.products.values() for op in product.operations}
+        self.error_rules = [rule for rule in sim.world.scenario.rules if rule.error is not None]
+        self.error_rule_names = {rule.name for rule in self.error_rules}
+        self.base_rule_names = {rule.get("name") for rule in ((sim.base_scenario or {}).get("rules") or [])}
+
+    def settings(self, product: str) -> dict:
+        return self.world.settings.get(product, {})
