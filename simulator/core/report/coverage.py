@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+from simulator.core.pipeline.scenario import _dig as dig
 from simulator.core.report.observed import Observed
 
 PUSH_FAULTS = {   # a scenario rule's `callbacks` key that makes each push fault happen (docs/scenarios.md)
@@ -37,7 +38,9 @@ def _product(observed: Observed, product, requests: list, rules: dict) -> dict:
         seen["via"].add(_via(request, observed))
         if len(seen["entries"]) < EVIDENCE_IDS:
             seen["entries"].append(request.id)
-    target = operations.most_common(1)[0][0] if operations else None
+    # the operation a header or rule is suggested on: the most called one that needs credentials, as a login answers few codes
+    guarded = [op for op, _ in operations.most_common() if op in observed.operations and not observed.operations[op].public]
+    target = (guarded or [op for op, _ in operations.most_common()] or [None])[0]
     settings = observed.settings(product.name)
     unmet = [_unmet(entry, target, rules.get((product.name, key), [])) for key, entry in product.catalogue.items()
              if key not in met]
@@ -145,12 +148,4 @@ def push_coverage(observed: Observed) -> list[dict]:
 
 def _pointer(document, pointer: str):
     """The value at a JSON pointer, or None."""
-    value = document
-    for part in pointer.lstrip("/").split("/"):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
+    return dig(document, tuple(pointer.lstrip("/").split("/")))

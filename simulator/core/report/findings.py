@@ -43,6 +43,11 @@ def _seconds(value: float) -> str:
     return f"{value:g}s"
 
 
+def _span(waits: list) -> str:
+    low, high = _seconds(round(waits[0], 3)), _seconds(round(waits[-1], 3))
+    return low if low == high else f"{low}–{high}"
+
+
 def throttle_retries(observed: Observed, settings: ReportSettings) -> list[dict]:
     """A request repeated after a throttling answer sooner than the catalogue's retry-after window."""
     active = []        # (throttled request, catalogue entry, subject, until)
@@ -76,7 +81,7 @@ def throttle_retries(observed: Observed, settings: ReportSettings) -> list[dict]
         results.append(finding(
             "throttle-retry-too-soon", product, operation,
             f"{operation} repeated sooner than {_seconds(window)} after {entry.code}",
-            f"{len(early)} request(s) came {_seconds(round(waits[0], 3))}–{_seconds(round(waits[-1], 3))} after a "
+            f"{len(early)} request(s) came {_span(waits)} after a "
             f"{entry.code} answer ({entry.message}); the documented window is {_seconds(window)}{_per_text(entry.throttle.per)}.",
             {"text": f"After {entry.code} wait {_seconds(window)} before the same request{_per_text(entry.throttle.per)}.",
              "source": entry.throttle.source},

@@ -7,6 +7,7 @@ import json
 from functools import cached_property
 from urllib.parse import parse_qsl
 
+from simulator.core.pipeline.scenario import _dig as dig
 from simulator.core.world.journal import Entry
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -55,10 +56,7 @@ class Request:
             return self.headers.get(name.lower())
         if section == "query":
             return self.params.get(name)
-        value = self.body
-        for part in name.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+        return dig(self.body, tuple(name.split(".")))
 
     @cached_property
     def key(self) -> str | None:
