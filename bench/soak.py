@@ -20,7 +20,7 @@ from pathlib import Path
 
 from run import SCENARIOS, bench_scenario_file, is_correct, make_request, served_operations
 
-from simulator.core.serving.cli import create_simulator
+from simulator.core.compose import create_simulator
 
 SOAKED = ("osm-send", "voice-callverify", "cams-getcode")
 SETTLE_EVERY = 1000   # sends between two plays of the due call events

@@ -7,15 +7,14 @@
         otpsim.clock.advance(60)
 """
 
-import json
 import os
 import ssl
 import time
 from dataclasses import dataclass, fields
 from datetime import datetime
-from pathlib import Path
-
 import httpx
+
+from simulator.core.compose import read_scenario
 
 ADMIN = "/__otpsim"
 SERVER_MAX_WAIT_S = 60.0   # the admin API caps one long-poll at this
@@ -180,38 +179,6 @@ class CatalogueEntry:
     @classmethod
     def from_json(cls, data: dict) -> "CatalogueEntry":
         return cls(**_known_fields(cls, data))
-
-
-def read_scenario(source, base_dir: str | os.PathLike | None = None) -> tuple[str, str]:
-    """(name, text) of a scenario given as a dict, a path, a packaged scenario's name or YAML text.
-
-    A dict is the document; a `Path`, or a one-line str naming an existing file (relative to
-    `base_dir`), is read; another one-line str names a packaged scenario (`default`); a str of
-    several lines is YAML text.
-    """
-    if isinstance(source, dict):
-        return "scenario dict", json.dumps(source)
-    if isinstance(source, os.PathLike):
-        return _read(Path(base_dir or ".", source))
-    if not isinstance(source, str):
-        raise TypeError(f"a scenario is a dict, a path or YAML text, not {type(source).__name__}")
-    if "\n" in source:
-        return "scenario text", source
-    path = Path(base_dir or ".", source)
-    if path.is_file():
-        return _read(path)
-    from simulator.core.serving.cli import scenario_dir
-
-    packaged = scenario_dir() / f"{source}.yaml"
-    if packaged.is_file():
-        return _read(packaged)
-    names = sorted(p.stem for p in scenario_dir().glob("*.yaml"))
-    raise FileNotFoundError(f"no scenario file {path} and no packaged scenario {source!r} "
-                            f"(packaged: {', '.join(names)})")
-
-
-def _read(path: Path) -> tuple[str, str]:
-    return str(path), path.read_text(encoding="utf-8")
 
 
 def _verify(verify):

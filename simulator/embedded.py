@@ -15,14 +15,12 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from functools import cache
 from pathlib import Path
 
 import uvicorn
 
-from simulator.client import OtpsimClient, read_scenario
-from simulator.core.serving.cli import simulator_from_texts
-from simulator.core.pipeline.scenario import merge_documents
+from simulator.client import OtpsimClient
+from simulator.core.compose import read_scenario, simulator_from_texts
 from simulator.core.serving.server import server_config
 
 STARTUP_TIMEOUT_S = 10.0
@@ -78,25 +76,10 @@ class ThreadServer:
         self.stop()
 
 
-@cache
-def _products() -> dict:
-    """The specs, compiled once per process: they are read-only, and compiling is most of start-up."""
-    from simulator.core.spec import load_products
-
-    return load_products()
-
-
 def as_list(scenario) -> list:
     if scenario is None:
         return []
     return list(scenario) if isinstance(scenario, (list, tuple)) else [scenario]
-
-
-def build_scenario(sources: list, scenario_format, base_dir=None) -> dict:
-    """One scenario document from several sources merged in order, as `otpsim serve --scenario` does;
-    each source's problems are reported with its own name and lines."""
-    return merge_documents([scenario_format.load(text, name)
-                            for name, text in (read_scenario(source, base_dir) for source in sources)])
 
 
 class EmbeddedOtpsim(OtpsimClient):
@@ -110,7 +93,7 @@ class EmbeddedOtpsim(OtpsimClient):
 
     def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None):
         sources = [read_scenario(source, base_dir) for source in as_list(scenario)]
-        self.simulator = simulator_from_texts(sources, seed, products=_products())
+        self.simulator = simulator_from_texts(sources, seed)
         self.ca_path: Path | None = None
         self._tls = tls
         self._cleanup = ExitStack()

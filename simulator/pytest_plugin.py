@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.core.scenario_schema import ScenarioError
-from simulator.embedded import EmbeddedOtpsim, as_list, build_scenario
+from simulator.core.scenario_format import ScenarioError
+from simulator.core.compose import scenario_document
+from simulator.embedded import EmbeddedOtpsim, as_list
 
 MARKER = "otpsim"
 OPTIONS = ("scenario", "seed", "tls")
@@ -167,7 +168,7 @@ def otpsim_session(_otpsim_session_server, request):
     starting_scenario = server.scenario.get()
     if "scenario" in options:
         try:
-            chosen = build_scenario(as_list(options["scenario"]), server.simulator.scenario_format, request.path.parent)
+            chosen = scenario_document(as_list(options["scenario"]), request.path.parent)
         except (ScenarioError, OSError) as problem:
             pytest.fail(_refusal(problem), pytrace=False)
         server.scenario.load(chosen)

@@ -8,7 +8,7 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from simulator.core.serving.cli import create_simulator
+from simulator.core.compose import create_simulator
 from simulator.core.serving.server import server_config
 
 

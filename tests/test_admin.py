@@ -8,7 +8,7 @@ import time
 import httpx
 
 from huawei_signing import signed_headers
-from simulator.core.serving.cli import create_simulator
+from simulator.core.compose import create_simulator
 from simulator.core.world.journal import Entry
 
 SEND = "/v2/servicerequest/verifycodes/send"

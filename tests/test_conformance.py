@@ -10,7 +10,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from simulator.core.serving.cli import create_simulator
+from simulator.core.compose import create_simulator
 
 APP = create_simulator()
 EXAMPLES = 30

@@ -7,7 +7,7 @@ import httpx
 
 from conftest import LiveServer
 from huawei_signing import signed_headers
-from simulator.core.serving.cli import create_simulator
+from simulator.core.compose import create_simulator
 
 SEND = "/v2/servicerequest/verifycodes/send"
 CHECK = "/v2/servicerequest/verifycodes"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 from starlette.testclient import TestClient
 
-from simulator.core.serving.cli import create_simulator
+from simulator.core.compose import create_simulator
 from simulator.core.spec import load_products
 
 CAPTCHA = "/api/v2/sdk/captcha"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.core.serving.cli import create_simulator, main
+from simulator.core.compose import create_simulator
+from simulator.core.serving.cli import main
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 from conftest import LiveServer
 from catalogue_requests import expected_body, request_for
 from huawei_signing import signed_headers
-from simulator.core.serving.cli import create_simulator, main
+from simulator.core.compose import create_simulator
+from simulator.core.serving.cli import main
 from voice_helpers import Receiver, advance, b64, call_verify, freeze_clock, verify_body
 
 ROOT = Path(__file__).resolve().parents[1]

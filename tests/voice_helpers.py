@@ -11,7 +11,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from simulator.auth.wsse import header_pair, password_digest
-from simulator.core.serving.cli import scenario_dir
+from simulator.core.packaged import packaged
 from simulator.core.spec import spec_dir
 
 CALL_VERIFY = "/rest/httpsessions/callVerify/v1.0"
@@ -51,7 +51,7 @@ def advance(client, seconds: float):
 
 def use_scenario(client, settings: dict | None = None, rules: list | None = None):
     """The default scenario (its credentials) with voice settings and rules of the test's own."""
-    document = yaml.safe_load((scenario_dir() / "default.yaml").read_text())
+    document = yaml.safe_load((packaged("scenarios") / "default.yaml").read_text())
     document["products"] = {"voice": settings or {}}
     document["rules"] = rules or []
     response = client.put("/__otpsim/scenario", content=json.dumps(document))

@@ -16,7 +16,8 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl, quote
 
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
 from simulator.core.report.signing import Credentials, signature_reader
@@ -80,10 +81,10 @@ def parse_acs3_authorization(value: str) -> dict | None:
 
 
 def _credential(call, access_key_id: str) -> dict:
-    for credential in call.world.credentials.get("alibaba", []):
-        if credential.get("access_key_id") == access_key_id:
-            return credential
-    raise SimError("InvalidAccessKeyId.NotFound")
+    credential = call.world.credentials.find("alibaba", access_key_id=access_key_id)
+    if credential is None:
+        raise SimError("InvalidAccessKeyId.NotFound")
+    return credential
 
 
 def _check_time(call, stamp: str):
@@ -123,16 +124,16 @@ def _check_acs3(call) -> dict:
     payload_hash = headers["x-acs-content-sha256"]
     if not _same(hashlib.sha256(call.raw_body).hexdigest(), payload_hash):
         raise SimError("SignatureDoesNotMatch")
-    text = acs3_string_to_sign(call.method, call.path, parse_qsl(call.query_string, keep_blank_values=True),
+    text = acs3_string_to_sign(call.method, call.wire_path, parse_qsl(call.query_string, keep_blank_values=True),
                                headers, signed, payload_hash)
     if not _same(acs3_sign(secret, text), fields["Signature"]):
         raise SimError("SignatureDoesNotMatch")
     _use_nonce(call, access_key_id, headers["x-acs-signature-nonce"])
-    return {"scheme": "acs3", "access_key_id": access_key_id}
+    return Principal("acs3", credential)
 
 
 def _check_rpc(call) -> dict:
-    params = call.params
+    params = call.wire_params
     for name in RPC_PARAMS:
         if not params.get(name):
             raise SimError("MissingParameter", field=name)
@@ -147,7 +148,7 @@ def _check_rpc(call) -> dict:
     if not _same(rpc_sign(secret, text), params["Signature"]):
         raise SimError("SignatureDoesNotMatch")
     _use_nonce(call, access_key_id, params["SignatureNonce"])
-    return {"scheme": "rpc-hmac-sha1", "access_key_id": access_key_id}
+    return Principal("rpc-hmac-sha1", credential)
 
 
 def _signed_at(stamp: str | None) -> float | None:
@@ -168,12 +169,13 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
     return None
 
 
-@scheme("acs")
+@scheme("acs", credentials={"alibaba": CredentialKind(
+    required=("access_key_id", "access_key_secret"), description="Alibaba Cloud AccessKey pairs (acs signatures)")})
 async def check(call):
     authorization = call.headers.get("authorization")
     if authorization is not None and authorization.startswith("ACS3-"):
         return _check_acs3(call)
-    if "Signature" in call.params or "AccessKeyId" in call.params:
+    if "Signature" in call.wire_params or "AccessKeyId" in call.wire_params:
         return _check_rpc(call)
     if authorization is not None:
         raise SimError("IncompleteSignature")

@@ -10,7 +10,8 @@ import hmac
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote
 
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import AuthFailed
 from simulator.core.report.signing import Credentials, signature_reader
@@ -69,7 +70,9 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
     return Credentials(None, signed_at, "signature_skew_s")
 
 
-@scheme("huawei-aksk")
+@scheme("huawei-aksk", credentials={"huawei_aksk": CredentialKind(
+    required=("ak", "sk"), optional=("domain_id", "domain"),
+    description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")})
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if not authorization.startswith(ALGORITHM):
@@ -78,7 +81,7 @@ async def check(call):
     ak, signed, signature = fields.get("Access"), fields.get("SignedHeaders"), fields.get("Signature")
     if not (ak and signed and signature):
         raise AuthFailed("authorization header is incomplete")
-    credential = next((c for c in call.world.credentials.get("huawei_aksk", []) if c.get("ak") == ak), None)
+    credential = call.world.credentials.find("huawei_aksk", ak=ak)
     if credential is None:
         raise AuthFailed(f"ak {ak} not exist")
     sdk_date = call.headers.get("x-sdk-date", "")
@@ -89,9 +92,8 @@ async def check(call):
     if not call.world.clock.accepts(signed_at, call.settings.get("signature_skew_s", DEFAULT_SKEW_S)):
         raise AuthFailed("X-Sdk-Date is too far from the server time")
     payload_hash = call.headers.get("x-sdk-content-sha256") or hashlib.sha256(call.raw_body).hexdigest()
-    text = string_to_sign(call.method, call.path, call.query_string, call.headers,
+    text = string_to_sign(call.method, call.wire_path, call.query_string, call.headers,
                           signed.split(";"), payload_hash, sdk_date)
     if not hmac.compare_digest(sign(credential["sk"], text), signature):
         raise AuthFailed("verify aksk signature fail")
-    return {"scheme": "huawei-aksk", "ak": ak, "domain_id": credential.get("domain_id"),
-            "domain": credential.get("domain")}
+    return Principal("huawei-aksk", credential)

@@ -5,19 +5,21 @@ There is no signature; the client id alone identifies the application. Credentia
 `APP.0001` (vendor-facts §4.4). The other required headers are the spec's to enforce.
 """
 
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.product import CredentialKind
 from simulator.core.errors import SimError
 from simulator.core.report.signing import credential_header_reader
 
 credential_header_reader("oneaccess-client", "x-client-id")
 
 
-@scheme("oneaccess-client")
+@scheme("oneaccess-client", credentials={"oneaccess_clients": CredentialKind(
+    required=("client_id",), description="OneAccess applications, by the X-client-id they call with")})
 async def check(call):
     client_id = call.headers.get("x-client-id")
     if not client_id:
         raise SimError("APP.0002")
-    for application in call.world.credentials.get("oneaccess_clients") or []:
-        if application.get("client_id") == client_id:
-            return dict(application)
-    raise SimError("APP.0001")
+    application = call.world.credentials.find("oneaccess_clients", client_id=client_id)
+    if application is None:
+        raise SimError("APP.0001")
+    return Principal("oneaccess-client", application)

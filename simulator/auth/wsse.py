@@ -11,7 +11,8 @@ import hmac
 import re
 from functools import lru_cache
 
-from simulator.core.pipeline.auth import scheme
+from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
 from simulator.core.report.signing import Credentials, signature_reader
@@ -46,10 +47,6 @@ def header_pair(app_key: str, digest: str, nonce: str, created: str) -> dict:
         "Authorization": f'{AUTHORIZATION_PREFIX} realm="SDP",profile="UsernameToken",type="Appkey"',
         "X-AKSK": f'{TOKEN_PREFIX} Username="{app_key}",PasswordDigest="{digest}",Nonce="{nonce}",Created="{created}"',
     }
-
-
-def find_app(world, app_key: str) -> dict | None:
-    return next((app for app in world.credentials.get("voice_apps", []) if app.get("app_key") == app_key), None)
 
 
 @lru_cache(maxsize=256)   # clients send the same fixed Authorization line every time
@@ -93,7 +90,9 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
     return Credentials(token.get("Nonce"), signed_at, "created_skew_s")
 
 
-@scheme("wsse")
+@scheme("wsse", credentials={"voice_apps": CredentialKind(
+    required=("app_key", "app_secret"), optional=("status_url", "fee_url"),
+    description="Huawei Voice Call apps (WSSE); status_url and fee_url: where pushes go when a call names none")})
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if authorization.split(" ", 1)[0] != AUTHORIZATION_PREFIX:
@@ -103,7 +102,7 @@ async def check(call):
         raise SimError("1023033")
     token = _token(call.headers["x-aksk"])
     created_at = _created_at(token["Created"])
-    app = find_app(call.world, token["Username"])
+    app = call.world.credentials.find("voice_apps", app_key=token["Username"])
     if app is None:
         raise SimError("1010003")
     if not call.world.clock.accepts(created_at, call.settings["created_skew_s"]):
@@ -115,4 +114,4 @@ async def check(call):
     # a namespace per app: the nonce alone is the key, no tuple per remembered nonce
     if not call.world.store.claim(f"{USED_NONCES}:{app['app_key']}", token["Nonce"], call.settings["nonce_window_s"]):
         raise SimError("1010010")
-    return {"scheme": "wsse", "app_key": app["app_key"]}
+    return Principal("wsse", app)

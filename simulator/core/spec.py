@@ -7,7 +7,6 @@ import copy
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -18,6 +17,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader
 
 from simulator.core.errors import SpecError
+from simulator.core.packaged import packaged
 from simulator.core.pipeline.validation import RequestValidator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -73,6 +73,14 @@ class Throttle:
         return float(settings[self.retry_after]) if isinstance(self.retry_after, str) else float(self.retry_after)
 
 
+@dataclass(frozen=True)
+class RpcConvention:
+    """RPC style (x-otpsim.rpc): actions share a path, and a request names its action in this
+    header, else in this query parameter."""
+    header: str | None
+    query: str | None
+
+
 @dataclass
 class Operation:
     product: "ProductSpec"
@@ -82,7 +90,6 @@ class Operation:
     rpc_action: str | None
     validator: RequestValidator
     body_media_types: tuple[str, ...]
-    body_required: bool
     public: bool
     raw: dict = field(repr=False)
 
@@ -94,7 +101,6 @@ class Operation:
 @dataclass
 class ProductSpec:
     name: str
-    vendor: str
     document: dict
     request_id_format: str
     request_id_header: str | None
@@ -107,6 +113,7 @@ class ProductSpec:
     protocol_errors: dict
     settings: dict
     catalogue: dict[str, CatalogueEntry]
+    rpc: RpcConvention | None = None
     operations: list[Operation] = field(default_factory=list)
 
     def setting_defaults(self) -> dict:
@@ -117,11 +124,7 @@ class ProductSpec:
 
 
 def spec_dir() -> Path:
-    """openapi/ of a source checkout, or the copy packaged inside the installed distribution."""
-    checkout = Path(__file__).resolve().parents[2] / "openapi"
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("simulator") / "openapi"))
+    return packaged("openapi")
 
 
 def _resolve(node, root, seen=()):
@@ -210,13 +213,13 @@ def load_product(path: Path) -> ProductSpec:
         raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
     request_id = ext.get("request-id") or {}
     product = ProductSpec(
-        name=name, vendor=ext.get("vendor", ""), document=document,
+        name=name, document=document,
         request_id_format=request_id.get("format", "uuid"), request_id_header=request_id.get("header"),
         request_id_echo=bool(request_id.get("echo", False)),
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
-        catalogue=catalogue,
+        catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")),
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)
@@ -234,20 +237,31 @@ def load_product(path: Path) -> ProductSpec:
             body = op.get("requestBody") or {}
             media = body.get("content") or {}
             wire_path = path_key.split("#", 1)[0] or "/"
+            if op.get("x-otpsim-rpc-action") and product.rpc is None:
+                raise SpecError(f"{name}.{op['operationId']}: x-otpsim-rpc-action needs x-otpsim.rpc "
+                                "(where a request names its action)")
             product.operations.append(Operation(
                 product=product, id=op["operationId"], method=method.upper(), path=wire_path,
                 rpc_action=op.get("x-otpsim-rpc-action"),
                 validator=RequestValidator(
-                    name=f"{name}.{op['operationId']}",
                     parameters=shared_params + op.get("parameters", []),
                     body_schema=_body_schema(media), body_required=bool(body.get("required")),
                     invalid_overrides=op.get("x-otpsim-invalid") or {},
                     protocol_errors=protocol_errors,
                 ),
-                body_media_types=tuple(media), body_required=bool(body.get("required")),
+                body_media_types=tuple(media),
                 public=op["operationId"] in public, raw=op,
             ))
     return product
+
+
+def _rpc_convention(name: str, rpc) -> RpcConvention | None:
+    if rpc is None:
+        return None
+    if not isinstance(rpc, dict) or not (rpc.get("action-header") or rpc.get("action-query")):
+        raise SpecError(f"{name}: x-otpsim.rpc needs action-header or action-query")
+    header = rpc.get("action-header")
+    return RpcConvention(header=header.lower() if header else None, query=rpc.get("action-query"))
 
 
 def _body_schema(media: dict):

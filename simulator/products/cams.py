@@ -7,11 +7,11 @@ CreateChatappMigrationInitiate step that would have created it.
 
 import hashlib
 
-from simulator.core.world.codes import CodeThrottled
 from simulator.core.errors import SimError
-from simulator.core.product import Product
+from simulator.core.product import CodePolicy, ProductModule
 
-product = Product("cams")
+product = ProductModule("cams")
+CODES = CodePolicy(wrong="VerifyCode.Invalid", expired="VerifyCode.Expired", throttled="VerifyCode.TooFrequent")
 
 QPS_WINDOWS = "cams.qps"
 # Synthetic wording: the vendor's messages are not documented. Keyed by Locale, then by its language.
@@ -44,7 +44,7 @@ def _within_flow_control(call):
 
 
 def _scope(call) -> str:
-    return f"cams:{_caller(call)}:{call.params['CustSpaceId']}"
+    return f"{_caller(call)}:{call.params['CustSpaceId']}"
 
 
 def _phone_data(call) -> dict:
@@ -67,24 +67,16 @@ def _ok(call, message: str) -> dict:
 @product.operation("GetMigrationVerifyCode")
 async def get_migration_verify_code(call):
     _within_flow_control(call)
-    params, settings, world = call.params, call.settings, call.world
-    try:
-        code = world.codes.issue(_scope(call), params["PhoneNumber"], settings["code_length"],
-                                 settings["code_ttl_s"], settings["resend_interval_s"])
-    except CodeThrottled:
-        raise SimError("VerifyCode.TooFrequent") from None
+    params = call.params
+    code = CODES.issue(call, _scope(call), params["PhoneNumber"])
     channel = params["Method"]
-    text = _text(params["Locale"], code, channel, settings["code_ttl_s"] // 60)
-    world.outbox.send("cams", call.operation.id, channel, params["PhoneNumber"], code, text)
+    text = _text(params["Locale"], code, channel, call.settings["code_ttl_s"] // 60)
+    call.send_code(channel, params["PhoneNumber"], code, text)
     return _ok(call, "None")  # the seed's example answers Message "None"
 
 
 @product.operation("ChatappMigrationVerified")
 async def chatapp_migration_verified(call):
     _within_flow_control(call)
-    outcome = call.world.codes.check(_scope(call), call.params["PhoneNumber"], call.params["VerifyCode"])
-    if outcome == "expired":
-        raise SimError("VerifyCode.Expired")
-    if outcome != "ok":
-        raise SimError("VerifyCode.Invalid")
+    CODES.check(call, _scope(call), call.params["PhoneNumber"], call.params["VerifyCode"])
     return _ok(call, "SUCCESS")  # vendor-facts §3.4: Message example SUCCESS

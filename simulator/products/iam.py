@@ -12,9 +12,13 @@ import uuid
 from simulator.auth.iam_token import TOKENS
 from simulator.core.world.clock import iso_utc
 from simulator.core.errors import SimError
-from simulator.core.product import Product, Reply
+from simulator.core.pipeline.auth import Principal
+from simulator.core.product import CredentialKind, ProductModule
 
-product = Product("iam")
+product = ProductModule("iam", credentials={
+    "iam_users": CredentialKind(required=("domain", "name", "password"), optional=("domain_id", "user_id"),
+                                description="Huawei Cloud IAM users (password tokens)"),
+})
 
 TOKEN_BYTES = 189             # a 256-character token; real ones are longer, seeds 000/001 allow up to 5000
 
@@ -28,12 +32,10 @@ def _timestamp(epoch: float) -> str:
     return iso_utc(epoch, timespec="microseconds")
 
 
-def _find_user(credentials: dict, domain: str, name: str, password: str) -> dict | None:
-    for user in credentials.get("iam_users", []):
-        if user.get("domain") == domain and user.get("name") == name:
-            if hmac.compare_digest(str(user.get("password", "")).encode(), password.encode()):
-                return user
-            return None
+def _find_user(credentials, domain: str, name: str, password: str) -> dict | None:
+    user = credentials.find("iam_users", domain=domain, name=name)
+    if user is not None and hmac.compare_digest(str(user.get("password", "")).encode(), password.encode()):
+        return user
     return None
 
 
@@ -63,18 +65,17 @@ async def keystone_create_user_token_by_password(call):
 
     now, ttl = world.clock.now(), call.settings["token_ttl_s"]
     token = "MII" + base64.b64encode(world.rng.randbytes(TOKEN_BYTES)).decode()
-    world.store.put(TOKENS, token, {
-        "scheme": "iam-token", "domain_id": domain["id"], "domain": domain["name"],
-        "user_id": user_id, "user": user["name"],
-    }, ttl=ttl)
+    world.store.put(TOKENS, token, Principal("iam-token", {
+        "domain_id": domain["id"], "domain": domain["name"], "user_id": user_id, "user": user["name"],
+    }), ttl=ttl)
     body = {
         "expires_at": _timestamp(now + ttl), "issued_at": _timestamp(now), "methods": ["password"],
         "user": {"name": user["name"], "id": user_id, "password_expires_at": "", "domain": domain},
         **scoped, "roles": [],
     }
-    if not call.query.get("nocatalog"):
+    if not call.params.get("nocatalog"):
         body["catalog"] = []
-    return Reply({"token": body}, status=201, headers={"X-Subject-Token": token})
+    return call.respond({"token": body}, status=201, headers={"X-Subject-Token": token})
 
 
 @product.operation("KeystoneListAuthDomains")

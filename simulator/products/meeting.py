@@ -13,9 +13,16 @@ import uuid
 
 from simulator.auth.meeting_token import TOKENS
 from simulator.core.errors import SimError
-from simulator.core.product import Product
+from simulator.core.pipeline.auth import Principal
+from simulator.core.product import CodePolicy, CredentialKind, ProductModule
 
-product = Product("meeting")
+product = ProductModule("meeting", credentials={
+    "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name"),
+                                       description="Huawei Cloud Meeting accounts (CreateAccountToken)"),
+    "meeting_apps": CredentialKind(required=("app_id", "app_key"),
+                                   description="Huawei Cloud Meeting apps (CreateAppIdToken)"),
+})
+CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
 
 USER_TOKENS = "meeting-user-tokens"
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
@@ -60,7 +67,7 @@ def _issue_token(call, user: dict, client_type: int) -> dict:
     now = world.clock.now()
     ttl, refresh_ttl = settings["token_ttl_s"], settings["refresh_token_ttl_s"]
     token = _random_token(world.rng, "stb", 36)
-    principal = {"scheme": "meeting-token", "user_id": user["userId"], "account": user["ucloginAccount"]}
+    principal = Principal("meeting-token", {"user_id": user["userId"], "account": user["ucloginAccount"]})
     world.store.put(TOKENS, token, principal, ttl=ttl)
 
     allowed = settings["tokens_per_user"] if client_type == API_CLIENT_TYPE else 1
@@ -95,7 +102,7 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
 @product.operation("CreateAccountToken")
 async def create_account_token(call):
     account, password = _basic_credentials(call.headers["authorization"])
-    configured = next((a for a in call.world.credentials.get("meeting_accounts", []) if a.get("account") == account), None)
+    configured = call.world.credentials.find("meeting_accounts", account=account)
     if (configured is None or account != call.body["account"]
             or not hmac.compare_digest(str(configured.get("password", "")).encode(), password.encode())):
         raise SimError("USG.000000020")
@@ -121,7 +128,7 @@ async def create_app_id_token(call):
     # terraform omits access= (vendor-facts §2.4); when present it must name the body's app.
     if access is not None and access != base64.b64encode(app_id.encode()).decode():
         raise SimError("USG.000000021")
-    app = next((a for a in world.credentials.get("meeting_apps", []) if a.get("app_id") == app_id), None)
+    app = world.credentials.find("meeting_apps", app_id=app_id)
     if app is None:
         raise SimError("USG.000000021")
     user_id = body.get("userId") or ""
@@ -139,17 +146,17 @@ async def create_app_id_token(call):
 
 
 def _code_scope(call) -> str:
-    return f"meeting:{call.principal['user_id']}"
+    return call.principal["user_id"]
 
 
 @product.operation("SendVeriCodeForUpdateUserInfo")
 async def send_veri_code_for_update_user_info(call):
     contact, settings = call.body["contact"], call.settings
     channel = "email" if "@" in contact else "sms"      # the spec's pattern admits only these two
-    code = call.world.codes.issue(_code_scope(call), contact, settings["code_length"], settings["code_ttl_s"])
+    code = CODES.issue(call, _code_scope(call), contact)
     language = call.headers.get("accept-language", "zh-CN")
     text = TEXTS[language].format(code=code, seconds=settings["code_ttl_s"])
-    call.world.outbox.send("meeting", call.operation.id, channel, contact, code, text)
+    call.send_code(channel, contact, code, text)
     return None
 
 
@@ -163,9 +170,5 @@ async def check_veri_code_for_update_user_info(call):
     # Counted and checked without awaiting in between, so concurrent attempts cannot overshoot.
     if not world.store.hit(VERIFY_ATTEMPTS, contact, settings["verify_attempts_per_window"], settings["verify_window_s"]):
         raise SimError("USG.000000012")
-    outcome = world.codes.check(_code_scope(call), contact, code)
-    if outcome == "expired":
-        raise SimError("USG.000000011")
-    if outcome != "ok":
-        raise SimError("USG.000000010")
+    CODES.check(call, _code_scope(call), contact, code)
     return None

@@ -11,11 +11,12 @@ import json
 import math
 import string
 
-from simulator.core.world.codes import CodeThrottled
 from simulator.core.errors import SimError
-from simulator.core.product import Product
+from simulator.core.product import CodePolicy, ProductModule
 
-product = Product("oneaccess")
+product = ProductModule("oneaccess")
+SMS_CODES = CodePolicy(throttled="SMS.0001", length="sms_code_length", ttl="sms_code_ttl_s",
+                       resend="sms_resend_interval_s")
 
 CAPTCHAS = "oneaccess-captchas"                  # token -> hidden x
 CHECKED_CAPTCHAS = "oneaccess-captchas-checked"  # token -> True: a second check is "already used"
@@ -108,14 +109,10 @@ async def send_sms_verify_code(call):
     issued = world.store.get(CAPTCHA_TOKENS, token)
     if issued is None or issued["captcha_token"] != captcha_token or issued["sender"] != mobile:
         raise SimError("CAPTCHA.0003" if world.store.get(SPENT_CAPTCHA_TOKENS, token) else "CAPTCHA.0004")
-    try:
-        code = world.codes.issue(f"oneaccess:{body['type']}", mobile, settings["sms_code_length"],
-                                 settings["sms_code_ttl_s"], settings["sms_resend_interval_s"])
-    except CodeThrottled:
-        raise SimError("SMS.0001") from None
+    code = SMS_CODES.issue(call, body["type"], mobile)
     world.store.pop(CAPTCHA_TOKENS, token)
     world.store.put(SPENT_CAPTCHA_TOKENS, token, True, ttl=settings["captcha_token_ttl_s"])
     minutes = math.ceil(settings["sms_code_ttl_s"] / 60)
     text = SMS_TEXTS[_language(call)].format(code=code, minutes=minutes)
-    world.outbox.send("oneaccess", call.operation.id, "sms", mobile, code, text)
+    call.send_code("sms", mobile, code, text)
     return None

@@ -1,11 +1,10 @@
 """Huawei Cloud OSM: contact verification for service tickets (seeds 000/001, vendor-facts §1)."""
 
+from simulator.core.product import CodePolicy, ProductModule
 from simulator.core.world.clock import iso_utc
-from simulator.core.world.codes import CodeThrottled
-from simulator.core.errors import SimError
-from simulator.core.product import Product
 
-product = Product("osm")
+product = ProductModule("osm")
+CODES = CodePolicy(wrong="OSM.01010010", throttled="OSM.01010024")
 
 CHANNELS = {0: "sms", 1: "email"}
 TEXTS = {
@@ -30,17 +29,10 @@ def _language(call) -> str:
 
 @product.operation("SendVerifyCodes")
 async def send_verify_codes(call):
-    body, settings, world = call.body, call.settings, call.world
-    contact = _contact(body)
-    try:
-        code = world.codes.issue(
-            f"osm:{_account(call)}", repr(contact), settings["code_length"],
-            settings["code_ttl_s"], settings["resend_interval_s"],
-        )
-    except CodeThrottled:
-        raise SimError("OSM.01010024") from None
-    text = TEXTS[_language(call)].format(code=code, minutes=settings["code_ttl_s"] // 60)
-    world.outbox.send("osm", call.operation.id, CHANNELS[body["contact_way"]], body["contact_value"], code, text)
+    body = call.body
+    code = CODES.issue(call, _account(call), repr(_contact(body)))
+    text = TEXTS[_language(call)].format(code=code, minutes=call.settings["code_ttl_s"] // 60)
+    call.send_code(CHANNELS[body["contact_way"]], body["contact_value"], code, text)
     return None
 
 
@@ -49,8 +41,7 @@ async def check_verify_codes(call):
     body, world = call.body, call.world
     contact = _contact(body)
     account = _account(call)
-    if world.codes.check(f"osm:{account}", repr(contact), body["verify_code"]) != "ok":
-        raise SimError("OSM.01010010")
+    CODES.check(call, account, repr(contact), body["verify_code"])
     verified_id = f"{world.rng.getrandbits(80):020x}"
     record = {
         "contact_way": contact[0], "contact_value": contact[2], "area_code": contact[1],
@@ -62,7 +53,7 @@ async def check_verify_codes(call):
 
 @product.operation("CheckNeedVerify")
 async def check_need_verify(call):
-    query = call.query
+    query = call.params
     contact = (query["contact_way"], query.get("area_code") or "", query["contact_value"])
     record = call.world.store.get(VERIFIED, (_account(call), contact))
     if record is None:
@@ -72,7 +63,7 @@ async def check_need_verify(call):
 
 @product.operation("ListHasVerifiedContacts")
 async def list_has_verified_contacts(call):
-    query = call.query
+    query = call.params
     account = _account(call)
     wanted = {k: query[k] for k in ("contact_way", "contact_value", "area_code") if k in query}
     contacts = [

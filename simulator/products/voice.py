@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
-from simulator.auth.wsse import find_app, header_pair, password_digest
-from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
+from simulator.auth.wsse import header_pair, password_digest
 from simulator.core.errors import SimError
-from simulator.core.product import Product
-
-product = Product("voice")
+from simulator.core.product import ProductModule, RuleKey
+from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 
 SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed 004 response example
 PUSH_TIME = "%Y-%m-%d %H:%M:%S"                                 # UTC (vendor-facts §5.2, §5.4)
@@ -103,6 +101,59 @@ OUTCOMES = {
     "not_exist": (Step("disconnect", "unreachable_delay_s", 8100),),
 }
 
+@dataclass(frozen=True)
+class ScriptedEvent:
+    event: str
+    after_s: float
+    state_code: int | None = None
+    state_desc: str | None = None
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """A scenario rule's `call`: a named outcome, or the call's events in order."""
+    outcome: str = "answered"
+    events: tuple[ScriptedEvent, ...] = ()
+
+    @classmethod
+    def from_rule(cls, spec: dict) -> "CallPlan":
+        events = tuple(ScriptedEvent(item["event"], float(item.get("after_s", 0)), item.get("stateCode"),
+                                     item.get("stateDesc")) for item in spec.get("events") or ())
+        return cls(spec.get("outcome", "answered"), events)
+
+
+ANSWERED = CallPlan()
+CALL_RULE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "voice: how the call plays out; answered by default",
+    "not": {"required": ["outcome", "events"]},
+    "x-otpsim-message": "give outcome or events, not both",
+    "properties": {
+        "outcome": {"enum": list(OUTCOMES), "x-otpsim-what": "call outcome"},
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "description": "the call's events in order, each `after_s` seconds after the one before",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["event"],
+                "properties": {
+                    "event": {"enum": ["callout", "alerting", "answer", "disconnect"], "x-otpsim-what": "call event"},
+                    "after_s": {"type": "number", "minimum": 0},
+                    "stateCode": {"type": "integer", "description": "disconnect: why the call ended"},
+                    "stateDesc": {"type": "string", "description": "disconnect: the text of stateCode"},
+                },
+            },
+        },
+    },
+}
+STATUS_PUSH, FEE_PUSH = "voice.status", "voice.fee"
+
+product = ProductModule("voice", rule_keys={"call": RuleKey(CALL_RULE_SCHEMA, CallPlan.from_rule)},
+                        callback_kinds=(STATUS_PUSH, FEE_PUSH))
+
 # call-frequency limits: setting prefix -> result code (seed 004 table 6)
 LIMITS = {
     "sp_calls": "1013001",
@@ -177,24 +228,19 @@ def _disconnect(at: float, state_code, state_desc=None) -> Event:
     return Event("disconnect", at, code, state_desc or STATE_DESCRIPTIONS.get(code, f"stateCode {code}"))
 
 
-def _timeline(call_spec: dict, settings: dict, playback_s: float, start: float) -> list:
+def _timeline(plan: CallPlan, settings: dict, playback_s: float, start: float) -> list:
     """The call's events with their times: an explicit list from the rule, else a named outcome."""
-    if "events" in call_spec:
-        if not call_spec["events"]:
-            raise ValueError("a voice rule's call.events needs at least one event")
+    if plan.events:
         events, at = [], start
-        for item in call_spec["events"]:
-            at += float(item.get("after_s", 0))
-            if item["event"] == "disconnect":
-                events.append(_disconnect(at, item.get("stateCode"), item.get("stateDesc")))
+        for item in plan.events:
+            at += item.after_s
+            if item.event == "disconnect":
+                events.append(_disconnect(at, item.state_code, item.state_desc))
             else:
-                events.append(Event(item["event"], at))
+                events.append(Event(item.event, at))
         return events
-    outcome = call_spec.get("outcome", "answered")
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown voice call outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
     events, at = [Event("callout", start)], start
-    for step in OUTCOMES[outcome]:
+    for step in OUTCOMES[plan.outcome]:
         at += playback_s if step.delay == PLAYBACK else settings[step.delay]
         events.append(_disconnect(at, step.state_code) if step.event == "disconnect" else Event(step.event, at))
     return events
@@ -217,7 +263,7 @@ def _transcript(body: dict, heard: int) -> str:
 @product.operation("CallVerify")
 async def call_verify(call):
     body, settings, world = call.body, call.settings, call.world
-    app = find_app(world, call.principal["app_key"])
+    app = call.principal.credential
     status_url = _push_url(body, "statusUrl", app.get("status_url"))
     fee_url = _push_url(body, "feeUrl", app.get("fee_url"))
     _check_limits(world, settings, body, app["app_key"])
@@ -235,14 +281,14 @@ async def call_verify(call):
         app=app, caller=body["displayNbr"], callee=body["calleeNbr"],
         bind_num=body.get("bindNbr") or body["displayNbr"], user_data=body.get("userData"),
         status_url=status_url, fee_url=fee_url, times_heard=heard,
-        events=_timeline((call.rule or {}).get("call") or {}, settings, playback_s, start),
-        push_faults=CallbackFaults.from_rule(call.rule),
+        events=_timeline(call.rule_data("call", ANSWERED), settings, playback_s, start),
+        push_faults=call.callback_faults,
     )
     world.store.put(ACTIVE_CALLS, voice_call.session_id, True)
     if voice_call.fee_url:
         _queue_fee(world, settings, voice_call)
     if voice_call.answered:
-        world.outbox.send(product.name, call.operation.id, "voice", body["calleeNbr"], body["verifyCode"],
+        call.send_code("voice", body["calleeNbr"], body["verifyCode"],
                           _transcript(body, heard))
     if voice_call.status_url:
         world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
@@ -285,7 +331,7 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     event = voice_call.events[index]
     if voice_call.status_url:
         policy = RetryPolicy(attempts=1 + settings["status_retries"])
-        await _push(world, settings, "voice.status", voice_call.app, voice_call.status_url,
+        await _push(world, settings, STATUS_PUSH, voice_call.app, voice_call.status_url,
                     _status_body(voice_call, event), policy, voice_call.push_faults)
     if index + 1 < len(voice_call.events):
         world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
@@ -350,4 +396,4 @@ async def _push_fees(world, settings, app, url, key, batch, faults):
     if world.store.get(FEE_BATCHES, key) is batch:
         world.store.pop(FEE_BATCHES, key)
     policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"])
-    await _push(world, settings, "voice.fee", app, url, {"eventType": "fee", "feeLst": batch}, policy, faults)
+    await _push(world, settings, FEE_PUSH, app, url, {"eventType": "fee", "feeLst": batch}, policy, faults)

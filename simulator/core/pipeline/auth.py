@@ -1,50 +1,77 @@
 """Auth schemes by the names the specs use; each module in simulator/auth registers one.
 
-A scheme is `async def check(call) -> dict | None`: the principal when its credentials are
-present and right, `None` when the request does not use this scheme at all. It raises
-`SimError(key)` for a failure the vendor documents a code for, or `AuthFailed(reason)` for the
-product's generic `auth.failure` answer.
+A scheme is `async def check(call) -> Principal | None`: who the request comes from when its
+credentials are present and right, `None` when the request does not use this scheme at all. It
+raises `SimError(key)` for a failure the vendor documents a code for, or `AuthFailed(reason)` for
+the product's generic `auth.failure` answer. A scheme declares the credential kinds it reads from
+the scenario (`credentials=`), and they join the scenario schema.
 """
 
-from simulator.core.errors import AuthFailed, SimError
-from simulator.core.product import _import_all
+from dataclasses import dataclass, field
 
-_SCHEMES: dict[str, object] = {}
+from simulator.core.errors import AuthFailed
+from simulator.core.product import CredentialKind, import_all
+
+_SCHEMES: dict[str, "AuthScheme"] = {}
 
 
-def scheme(name: str):
+class Principal:
+    """Who auth established: the scheme, and the credential it matched (a scenario `credentials`
+    entry, or the record a product stored for a token it issued), so no product looks it up again.
+    `principal["field"]` and `principal.get("field")` read the credential."""
+
+    __slots__ = ("scheme", "credential")
+
+    def __init__(self, scheme: str, credential: dict):
+        self.scheme = scheme
+        self.credential = credential
+
+    def __getitem__(self, key: str):
+        return self.credential[key]
+
+    def get(self, key: str, default=None):
+        return self.credential.get(key, default)
+
+    def __repr__(self):
+        return f"<Principal {self.scheme}>"
+
+
+@dataclass(frozen=True)
+class AuthScheme:
+    name: str
+    check: object
+    credentials: dict[str, CredentialKind] = field(default_factory=dict)
+
+
+def scheme(name: str, credentials: dict[str, CredentialKind] | None = None):
     def register(check):
-        _SCHEMES[name] = check
+        _SCHEMES[name] = AuthScheme(name, check, credentials or {})
         return check
     return register
 
 
-def load_schemes() -> dict[str, object]:
-    _import_all("simulator.auth")
+def load_schemes() -> dict[str, AuthScheme]:
+    import_all("simulator.auth")
     return dict(_SCHEMES)
 
 
-async def authenticate(call, schemes: dict) -> dict | None:
+async def authenticate(call, schemes: dict) -> Principal | None:
     operation = call.operation
     product = operation.product
     if operation.public or not product.auth_schemes:
         return None
     for name in product.auth_schemes:
-        principal = await schemes[name](call)
+        principal = await schemes[name].check(call)
         if principal is not None:
             return principal
     raise AuthFailed("no credentials of an accepted scheme")
 
 
-def failure_error(product, failure: AuthFailed) -> SimError:
-    return SimError(product.auth_failure or product.protocol_errors["internal-error"], reason=failure.reason)
-
-
 def stored_token_scheme(name: str, header: str, namespace: str):
     """Register a scheme for tokens a product issued and keeps in the world store.
 
-    The issuing product puts each token under `namespace` (key the token, value the principal)
-    with the token lifetime as TTL, so tokens expire on the virtual clock.
+    The issuing product puts each token's Principal under `namespace` (key: the token) with the
+    token lifetime as TTL, so tokens expire on the virtual clock.
     """
     async def check(call):
         token = call.headers.get(header)

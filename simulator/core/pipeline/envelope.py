@@ -1,12 +1,21 @@
 """Answers serialised exactly as the vendor does: the spec's envelope templates filled in."""
 
 import re
+from typing import NamedTuple
 
 import orjson
 
 from simulator.core.errors import SimError
 
 JSON_TYPE = "application/json;charset=UTF-8"
+
+
+class Answer(NamedTuple):
+    """What is sent for a request: every answer, success, error or a scenario's `respond`, is one."""
+    status: int
+    headers: list          # [(name bytes, value bytes)], Content-Length is added when sent
+    body: bytes
+    code: str | None       # the vendor error code it carries, for the journal; None on success
 
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -49,8 +58,8 @@ def base_headers(product, request_id: str) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def render_error(product, error: SimError, request_id: str, host: str):
-    """(status, headers, body bytes, wire code) for a catalogue entry of `product`."""
+def render_error(product, error: SimError, request_id: str, host: str) -> Answer:
+    """The answer of `product` for its catalogue entry `error.key`."""
     entry = product.entry(error.key)
     values = {**entry.fields, **error.fields, "code": entry.code, "request_id": request_id, "host": host}
     values["message"] = _fill_text(entry.message, values)
@@ -58,4 +67,4 @@ def render_error(product, error: SimError, request_id: str, host: str):
     headers = base_headers(product, request_id)
     headers.append((b"content-type", JSON_TYPE.encode()))
     headers.extend((k.encode(), str(v).encode()) for k, v in entry.headers.items())
-    return entry.status, headers, encode_json(body), entry.code
+    return Answer(entry.status, headers, encode_json(body), entry.code)

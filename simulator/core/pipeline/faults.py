@@ -9,22 +9,16 @@ import asyncio
 import socket
 import struct
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import orjson
+
+from simulator.core.pipeline.envelope import Answer
 
 TRANSPORT_EXTENSION = "otpsim.transport"
 CONNECTION_FAULTS = frozenset({"connection_reset", "empty_response", "timeout"})
 NO_TRANSPORT_STATUS = 501
 # after the connection is broken, how long to wait for the server to notice before returning
 DISCONNECT_GRACE_S = 5.0
-
-
-class Answer(NamedTuple):
-    status: int
-    headers: list
-    body: bytes
-    code: str | None
 
 
 @dataclass(frozen=True)

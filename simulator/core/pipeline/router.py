@@ -1,6 +1,21 @@
 """From method + path (+ RPC action) to an operation, or to the product whose error answers a miss."""
 
-from simulator.core.errors import SimError
+from simulator.core.errors import SimError, SpecError
+
+
+class RouteMatch:
+    """What routing found: the operation, or the product whose `error` answers a request it does not
+    serve; `product` is None when no product claims the path."""
+
+    __slots__ = ("product", "operation", "error")
+
+    def __init__(self, product=None, operation=None, error: SimError | None = None):
+        self.product = product
+        self.operation = operation
+        self.error = error
+
+
+NO_MATCH = RouteMatch()
 
 
 def _claimed(claim: str, path: str) -> bool:
@@ -8,16 +23,34 @@ def _claimed(claim: str, path: str) -> bool:
     return path == claim or (claim != "/" and path.startswith(claim))
 
 
+class RpcPath:
+    """The actions served on one RPC path, and where a request names its action (the spec's x-otpsim.rpc)."""
+
+    __slots__ = ("header", "query", "actions")
+
+    def __init__(self, product):
+        self.header = product.rpc.header
+        self.query = product.rpc.query
+        self.actions: dict[str, object] = {}
+
+    def action(self, headers, query: dict) -> str | None:
+        return (headers.get(self.header) if self.header else None) or (query.get(self.query) if self.query else None)
+
+
 class Router:
     def __init__(self, products: dict):
         self._routes: dict[str, dict[str, object]] = {}
-        self._rpc: dict[str, dict[str, object]] = {}
+        self._rpc: dict[str, RpcPath] = {}
         self._claims: list[tuple[str, object]] = []
         self._fallback = None
         for product in products.values():
             for op in product.operations:
                 if op.rpc_action:
-                    self._rpc.setdefault(op.path, {})[op.rpc_action] = op
+                    rpc = self._rpc.setdefault(op.path, RpcPath(product))
+                    if (rpc.header, rpc.query) != (product.rpc.header, product.rpc.query):
+                        raise SpecError(f"{product.name}: RPC path {op.path} names its action elsewhere "
+                                        f"than the other products on it (x-otpsim.rpc)")
+                    rpc.actions[op.rpc_action] = op
                 else:
                     self._routes.setdefault(op.path, {})[op.method] = op
             self._claims.extend((claim, product) for claim in product.claims)
@@ -31,26 +64,26 @@ class Router:
                 return product
         return self._fallback
 
-    def resolve(self, method: str, path: str, headers, query: dict):
-        """(operation, None) or (None, (product, SimError)) for a request nobody serves."""
+    def match(self, method: str, path: str, headers, query: dict) -> RouteMatch:
         by_method = self._routes.get(path)
         if by_method is not None:
             op = by_method.get(method)
             if op is not None:
-                return op, None
+                return RouteMatch(op.product, op)
             product = next(iter(by_method.values())).product
-            return None, (product, SimError(product.protocol_errors["method-not-allowed"], method=method))
-        actions = self._rpc.get(path)
-        if actions is not None and method in ("GET", "POST"):
-            action = headers.get("x-acs-action") or query.get("Action")
-            op = actions.get(action)
+            return RouteMatch(product, error=SimError(product.protocol_errors["method-not-allowed"], method=method))
+        rpc = self._rpc.get(path)
+        if rpc is not None and method in ("GET", "POST"):
+            action = rpc.action(headers, query)
+            op = rpc.actions.get(action)
             if op is not None:
-                return op, None
-            product = next(iter(actions.values())).product
+                return RouteMatch(op.product, op)
+            product = next(iter(rpc.actions.values())).product
             key = "missing-parameter" if not action else "unknown-path"
-            return None, (product, SimError(product.protocol_errors[key], field="Action", action=action or ""))
+            return RouteMatch(product, error=SimError(product.protocol_errors[key], field=rpc.query or rpc.header,
+                                                      action=action or ""))
         product = self.owner(path)
         if product is None:
-            return None, None
-        kind = "method-not-allowed" if actions is not None else "unknown-path"
-        return None, (product, SimError(product.protocol_errors[kind], path=path, method=method))
+            return NO_MATCH
+        kind = "method-not-allowed" if rpc is not None else "unknown-path"
+        return RouteMatch(product, error=SimError(product.protocol_errors[kind], path=path, method=method))

@@ -6,22 +6,14 @@ are tried in order; the first that matches and admits the request answers it.
 
 import math
 import re
-from dataclasses import dataclass
 from statistics import NormalDist
 
+from simulator.core.pipeline.envelope import Answer, encode_json
 from simulator.core.pipeline.faults import Fault
+from simulator.core.world.callbacks import CallbackFaults
 
 MAX_DELAY_MS = 300_000
 Z_99 = NormalDist().inv_cdf(0.99)
-
-
-@dataclass
-class RequestView:
-    """What rules match on: the routed operation and the request as parsed."""
-    operation: object
-    headers: object
-    params: dict
-    body: object
 
 
 def _text(value) -> str:
@@ -66,7 +58,9 @@ def _names(spec) -> frozenset | None:
     return frozenset(spec if isinstance(spec, list) else [spec])
 
 
-class Match:
+class RuleMatch:
+    """A rule's `match`: what a request (the request context, as routed and parsed) must be."""
+
     def __init__(self, spec: dict):
         self.products = _names(spec.get("product"))
         self.operations = _names(spec.get("operation"))
@@ -97,18 +91,18 @@ class Match:
         return self.operations is None or operation.qualified in self.operations
 
     @staticmethod
-    def field_value(section: str, field, request: RequestView):
+    def field_value(section: str, field, request):
         if section == "headers":
             return request.headers.get(field)
         if section == "query":
-            return request.params.get(field)
+            return request.wire_params.get(field)
         return _dig(request.body, field)
 
-    def fields_match(self, request: RequestView) -> bool:
+    def fields_match(self, request) -> bool:
         """Whether the header, query and body filters match (admits() is the caller's to check)."""
         return (
             all(matches(request.headers.get(name)) for name, matches in self.headers.items())
-            and all(matches(request.params.get(name)) for name, matches in self.query.items())
+            and all(matches(request.wire_params.get(name)) for name, matches in self.query.items())
             and all(matches(_dig(request.body, path)) for path, matches in self.body.items())
         )
 
@@ -132,19 +126,35 @@ def compile_delay(rule: dict):
     return lambda rng: min(rng.lognormvariate(mu, sigma), MAX_DELAY_MS)
 
 
+def respond_answer(respond: dict) -> Answer:
+    """A rule's `respond`: status, headers and body sent as given."""
+    body = respond.get("body", b"")
+    if isinstance(body, (dict, list)):
+        body = encode_json(body)
+    elif isinstance(body, str):
+        body = body.encode()
+    # the length is the body's own; a second Content-Length would make the answer unreadable
+    headers = [(k.lower().encode(), str(v).encode()) for k, v in (respond.get("headers") or {}).items()
+               if k.lower() != "content-length"]
+    return Answer(int(respond["status"]), headers, body, None)
+
+
 class Rule:
-    def __init__(self, index: int, spec: dict):
+    def __init__(self, index: int, spec: dict, rule_keys: dict):
         self.spec = spec
         self.name = spec.get("name", f"rule-{index + 1}")
-        self.match = Match(spec.get("match") or {})
+        self.match = RuleMatch(spec.get("match") or {})
         self.after = spec.get("after", 0)
         self.times = spec.get("times")
         self.probability = spec.get("probability")
         self.delay = compile_delay(spec)
         self.error = str(spec["error"]) if "error" in spec else None
-        self.respond = spec.get("respond")
+        self.respond = respond_answer(spec["respond"]) if "respond" in spec else None
         self.fault = Fault.from_spec(spec.get("fault"))
         self.delivers = spec.get("deliver", True)
+        self.callback_faults = CallbackFaults.from_spec(spec.get("callbacks"))
+        # the keys products declare (RuleKey), parsed once into what their handlers read
+        self.data = {key: declared.parse(spec[key]) for key, declared in rule_keys.items() if key in spec}
         self.seen = 0
         self.answered = 0
 
@@ -162,16 +172,16 @@ class Rule:
 
 
 class Scenario:
-    def __init__(self, document: dict | None = None):
+    def __init__(self, document: dict | None = None, rule_keys: dict | None = None):
         document = document or {}
         self.document = document
         self.name = document.get("name", "empty")
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
-        self.rules = [Rule(index, spec) for index, spec in enumerate(document.get("rules") or [])]
+        self.rules = [Rule(index, spec, rule_keys or {}) for index, spec in enumerate(document.get("rules") or [])]
         self._rules_by_operation: dict[str, OperationRules] = {}
 
-    def select(self, request: RequestView, rng) -> Rule | None:
+    def select(self, request, rng) -> Rule | None:
         for rule in self._rules_for(request.operation).candidates(request):
             if rule.match.fields_match(request) and rule.admit(rng):
                 return rule
@@ -207,12 +217,12 @@ class OperationRules:
                 for text in texts:
                     by_value.setdefault(text, []).append(index)
 
-    def candidates(self, request: RequestView) -> list[Rule]:
+    def candidates(self, request) -> list[Rule]:
         if not self.keyed:
             return self.rules
         found = list(self.unkeyed)
         for (section, field), by_value in self.keyed.items():
-            actual = Match.field_value(section, field, request)
+            actual = RuleMatch.field_value(section, field, request)
             if _is_scalar(actual):
                 found.extend(by_value.get(_text(actual), ()))
         return [self.rules[index] for index in sorted(set(found))]

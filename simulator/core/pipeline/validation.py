@@ -42,8 +42,7 @@ def _coercer(schema: dict):
 
 
 class RequestValidator:
-    def __init__(self, name, parameters, body_schema, body_required, invalid_overrides, protocol_errors):
-        self.name = name
+    def __init__(self, parameters, body_schema, body_required, invalid_overrides, protocol_errors):
         self._overrides = invalid_overrides
         self._missing = protocol_errors["missing-parameter"]
         self._invalid = protocol_errors["invalid-parameter"]

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from simulator.core.scenario_schema import ScenarioError
+from simulator.core.scenario_format import ScenarioError
 from simulator.core.spec import served_json
 from simulator import __version__
 

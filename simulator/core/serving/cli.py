@@ -8,42 +8,10 @@ import tempfile
 from pathlib import Path
 
 from simulator import __version__
-from simulator.core.scenario_schema import ScenarioError
+from simulator.core.compose import create_simulator, standard_parts
+from simulator.core.scenario_format import ScenarioError
 
-DEFAULT_SCENARIO = "default.yaml"
 SECTIONS = ("headers", "query", "body")
-
-
-def scenario_dir() -> Path:
-    checkout = Path(__file__).resolve().parents[3] / "scenarios"
-    if checkout.is_dir():
-        return checkout
-    from importlib import resources
-    return Path(str(resources.files("simulator") / "scenarios"))
-
-
-def create_simulator(scenario_files=(), seed: int | None = None, **options):
-    """A simulator serving the scenario files merged in order over scenarios/default.yaml."""
-    sources = [(str(name), Path(name).read_text(encoding="utf-8")) for name in scenario_files]
-    return simulator_from_texts(sources, seed, **options)
-
-
-def simulator_from_texts(sources, seed: int | None = None, products=None, **options):
-    """A simulator serving scenario (name, text) sources merged in order over scenarios/default.yaml;
-    each source's problems are reported with its own name and lines."""
-    from simulator.core.pipeline.app import Simulator
-    from simulator.core.pipeline.scenario import Scenario, merge_documents
-    from simulator.core.scenario_schema import ScenarioFormat
-    from simulator.core.spec import load_products
-
-    products = products or load_products()
-    scenario_format = ScenarioFormat(products)
-    base = scenario_format.load_file(scenario_dir() / DEFAULT_SCENARIO)
-    document = merge_documents([scenario_format.load(text, name) for name, text in sources], base=base)
-    if seed is None:
-        seed = document.get("seed", 0)
-    return Simulator(scenario=Scenario(document), seed=seed, products=products,
-                     scenario_format=scenario_format, base_scenario=base, **options)
 
 
 def _serve(args) -> int:
@@ -86,15 +54,8 @@ def _serve(args) -> int:
     return 0
 
 
-def _scenario_format(products=None):
-    from simulator.core.scenario_schema import ScenarioFormat
-    from simulator.core.spec import load_products
-
-    return ScenarioFormat(products or load_products())
-
-
 def _check(args) -> int:
-    scenario_format = _scenario_format()
+    scenario_format = standard_parts().scenario_format
     failed = False
     for name in args.files:
         try:
@@ -111,16 +72,15 @@ def _check(args) -> int:
 
 
 def _schema(args) -> int:
-    print(json.dumps(_scenario_format().schema, indent=1, ensure_ascii=False))
+    print(json.dumps(standard_parts().scenario_format.schema, indent=1, ensure_ascii=False))
     return 0
 
 
 def _catalogue_scenario(args) -> int:
     import yaml
 
-    from simulator.core.spec import load_products
-
-    products = load_products()
+    parts = standard_parts()
+    products = parts.products
     operation = next((op for p in products.values() for op in p.operations if op.qualified == args.operation), None)
     section, _, field = args.field.partition(".")
     if operation is None or section not in SECTIONS or not field:
@@ -142,7 +102,7 @@ def _catalogue_scenario(args) -> int:
         *(f"  - {yaml.safe_dump(rule, **one_line).strip()}\n" for rule in rules),
     ])
     try:
-        _scenario_format(products).load(text, source="generated")
+        parts.scenario_format.load(text, source="generated")
     except ScenarioError as problem:
         print("otpsim:", *problem.problems, sep="\n", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ import random
 from simulator.core.world.callbacks import Callbacks
 from simulator.core.world.clock import Clock
 from simulator.core.world.codes import CodeBook
+from simulator.core.world.credentials import Credentials
 from simulator.core.world.journal import Journal
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.scheduler import Scheduler
@@ -30,7 +31,7 @@ class World:
 
     def use_scenario(self, scenario):
         self.scenario = scenario
-        self.credentials = scenario.credentials
+        self.credentials = Credentials(scenario.credentials)
         self.settings = {
             name: {**product.setting_defaults(), **(scenario.product_settings.get(name) or {})}
             for name, product in self.products.items()

@@ -38,8 +38,8 @@ class CallbackFaults:
     out_of_order_s: float = 0.0      # each push held back a random 0..this, so pushes can overtake
 
     @classmethod
-    def from_rule(cls, rule: dict | None) -> "CallbackFaults | None":
-        spec = (rule or {}).get("callbacks")
+    def from_spec(cls, spec: dict | None) -> "CallbackFaults | None":
+        """A rule's `callbacks` value."""
         if not spec:
             return None
         kinds = spec.get("kinds")

@@ -55,10 +55,6 @@ class Clock:
             self._frozen_at, self._offset = None, now - time.time()
         self._changed()
 
-    def reset(self):
-        self._offset, self._frozen_at = 0.0, None
-        self._changed()
-
     def describe(self) -> dict:
         now = self.now()
         return {

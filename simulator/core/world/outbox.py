@@ -3,13 +3,9 @@
 import asyncio
 import itertools
 from collections import deque
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 from simulator.core.world.clock import iso_utc
-
-# True while a request is handled whose scenario rule says `deliver: false`
-delivery_lost: ContextVar[bool] = ContextVar("otpsim_delivery_lost", default=False)
 
 
 @dataclass(slots=True)
@@ -37,9 +33,11 @@ class Outbox:
         self._ids = itertools.count(1)
         self._waiters: dict[str, list[asyncio.Future]] = {}
 
-    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str):
+    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str,
+             delivered: bool = True):
+        """A message; `delivered=False`: the vendor accepted it and it never arrives (its id is spent)."""
         row = (next(self._ids), product, operation, channel, to, code, text, self._clock.now())
-        if delivery_lost.get():  # the vendor accepted it; it never arrives
+        if not delivered:
             return
         self._rows.append(row)
         for waiter in self._waiters.pop(to, []):
