@@ -1,15 +1,12 @@
-"""Shared fixtures: a fresh simulator per test, in-process or on a real 127.0.0.1 socket."""
-
-import socket
-import threading
-import time
+"""Shared fixtures: a fresh simulator per test, in-process or on a real 127.0.0.1 socket, and what the
+voice tests share (a push receiver, a frozen clock)."""
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from simulator.core.compose import create_simulator
-from simulator.core.serving.server import server_config
+from simulator.embedded import ThreadServer
+from voice_helpers import Receiver, b64, freeze_clock, verify_body
 
 
 @pytest.fixture
@@ -23,38 +20,26 @@ def client(sim):
         yield test_client
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class LiveServer:
-    """uvicorn in a thread on a free port, as `otpsim serve` runs it (faults included); `url` is its base URL."""
-
-    def __init__(self, app, **options):
-        self.port = free_port()
-        self.config = server_config(app, "127.0.0.1", self.port, **options)
-        self.server = uvicorn.Server(self.config)
-        scheme = "https" if options.get("ssl_certfile") else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
+@pytest.fixture
+def live(sim):
+    """The simulator on a real socket, as `otpsim serve` runs it (faults included); `live.url` is its base URL."""
+    with ThreadServer(sim) as server:
+        yield server
 
 
 @pytest.fixture
-def live(sim):
-    with LiveServer(sim) as server:
+def receiver():
+    """A real HTTP server on 127.0.0.1 that records the pushes it gets."""
+    with Receiver() as server:
         yield server
+
+
+@pytest.fixture
+def world(client, receiver):
+    """Voice: a frozen clock at T0 and a CallVerify body builder whose pushes go to the receiver."""
+    freeze_clock(client)
+
+    def body(callee="+8613800000001", **fields):
+        urls = {"statusUrl": b64(f"{receiver.url}/status"), "feeUrl": b64(f"{receiver.url}/fee")}
+        return verify_body(callee, **{**urls, **fields})
+    return body

@@ -4,18 +4,9 @@ and a receiver that hangs without holding up the API or other calls."""
 import socket
 import threading
 
-import pytest
-
-from test_voice_calls import place, world  # noqa: F401  (the fixture)
-from voice_helpers import Receiver, advance, deliveries, use_scenario, verify_body, b64, call_verify
+from voice_helpers import advance, b64, call_verify, deliveries, place, use_scenario, verify_body
 
 ORDER = ["callout", "alerting", "answer", "disconnect"]
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 def faults_rule(**callbacks) -> list:
@@ -27,7 +18,7 @@ def play_out(client, seconds=40, step=1):
         advance(client, step)
 
 
-def test_dropped_status_pushes_never_arrive_and_are_listed_as_dropped(client, receiver, world):  # noqa: F811
+def test_dropped_status_pushes_never_arrive_and_are_listed_as_dropped(client, receiver, world):
     use_scenario(client, rules=faults_rule(drop=1.0, kinds=["voice.status"]))
     place(client, world())
     play_out(client)
@@ -38,7 +29,7 @@ def test_dropped_status_pushes_never_arrive_and_are_listed_as_dropped(client, re
     assert status[0]["attempts"][0]["dropped"] == "scenario: drop"
 
 
-def test_duplicated_pushes_arrive_twice_in_order(client, receiver, world):  # noqa: F811
+def test_duplicated_pushes_arrive_twice_in_order(client, receiver, world):
     use_scenario(client, rules=faults_rule(duplicate=1.0))
     place(client, world())
     play_out(client)
@@ -48,7 +39,7 @@ def test_duplicated_pushes_arrive_twice_in_order(client, receiver, world):  # no
     assert len(twins) == 4
 
 
-def test_delayed_pushes_arrive_only_after_the_delay(client, receiver, world):  # noqa: F811
+def test_delayed_pushes_arrive_only_after_the_delay(client, receiver, world):
     use_scenario(client, rules=faults_rule(delay_s=120))
     place(client, world())
     play_out(client, seconds=60)
@@ -57,7 +48,7 @@ def test_delayed_pushes_arrive_only_after_the_delay(client, receiver, world):  #
     assert receiver.events() == ORDER
 
 
-def test_out_of_order_pushes_overtake_each_other_deterministically(client, receiver, world):  # noqa: F811
+def test_out_of_order_pushes_overtake_each_other_deterministically(client, receiver, world):
     use_scenario(client, rules=faults_rule(out_of_order_s=60, kinds=["voice.status"]))
     place(client, world())
     play_out(client, seconds=120)
@@ -72,7 +63,7 @@ def test_callbacks_rule_key_is_checked(client):
     assert refused.status_code == 400
 
 
-def test_a_hanging_receiver_holds_up_neither_the_api_nor_other_calls(client, receiver, world):  # noqa: F811
+def test_a_hanging_receiver_holds_up_neither_the_api_nor_other_calls(client, receiver, world):
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
     hanging.listen(8)
@@ -89,6 +80,7 @@ def test_a_hanging_receiver_holds_up_neither_the_api_nor_other_calls(client, rec
 
     thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
     thread.start()
+    use_scenario(client, settings={"push_timeout_s": 0.2})   # the stuck push gives up quickly
     try:
         dead_url = b64(f"http://127.0.0.1:{hanging.getsockname()[1]}/status")
         stuck = call_verify(client, verify_body("+8613800000011", statusUrl=dead_url))
@@ -122,7 +114,7 @@ def test_the_delivery_queue_is_bounded(sim):
     assert state == "dropped" and attempt["dropped"] == "queue full"
 
 
-def test_concurrent_calls_each_push_their_events_in_order(client, receiver, world):  # noqa: F811
+def test_concurrent_calls_each_push_their_events_in_order(client, receiver, world):
     sessions = [place(client, world(callee=f"+86138000001{n:02d}")) for n in range(8)]
     play_out(client)
     by_call = {session: [] for session in sessions}

@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -11,9 +12,13 @@ import time
 import httpx
 import pytest
 
-from conftest import free_port
-
 OTPSIM = [sys.executable, "-m", "simulator.core.serving.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run(*args):

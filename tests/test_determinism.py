@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import httpx
 
-from conftest import LiveServer
+from simulator.embedded import ThreadServer
 from huawei_signing import signed_headers
 from simulator.core.compose import create_simulator
 
@@ -60,7 +60,7 @@ def play(live) -> dict:
 
 
 def run(scenario_file, seed=None) -> dict:
-    with LiveServer(create_simulator([scenario_file], seed=seed)) as live:
+    with ThreadServer(create_simulator([scenario_file], seed=seed)) as live:
         return play(live)
 
 

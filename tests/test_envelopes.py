@@ -1,6 +1,6 @@
 """Cross-product envelope rules: forced errors fill their placeholders, request ids, secrets masked."""
 
-from test_meeting import account_login, token
+from meeting_helpers import account_login, token
 
 CAMS_ACTION = {"x-acs-action": "GetMigrationVerifyCode"}
 

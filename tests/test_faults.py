@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from conftest import LiveServer
+from simulator.embedded import ThreadServer
 from huawei_signing import signed_headers
 from simulator.core.serving.tls import make_certificates
 from simulator.embedded import EmbeddedOtpsim
@@ -103,7 +103,7 @@ def test_slow_body_dribbles_the_right_body_over_the_configured_time(live):
 def test_faults_work_over_tls_too(sim, tmp_path):
     paths = make_certificates(tmp_path)
     trust = ssl.create_default_context(cafile=str(paths["ca"]))
-    with LiveServer(sim, ssl_certfile=str(paths["cert"]), ssl_keyfile=str(paths["key"])) as live:
+    with ThreadServer(sim, ssl_certfile=str(paths["cert"]), ssl_keyfile=str(paths["key"])) as live:
         httpx.put(f"{live.url}/__otpsim/scenario", verify=trust, json={"rules": [
             {"match": {"operation": "osm.SendVerifyCodes"}, "fault": "connection_reset"}]})
         # OpenSSL reports a reset under TLS as an unexpected EOF, which httpx calls a protocol error

@@ -1,9 +1,12 @@
 """IAM through HTTP: the password token, its use on osm, its expiry, and the domain lookup."""
 
+import json
 
 import pytest
+from starlette.testclient import TestClient
 
 from huawei_signing import signed_headers
+from simulator.core.compose import simulator_from_texts
 
 TOKENS = "/v3/auth/tokens"
 DOMAINS = "/v3/auth/domains"
@@ -97,3 +100,17 @@ def test_domain_lookup_refuses_a_bad_signature_with_the_gateway_code(client):
     body = response.json()
     assert body["error_code"] == "APIGW.0301" and body["request_id"] == response.headers["x-request-id"]
     assert client.get("/v3/auth/nothing").json()["error_code"] == "APIGW.0101"
+
+
+def test_an_aksk_without_a_domain_name_gets_a_generated_one_that_the_seed_fixes():
+    def domain_names(seed):
+        scenario = {"credentials": {"huawei_aksk": [{"ak": "NONAMEAK00000000000", "sk": "noNameSecret",
+                                                     "domain_id": "noname0domain"}]}}
+        client = TestClient(simulator_from_texts([("no-name", json.dumps(scenario))], seed=seed))
+        headers = signed_headers("GET", DOMAINS, ak="NONAMEAK00000000000", sk="noNameSecret")
+        return [client.get(DOMAINS, headers=headers).json()["domains"][0]["name"] for _ in range(2)]
+
+    first, again = domain_names(seed=1)
+    assert first == again and first and first.isascii() and first != "noname0domain"
+    assert domain_names(seed=1) == [first, first]
+    assert domain_names(seed=2)[0] != first

@@ -1,58 +1,18 @@
 """Meeting through HTTP: logins, the send → read → verify flow, and every code the product answers."""
 
 import asyncio
-import base64
+import json
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from meeting_helpers import (
+    ACCOUNT, APP_ID, APP_KEY, PHONE, SEND, VERIFY, account_login, app_login, basic, manual_clock, other_than,
+    send_and_read, token, verify,
+)
+from simulator.core.compose import simulator_from_texts
 from simulator.products.meeting import app_signature
-
-ACCOUNT, PASSWORD = "sim-user@example.com", "Sim-Passw0rd!"
-APP_ID, APP_KEY = "sim-app-id-0001", "sim-app-key-0001"
-SEND = "/v1/usg/dcs/member/verification-code"
-VERIFY = "/v1/usg/dcs/member/verification-code/verify"
-PHONE = "+8613800000000"
-
-
-def basic(account=ACCOUNT, password=PASSWORD) -> str:
-    return "Basic " + base64.b64encode(f"{account}:{password}".encode()).decode()
-
-
-def account_login(client, password=PASSWORD, client_type=72):
-    return client.post("/v1/usg/acs/auth/account", headers={"Authorization": basic(password=password)},
-                       json={"account": ACCOUNT, "clientType": client_type})
-
-
-def app_login(client, expire_time, app_key=APP_KEY, user_id="user-1", nonce="57f3d111-e02a-4fb9-9878-554627feaf9d"):
-    signature = app_signature(app_key, APP_ID, user_id, expire_time, nonce)
-    access = base64.b64encode(APP_ID.encode()).decode()
-    body = {"appId": APP_ID, "userId": user_id, "corpId": None, "expireTime": expire_time, "nonce": nonce,
-            "clientType": 72, "deptCode": None}
-    return client.post("/v2/usg/acs/auth/appauth", json=body,
-                       headers={"Authorization": f"HMAC-SHA256 signature={signature},access={access}"})
-
-
-def token(client) -> dict:
-    return {"X-Access-Token": account_login(client).json()["accessToken"]}
-
-
-def manual_clock(client) -> float:
-    return client.post("/__otpsim/clock", json={"mode": "manual"}).json()["epoch"]
-
-
-def send_and_read(client, headers, contact=PHONE, **extra_headers) -> dict:
-    sent = client.post(SEND, headers={**headers, **extra_headers}, json={"contact": contact, "country": "chinaPR"})
-    assert sent.status_code == 200 and sent.content == b""
-    return client.get("/__otpsim/outbox/latest", params={"to": contact}).json()
-
-
-def verify(client, headers, code, contact=PHONE):
-    return client.post(VERIFY, headers=headers, json={"contact": contact, "verificationCode": code, "country": "chinaPR"})
-
-
-def other_than(code: str) -> str:
-    return "000000" if code != "000000" else "111111"
 
 
 def test_app_id_signature_vector():
@@ -74,6 +34,21 @@ def test_account_login_answers_the_documented_token_fields(client):
     assert body["clientType"] == 72 and body["tokenType"] == 0
     assert body["refreshValidPeriod"] == 30 * 24 * 3600
     assert body["user"]["ucloginAccount"] == ACCOUNT
+
+
+def test_a_user_without_a_configured_name_gets_a_generated_one_that_the_seed_fixes():
+    account = "unnamed@example.com"
+
+    def user_names(seed, **configured):
+        scenario = {"credentials": {"meeting_accounts": [{"account": account, "password": "pw-0001", **configured}]}}
+        client = TestClient(simulator_from_texts([("named", json.dumps(scenario))], seed=seed))
+        return [client.post("/v1/usg/acs/auth/account", headers={"Authorization": basic(account, "pw-0001")},
+                            json={"account": account, "clientType": 72}).json()["user"]["name"] for _ in range(2)]
+
+    first, again = user_names(seed=1)
+    assert first == again and first not in ("", account)
+    assert user_names(seed=1) == [first, first] and user_names(seed=2)[0] != first
+    assert user_names(seed=1, name="Li Lei") == ["Li Lei", "Li Lei"]
 
 
 @pytest.mark.parametrize("authorization", [basic(password="wrong-password"), basic(account="nobody@example.com"),

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import LiveServer
+from simulator.embedded import ThreadServer
 from catalogue_requests import expected_body, request_for
 from huawei_signing import signed_headers
 from simulator.core.compose import create_simulator
@@ -68,7 +68,7 @@ class Served:
     """A recipe served on a real socket, with a client for it."""
 
     def __init__(self, name):
-        self.live = LiveServer(create_simulator([RECIPES / f"{name}.yaml"]))
+        self.live = ThreadServer(create_simulator([RECIPES / f"{name}.yaml"]))
 
     def __enter__(self):
         live = self.live.__enter__()

@@ -19,9 +19,9 @@ from huaweicloudsdkosm.v2 import (CheckVerifyCodesRequest, OsmClient, SendVerify
                                   VerifyVerifyCodeV2Req)
 from huaweicloudsdkosm.v2.region.osm_region import OsmRegion
 
-from conftest import LiveServer
+from simulator.embedded import ThreadServer
 from simulator.core.serving.tls import make_certificates
-from test_meeting import other_than
+from meeting_helpers import other_than
 
 AK, SK = "SIMTESTAK0000000000", "simTestSecretKey0000000000000000000000000"
 PHONE = "+8613800000000"
@@ -56,7 +56,7 @@ def closing():
 @pytest.fixture
 def tls_live(sim, tmp_path):
     paths = make_certificates(tmp_path)
-    with LiveServer(sim, ssl_certfile=str(paths["cert"]), ssl_keyfile=str(paths["key"])) as server:
+    with ThreadServer(sim, ssl_certfile=str(paths["cert"]), ssl_keyfile=str(paths["key"])) as server:
         server.ca = str(paths["ca"])
         server.trust = ssl.create_default_context(cafile=server.ca)
         yield server

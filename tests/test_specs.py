@@ -1,16 +1,43 @@
 """Every spec is a valid OpenAPI 3.1 document that follows the project's conventions, served as-is."""
 
 import pytest
+import yaml
 from openapi_spec_validator import validate
 
-from simulator.core.spec import load_products
+from simulator.core.spec import load_products, spec_dir
 
 PRODUCTS = load_products()
+COMMONS = sorted((spec_dir() / "commons").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTS))
 def test_spec_is_valid_openapi(name):
     validate(PRODUCTS[name].document)
+
+
+@pytest.mark.parametrize("path", COMMONS, ids=lambda path: path.name)
+def test_shared_vendor_documents_are_valid_openapi_and_name_no_product(path):
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    validate(document)
+    assert "product" not in document["x-otpsim"]
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_served_spec_stands_alone(name):
+    refs = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            refs.extend(v for k, v in node.items() if k == "$ref")
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(PRODUCTS[name].document)
+    assert all(ref.startswith("#/") for ref in refs), [ref for ref in refs if not ref.startswith("#/")]
+    assert "include" not in PRODUCTS[name].document["x-otpsim"]
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTS))

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from voice_helpers import (
-    APP_KEY, APP_SECRET, FEE_SCHEMA, RESULT_SCHEMA, STATUS_SCHEMA, T0, Receiver, advance, aksk_headers, b64,
-    CALL_VERIFY, call_verify, deliveries, freeze_clock, outcome_rule, use_scenario, verify_body,
+    APP_KEY, APP_SECRET, CALL_VERIFY, FEE_SCHEMA, RESULT_SCHEMA, STATUS_SCHEMA, T0, advance, aksk_headers, b64,
+    call_verify, deliveries, outcome_rule, place, use_scenario, verify_body,
 )
 
 SESSION_ID = re.compile(r"^120[01]_\d{3}_\d+_\d{14}@callenabler245\.huaweicaas\.com$")
@@ -18,30 +18,6 @@ SESSION_ID = re.compile(r"^120[01]_\d{3}_\d+_\d{14}@callenabler245\.huaweicaas\.
 
 def stamp(seconds: float) -> str:
     return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
-
-
-@pytest.fixture
-def world(client, receiver):
-    """A frozen clock at T0 and a body builder whose pushes go to the receiver."""
-    freeze_clock(client)
-
-    def body(callee="+8613800000001", **fields):
-        urls = {"statusUrl": b64(f"{receiver.url}/status"), "feeUrl": b64(f"{receiver.url}/fee")}
-        return verify_body(callee, **{**urls, **fields})
-    return body
-
-
-def place(client, body) -> str:
-    response = call_verify(client, body)
-    assert response.status_code == 200, response.text
-    RESULT_SCHEMA.validate(response.json())
-    return response.json()["sessionId"]
 
 
 def assert_valid_pushes(receiver):

@@ -62,6 +62,14 @@ def outcome_rule(outcome: str) -> dict:
     return {"name": outcome, "match": {"operation": "voice.CallVerify"}, "call": {"outcome": outcome}}
 
 
+def place(client, body) -> str:
+    """A CallVerify that must succeed; its sessionId."""
+    response = call_verify(client, body)
+    assert response.status_code == 200, response.text
+    RESULT_SCHEMA.validate(response.json())
+    return response.json()["sessionId"]
+
+
 def deliveries(client, kind: str) -> list:
     return client.get("/__otpsim/callbacks", params={"kind": kind}).json()
 

@@ -21,6 +21,7 @@ from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
 from simulator.core.report.signing import Credentials, signature_reader
+from simulator.core.wiring import Needs
 
 ACS3 = "ACS3-HMAC-SHA256"
 ACS3_HEADERS = ("x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
@@ -170,7 +171,10 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
 
 
 @scheme("acs", credentials={"alibaba": CredentialKind(
-    required=("access_key_id", "access_key_secret"), description="Alibaba Cloud AccessKey pairs (acs signatures)")})
+    required=("access_key_id", "access_key_secret"), description="Alibaba Cloud AccessKey pairs (acs signatures)")},
+        needs=Needs(errors=("MissingParameter", "InvalidParameter", "IncompleteSignature", "InvalidAccessKeyId.NotFound",
+                            "IllegalTimestamp", "SignatureDoesNotMatch", "SignatureNonceUsed"),
+                    settings=("signature_skew_s", "nonce_window_s")))
 async def check(call):
     authorization = call.headers.get("authorization")
     if authorization is not None and authorization.startswith("ACS3-"):

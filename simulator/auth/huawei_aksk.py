@@ -15,9 +15,9 @@ from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import AuthFailed
 from simulator.core.report.signing import Credentials, signature_reader
+from simulator.core.wiring import Needs
 
 ALGORITHM = "SDK-HMAC-SHA256"
-DEFAULT_SKEW_S = 900
 
 
 def _encode(text: str) -> str:
@@ -72,7 +72,8 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
 
 @scheme("huawei-aksk", credentials={"huawei_aksk": CredentialKind(
     required=("ak", "sk"), optional=("domain_id", "domain"),
-    description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")})
+    description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")},
+        needs=Needs(settings=("signature_skew_s",)))
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if not authorization.startswith(ALGORITHM):
@@ -89,7 +90,7 @@ async def check(call):
         signed_at = parse_utc(sdk_date, "%Y%m%dT%H%M%SZ")
     except ValueError:
         raise AuthFailed("X-Sdk-Date is missing or malformed") from None
-    if not call.world.clock.accepts(signed_at, call.settings.get("signature_skew_s", DEFAULT_SKEW_S)):
+    if not call.world.clock.accepts(signed_at, call.settings["signature_skew_s"]):
         raise AuthFailed("X-Sdk-Date is too far from the server time")
     payload_hash = call.headers.get("x-sdk-content-sha256") or hashlib.sha256(call.raw_body).hexdigest()
     text = string_to_sign(call.method, call.wire_path, call.query_string, call.headers,

@@ -9,12 +9,14 @@ from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.errors import SimError
 from simulator.core.report.signing import credential_header_reader
+from simulator.core.wiring import Needs
 
 credential_header_reader("oneaccess-client", "x-client-id")
 
 
 @scheme("oneaccess-client", credentials={"oneaccess_clients": CredentialKind(
-    required=("client_id",), description="OneAccess applications, by the X-client-id they call with")})
+    required=("client_id",), description="OneAccess applications, by the X-client-id they call with")},
+        needs=Needs(errors=("APP.0001", "APP.0002")))
 async def check(call):
     client_id = call.headers.get("x-client-id")
     if not client_id:

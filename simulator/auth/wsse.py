@@ -16,6 +16,7 @@ from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
 from simulator.core.report.signing import Credentials, signature_reader
+from simulator.core.wiring import Needs
 
 AUTHORIZATION_PREFIX = "AKSK"
 TOKEN_PREFIX = "UsernameToken"
@@ -92,7 +93,11 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
 
 @scheme("wsse", credentials={"voice_apps": CredentialKind(
     required=("app_key", "app_secret"), optional=("status_url", "fee_url"),
-    description="Huawei Voice Call apps (WSSE); status_url and fee_url: where pushes go when a call names none")})
+    description="Huawei Voice Call apps (WSSE); status_url and fee_url: where pushes go when a call names none")},
+        needs=Needs(errors=(*(code for rule in AUTHORIZATION_RULES for code in (rule[1], rule[3])),
+                            *(code for _, code in TOKEN_ATTRIBUTES),
+                            "1023033", "1023038", "1010003", "1010010", "1010013"),
+                    settings=("created_skew_s", "nonce_window_s")))
 async def check(call):
     authorization = call.headers.get("authorization", "")
     if authorization.split(" ", 1)[0] != AUTHORIZATION_PREFIX:

@@ -65,18 +65,26 @@ class Parts:
     default_scenario: dict   # scenarios/default.yaml, validated
 
 
-@cache
-def standard_parts() -> Parts:
-    """The packaged specs and scenarios, compiled once (compiling is most of a simulator's start-up)."""
+def build_parts(extra_dirs=()) -> Parts:
+    """The packaged products plus those of each extra folder (its `*.yaml` specs and `*.py` modules),
+    checked to fit together (core/wiring.py): a refusal is a SpecError naming the file and the clash."""
     from simulator.core.product import load_contributions
     from simulator.core.scenario_format import ScenarioFormat
-    from simulator.core.spec import load_products
+    from simulator.core.spec import load_products, spec_dir
+    from simulator.core.wiring import check_wiring
 
-    products = load_products()
-    contributions = load_contributions()
+    products = load_products(spec_dir(), *extra_dirs)
+    contributions = load_contributions(extra_dirs)
+    check_wiring(products, contributions)
     scenario_format = ScenarioFormat(products, contributions)
     default = scenario_format.load_file(packaged("scenarios") / DEFAULT_SCENARIO)
     return Parts(products, contributions, scenario_format, default)
+
+
+@cache
+def standard_parts() -> Parts:
+    """The packaged specs and scenarios, compiled once (compiling is most of a simulator's start-up)."""
+    return build_parts()
 
 
 def create_simulator(scenario_files=(), seed: int | None = None, **options):
@@ -85,13 +93,14 @@ def create_simulator(scenario_files=(), seed: int | None = None, **options):
     return simulator_from_texts(sources, seed, **options)
 
 
-def simulator_from_texts(sources, seed: int | None = None, **options):
+def simulator_from_texts(sources, seed: int | None = None, parts: Parts | None = None, **options):
     """A simulator serving scenario (name, text) sources merged in order over scenarios/default.yaml;
-    each source's problems are reported with its own name and lines (ScenarioError)."""
+    each source's problems are reported with its own name and lines (ScenarioError). `parts`
+    (build_parts) add products from other folders."""
     from simulator.core.pipeline.app import Simulator
     from simulator.core.pipeline.scenario import merge_documents
 
-    parts = standard_parts()
+    parts = parts or standard_parts()
     documents = [parts.scenario_format.load(text, name) for name, text in sources]
     document = merge_documents(documents, base=parts.default_scenario)
     if seed is None:

@@ -1,4 +1,4 @@
-"""Errors a provider or an auth scheme raises; the envelope turns them into the vendor's answer."""
+"""Errors a product handler or an auth scheme raises; the envelope turns them into the vendor's answer."""
 
 
 class SimError(Exception):

@@ -6,21 +6,28 @@ what else it brings, so adding a product touches no core file:
 
 - `credentials`: the kinds of entry it reads from a scenario's `credentials` (CredentialKind);
 - `rule_keys`: scenario rule keys of its own, such as voice's `call` (RuleKey);
-- `callback_kinds`: the kinds of push it makes (`callbacks: {kinds: [...]}` in a rule).
+- `callback_kinds`: the kinds of push it makes (`callbacks: {kinds: [...]}` in a rule);
+- `needs`: the catalogue keys it raises and the settings it reads (core/wiring.py `Needs`; a
+  CodePolicy's `needs` name its own), checked against its spec at start-up.
 
 The scenario JSON Schema is assembled from these declarations (scenario_schema.py), as it is from
 the specs' settings. Auth schemes declare their credential kinds the same way (pipeline/auth.py).
 """
 
+import hashlib
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from simulator.core.errors import SimError
+from simulator.core.errors import SimError, SpecError
+from simulator.core.wiring import Needs
 from simulator.core.world.codes import CodeThrottled
 
-_MODULES: dict[str, "ProductModule"] = {}
+PRODUCT_PACKAGE = "simulator.products"
 
 
 @dataclass(frozen=True)
@@ -54,13 +61,14 @@ class RuleKey:
 
 class ProductModule:
     def __init__(self, name: str, *, credentials: dict[str, CredentialKind] | None = None,
-                 rule_keys: dict[str, RuleKey] | None = None, callback_kinds: tuple[str, ...] = ()):
+                 rule_keys: dict[str, RuleKey] | None = None, callback_kinds: tuple[str, ...] = (),
+                 needs: Needs = Needs()):
         self.name = name
         self.handlers: dict[str, object] = {}
         self.credentials = credentials or {}
         self.rule_keys = rule_keys or {}
         self.callback_kinds = tuple(callback_kinds)
-        _MODULES[name] = self
+        self.needs = needs
 
     def operation(self, operation_id: str):
         def register(handler):
@@ -80,6 +88,11 @@ class CodePolicy:
     ttl: str = "code_ttl_s"
     resend: str | None = "resend_interval_s"
 
+    @property
+    def needs(self) -> Needs:
+        return Needs(errors=tuple(key for key in (self.wrong, self.expired, self.throttled) if key),
+                     settings=tuple(name for name in (self.length, self.ttl, self.resend) if name))
+
     def issue(self, call, scope: str, to: str) -> str:
         settings = call.settings
         try:
@@ -96,17 +109,48 @@ class CodePolicy:
         raise SimError(self.expired if outcome == "expired" and self.expired else self.wrong)
 
 
-def import_all(package: str):
+def import_all(package: str) -> list:
     """Every module of `package`; a private module (`_name`) is a helper they import when needed."""
     module = importlib.import_module(package)
-    for info in pkgutil.iter_modules(module.__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{package}.{info.name}")
+    return [importlib.import_module(f"{package}.{info.name}")
+            for info in pkgutil.iter_modules(module.__path__) if not info.name.startswith("_")]
 
 
-def load_product_modules() -> dict[str, ProductModule]:
-    import_all("simulator.products")
-    return dict(_MODULES)
+def import_files(directory: Path) -> list:
+    """Every `*.py` of a folder of extra products (not `_name`), each imported once per process under
+    a name made from its path; the folder is on sys.path, so they may import their `_helpers`."""
+    directory = Path(directory).resolve()
+    if str(directory) not in sys.path:
+        sys.path.append(str(directory))
+    prefix = "otpsim_extra_" + hashlib.blake2b(str(directory).encode(), digest_size=6).hexdigest()
+    modules = []
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        name = f"{prefix}_{path.stem}"
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception:
+                del sys.modules[name]
+                raise
+        modules.append(sys.modules[name])
+    return modules
+
+
+def load_product_modules(extra_dirs=()) -> dict[str, ProductModule]:
+    """The product modules of simulator/products/ and of each extra folder, by product name."""
+    found: dict[str, ProductModule] = {}
+    for module in [*import_all(PRODUCT_PACKAGE), *(m for d in extra_dirs for m in import_files(d))]:
+        for value in vars(module).values():
+            if isinstance(value, ProductModule):
+                if value.name in found and found[value.name] is not value:
+                    raise SpecError(f"{module.__file__}: a second module for product {value.name}")
+                found[value.name] = value
+    return found
 
 
 @dataclass
@@ -136,7 +180,9 @@ class Contributions:
         self.callback_kinds = tuple(kind for module in self.modules.values() for kind in module.callback_kinds)
 
 
-def load_contributions() -> Contributions:
+def load_contributions(extra_dirs=()) -> Contributions:
+    """Product modules and auth schemes; an extra folder's files may register either."""
     from simulator.core.pipeline.auth import load_schemes
 
-    return Contributions(load_product_modules(), load_schemes())
+    modules = load_product_modules(extra_dirs)   # imports the extra folders' schemes too
+    return Contributions(modules, load_schemes())

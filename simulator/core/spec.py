@@ -1,6 +1,8 @@
 """Load openapi/*.yaml into what the app runs on: operations, validators, catalogue, envelopes.
 
-Everything here happens once, at start-up.
+Everything here happens once, at start-up. A spec may build on shared vendor documents
+(openapi/commons/): `x-otpsim.include` lays its x-otpsim over theirs, and every `$ref` into another
+file is copied into the spec's own components, so each product stands alone as one document.
 """
 
 import copy
@@ -18,6 +20,7 @@ except ImportError:  # pragma: no cover
 
 from simulator.core.errors import SpecError
 from simulator.core.packaged import packaged
+from simulator.core.pipeline.envelope import fill
 from simulator.core.pipeline.validation import RequestValidator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -93,7 +96,7 @@ class Operation:
     public: bool
     raw: dict = field(repr=False)
 
-    @cached_property  # asked for by every scenario rule and journal entry of every request
+    @cached_property  # docs/performance.md, Shaped for speed
     def qualified(self) -> str:
         return f"{self.product.name}.{self.id}"
 
@@ -114,6 +117,8 @@ class ProductSpec:
     settings: dict
     catalogue: dict[str, CatalogueEntry]
     rpc: RpcConvention | None = None
+    path: Path | None = None        # the spec file, for start-up messages
+    hosts: tuple[str, ...] = ()     # x-otpsim.hosts: the Host names it answers on, when it shares routes
     operations: list[Operation] = field(default_factory=list)
 
     def setting_defaults(self) -> dict:
@@ -125,6 +130,143 @@ class ProductSpec:
 
 def spec_dir() -> Path:
     return packaged("openapi")
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+    except OSError as problem:
+        raise SpecError(f"{path}: {problem.strerror}") from None
+    except yaml.YAMLError as problem:
+        raise SpecError(f"{path}: not YAML: {problem}") from None
+    if not isinstance(document, dict):
+        raise SpecError(f"{path}: not a mapping")
+    return document
+
+
+def _locate(name: str, here: Path) -> Path:
+    """A file a spec names (an include, a $ref): next to the spec, else in the packaged openapi/
+    folder, so a spec kept elsewhere builds on the packaged commons/ by the same name."""
+    beside = (here.parent / name).resolve()
+    if beside.is_file():
+        return beside
+    packaged_copy = (spec_dir() / name).resolve()
+    return packaged_copy if packaged_copy.is_file() else beside
+
+
+def _overlay(base: dict, top: dict) -> dict:
+    """`top` laid over `base` to two levels: sections that are mappings (errors, settings, envelopes,
+    auth, ...) merge by name, and entries that are mappings on both sides merge field by field; any
+    other value of `top` replaces the one below; an empty one (`errors:` with nothing under it) keeps
+    it. `top`'s names come first."""
+    merged = {}
+    for key, value in top.items():
+        below = base.get(key)
+        if value is None and below is not None:
+            value = below
+        if isinstance(value, dict) and isinstance(below, dict):
+            section = {}
+            for name, entry in value.items():
+                under = below.get(name)
+                section[name] = {**under, **entry} if isinstance(entry, dict) and isinstance(under, dict) else entry
+            section.update((name, entry) for name, entry in below.items() if name not in value)
+            merged[key] = section
+        else:
+            merged[key] = value
+    merged.update((key, value) for key, value in base.items() if key not in top)
+    return merged
+
+
+def _with_includes(ext: dict, path: Path, chain: tuple = ()) -> dict:
+    """x-otpsim with the x-otpsim of each document it includes beneath it (later includes over earlier)."""
+    includes = ext.get("include") or []
+    if not isinstance(includes, list):
+        raise SpecError(f"{path}: x-otpsim.include must be a list of file names")
+    base: dict = {}
+    for name in includes:
+        included = _locate(str(name), path)
+        if included in chain or included == path:
+            raise SpecError(f"{path}: x-otpsim.include {name} includes itself")
+        shared = copy.deepcopy(_read_yaml(included).get("x-otpsim") or {})
+        if "product" in shared:
+            raise SpecError(f"{path}: x-otpsim.include {name} is a product spec; include only shared documents")
+        base = _overlay(base, _with_includes(shared, included, chain + (path,)))
+    return _overlay(base, {key: value for key, value in ext.items() if key != "include"})
+
+
+class _Importer:
+    """Copies what `$ref`s into other files point at into the spec's own components.
+
+    A target `<file>#/components/<kind>/<name>` keeps its place and name (`#/components/<kind>/<name>`),
+    so the served document reads like the sources; any other target is inlined. References inside
+    a copied part are followed relative to the file it came from.
+    """
+
+    def __init__(self, origin: Path):
+        self.origin = origin
+        self.imported: dict[tuple[str, str], object] = {}
+        self.sources: dict[tuple[str, str], tuple[Path, str]] = {}
+        self.files: dict[Path, dict] = {}
+
+    def document(self, document: dict) -> dict:
+        result = self._visit(document, self.origin, ())
+        for (kind, name), content in self.imported.items():
+            section = result.setdefault("components", {}).setdefault(kind, {})
+            if name in section and section[name] != content:
+                file, pointer = self.sources[(kind, name)]
+                raise SpecError(f"{self.origin}: components.{kind}.{name} is defined here and also imported from "
+                                f"{file.name}#{pointer}; rename the local one")
+            section[name] = content
+        return result
+
+    def _visit(self, node, here: Path, slot):
+        if isinstance(node, list):
+            return [self._visit(item, here, None) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            file, _, pointer = ref.partition("#")
+            target = _locate(file, here) if file else here
+            if target != self.origin:
+                return self._import(node, target, pointer, slot)
+        return {key: self._visit(value, here, None if slot is None else slot + (key,)) for key, value in node.items()}
+
+    def _import(self, node: dict, target: Path, pointer: str, slot):
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        try:
+            if target not in self.files:
+                self.files[target] = _read_yaml(target)
+            content = self.files[target]
+            for part in pointer.lstrip("/").split("/") if pointer.strip("/") else []:
+                content = content[part.replace("~1", "/").replace("~0", "~")]
+        except (KeyError, TypeError):
+            raise SpecError(f"{self.origin}: $ref {node['$ref']} points at nothing") from None
+        parts = tuple(pointer.strip("/").split("/"))
+        if len(parts) != 3 or parts[0] != "components":
+            inlined = {**content, **siblings} if isinstance(content, dict) else content
+            return self._visit(copy.deepcopy(inlined), target, None)
+        _, kind, name = parts
+        source = self.sources.setdefault((kind, name), (target, pointer))
+        if source != (target, pointer):
+            raise SpecError(f"{self.origin}: components.{kind}.{name} is imported from both "
+                            f"{source[0].name}#{source[1]} and {target.name}#{pointer}")
+        if (kind, name) not in self.imported:
+            self.imported[(kind, name)] = None  # placed first: a part that refers back to itself ends here
+            self.imported[(kind, name)] = self._visit(copy.deepcopy(content), target, None)
+        if slot == ("components", kind, name):  # the spec lists the shared part under its own name
+            return self.imported[(kind, name)]
+        return {"$ref": f"#/components/{kind}/{name}", **siblings}
+
+
+def assemble(path: Path) -> dict:
+    """The spec at `path` as one self-contained document: its includes merged into x-otpsim, every
+    part of another file it refers to copied in."""
+    document = _read_yaml(path)
+    ext = document.get("x-otpsim")
+    if isinstance(ext, dict):
+        document["x-otpsim"] = _with_includes(ext, path.resolve())
+    return _Importer(path.resolve()).document(document)
 
 
 def _resolve(node, root, seen=()):
@@ -195,12 +337,15 @@ def _catalogue(name: str, errors: dict, envelopes: dict, settings: dict) -> dict
 
 
 def load_product(path: Path) -> ProductSpec:
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+    document = assemble(path)
     ext = document.get("x-otpsim")
     if not isinstance(ext, dict) or "product" not in ext:
         raise SpecError(f"{path}: no x-otpsim.product")
     name = ext["product"]
-    envelopes = ext.get("envelopes") or {}
+    # values the product fixes once for the envelopes it shares with others (e.g. its name in a URL)
+    constants = ext.get("envelope-values") or {}
+    envelopes = {name: {**envelope, "body": fill(envelope.get("body"), constants)}
+                 for name, envelope in (ext.get("envelopes") or {}).items()}
     if "default" not in envelopes:
         raise SpecError(f"{name}: x-otpsim.envelopes has no default")
     catalogue = _catalogue(name, ext.get("errors") or {}, envelopes, ext.get("settings") or {})
@@ -209,8 +354,13 @@ def load_product(path: Path) -> ProductSpec:
         if protocol_errors.get(kind) not in catalogue:
             raise SpecError(f"{name}: protocol-errors.{kind} must name a catalogue entry")
     auth = ext.get("auth") or {}
+    if auth.get("schemes") and auth.get("failure") is None:
+        raise SpecError(f"{name}: auth.schemes needs auth.failure, the answer when no scheme applies")
     if auth.get("failure") is not None and auth["failure"] not in catalogue:
         raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
+    hosts = ext.get("hosts") or []
+    if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
+        raise SpecError(f"{name}: x-otpsim.hosts must be a list of host names")
     request_id = ext.get("request-id") or {}
     product = ProductSpec(
         name=name, document=document,
@@ -219,7 +369,8 @@ def load_product(path: Path) -> ProductSpec:
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
-        catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")),
+        catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
+        hosts=tuple(host.lower() for host in hosts),
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)
@@ -271,13 +422,18 @@ def _body_schema(media: dict):
     return None
 
 
-def load_products(directory: Path | None = None) -> dict[str, ProductSpec]:
-    directory = directory or spec_dir()
+def load_products(*directories: Path) -> dict[str, ProductSpec]:
+    """The product specs (`*.yaml`) of each folder, the packaged openapi/ when none is given."""
     products = {}
-    for path in sorted(directory.glob("*.yaml")):
-        product = load_product(path)
+    for path in (p for directory in directories or (spec_dir(),) for p in sorted(Path(directory).glob("*.yaml"))):
+        try:
+            product = load_product(path)
+        except SpecError as problem:
+            if str(path) in str(problem):
+                raise
+            raise SpecError(f"{path}: {problem}") from None
         if product.name in products:
-            raise SpecError(f"two specs for product {product.name}")
+            raise SpecError(f"{path}: a second spec for product {product.name} (the first: {products[product.name].path})")
         products[product.name] = product
     if sum(p.fallback for p in products.values()) > 1:
         raise SpecError("more than one product is marked fallback")

@@ -9,9 +9,10 @@ import hashlib
 
 from simulator.core.errors import SimError
 from simulator.core.product import CodePolicy, ProductModule
+from simulator.core.wiring import Needs
 
-product = ProductModule("cams")
 CODES = CodePolicy(wrong="VerifyCode.Invalid", expired="VerifyCode.Expired", throttled="VerifyCode.TooFrequent")
+product = ProductModule("cams", needs=CODES.needs | Needs(errors=("System.LimitControl",), settings=("qps",)))
 
 QPS_WINDOWS = "cams.qps"
 # Synthetic wording: the vendor's messages are not documented. Keyed by Locale, then by its language.

@@ -14,11 +14,12 @@ from simulator.core.world.clock import iso_utc
 from simulator.core.errors import SimError
 from simulator.core.pipeline.auth import Principal
 from simulator.core.product import CredentialKind, ProductModule
+from simulator.core.wiring import Needs
 
 product = ProductModule("iam", credentials={
     "iam_users": CredentialKind(required=("domain", "name", "password"), optional=("domain_id", "user_id"),
                                 description="Huawei Cloud IAM users (password tokens)"),
-})
+}, needs=Needs(errors=("IAM.0001",), settings=("token_ttl_s",)))
 
 TOKEN_BYTES = 189             # a 256-character token; real ones are longer, seeds 000/001 allow up to 5000
 
@@ -84,5 +85,5 @@ async def keystone_list_auth_domains(call):
     domain_id = principal.get("domain_id")
     if not domain_id:
         return {"domains": []}
-    name = principal.get("domain") or domain_id
+    name = principal.get("domain") or call.world.profiles.account_name(f"iam:domain:{domain_id}")
     return {"domains": [{"id": domain_id, "name": name, "enabled": True, "description": ""}]}

@@ -15,14 +15,17 @@ from simulator.auth.meeting_token import TOKENS
 from simulator.core.errors import SimError
 from simulator.core.pipeline.auth import Principal
 from simulator.core.product import CodePolicy, CredentialKind, ProductModule
+from simulator.core.wiring import Needs
 
+CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
 product = ProductModule("meeting", credentials={
     "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name"),
                                        description="Huawei Cloud Meeting accounts (CreateAccountToken)"),
     "meeting_apps": CredentialKind(required=("app_id", "app_key"),
                                    description="Huawei Cloud Meeting apps (CreateAppIdToken)"),
-})
-CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
+}, needs=CODES.needs | Needs(
+    errors=("USG.000000001", "USG.000000012", "USG.000000020", "USG.000000021", "USG.000000022"),
+    settings=("token_ttl_s", "refresh_token_ttl_s", "tokens_per_user", "verify_attempts_per_window", "verify_window_s")))
 
 USER_TOKENS = "meeting-user-tokens"
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
@@ -107,7 +110,8 @@ async def create_account_token(call):
             or not hmac.compare_digest(str(configured.get("password", "")).encode(), password.encode())):
         raise SimError("USG.000000020")
     user_id = configured.get("user_id") or _stable_id("account", account)
-    user = _user_info(user_id, account, configured.get("name", account), admin_type=2, app_id=None)
+    name = configured.get("name") or call.world.profiles.person_name(f"meeting:{user_id}")
+    user = _user_info(user_id, account, name, admin_type=2, app_id=None)
     return _issue_token(call, user, call.body["clientType"])
 
 
@@ -140,8 +144,9 @@ async def create_app_id_token(call):
     if body["expireTime"] and world.clock.now() > body["expireTime"]:
         raise SimError("USG.000000022")
     account = user_id or f"admin@{app_id}"
-    user = _user_info(_stable_id("app", f"{app_id}/{user_id}"), account, body.get("userName") or account,
-                      admin_type=2 if user_id else 0, app_id=app_id)
+    stable_id = _stable_id("app", f"{app_id}/{user_id}")
+    name = body.get("userName") or world.profiles.person_name(f"meeting:{stable_id}")
+    user = _user_info(stable_id, account, name, admin_type=2 if user_id else 0, app_id=app_id)
     return _issue_token(call, user, body["clientType"])
 
 

@@ -13,10 +13,14 @@ import string
 
 from simulator.core.errors import SimError
 from simulator.core.product import CodePolicy, ProductModule
+from simulator.core.wiring import Needs
 
-product = ProductModule("oneaccess")
 SMS_CODES = CodePolicy(throttled="SMS.0001", length="sms_code_length", ttl="sms_code_ttl_s",
                        resend="sms_resend_interval_s")
+product = ProductModule("oneaccess", needs=SMS_CODES.needs | Needs(
+    errors=("COMMON.0002", "CAPTCHA.0001", "CAPTCHA.0002", "CAPTCHA.0003", "CAPTCHA.0004"),
+    settings=("captcha_width", "captcha_height", "jigsaw_width", "captcha_ttl_s", "captcha_tolerance_px", "captcha_y",
+              "captcha_token_ttl_s")))
 
 CAPTCHAS = "oneaccess-captchas"                  # token -> hidden x
 CHECKED_CAPTCHAS = "oneaccess-captchas-checked"  # token -> True: a second check is "already used"

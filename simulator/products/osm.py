@@ -1,10 +1,11 @@
 """Huawei Cloud OSM: contact verification for service tickets (seeds 000/001, vendor-facts §1)."""
 
 from simulator.core.product import CodePolicy, ProductModule
+from simulator.core.wiring import Needs
 from simulator.core.world.clock import iso_utc
 
-product = ProductModule("osm")
 CODES = CodePolicy(wrong="OSM.01010010", throttled="OSM.01010024")
+product = ProductModule("osm", needs=CODES.needs | Needs(settings=("verified_ttl_s",)))
 
 CHANNELS = {0: "sms", 1: "email"}
 TEXTS = {

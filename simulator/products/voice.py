@@ -16,6 +16,7 @@ from functools import partial
 from simulator.auth.wsse import header_pair, password_digest
 from simulator.core.errors import SimError
 from simulator.core.product import ProductModule, RuleKey
+from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 
 SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed 004 response example
@@ -151,9 +152,6 @@ CALL_RULE_SCHEMA = {
 }
 STATUS_PUSH, FEE_PUSH = "voice.status", "voice.fee"
 
-product = ProductModule("voice", rule_keys={"call": RuleKey(CALL_RULE_SCHEMA, CallPlan.from_rule)},
-                        callback_kinds=(STATUS_PUSH, FEE_PUSH))
-
 # call-frequency limits: setting prefix -> result code (seed 004 table 6)
 LIMITS = {
     "sp_calls": "1013001",
@@ -163,6 +161,15 @@ LIMITS = {
     "callee_calls": "1013117",
     "service_number_calls": "1013118",
 }
+
+product = ProductModule("voice", rule_keys={"call": RuleKey(CALL_RULE_SCHEMA, CallPlan.from_rule)},
+                        callback_kinds=(STATUS_PUSH, FEE_PUSH), needs=Needs(
+    errors=("1020001", "1020154", *LIMITS.values()),
+    settings=(*(f"{name}_{part}" for name in LIMITS for part in ("max", "window_s")),
+              *dict.fromkeys(step.delay for steps in OUTCOMES.values() for step in steps if step.delay != PLAYBACK),
+              "voice_ports", "loop_listen_times", "tone_s", "readout_s", "session_host", "sign_pushes", "sp_id",
+              "status_retries", "fee_merge_max", "fee_delay_s", "fee_retries", "fee_retry_interval_s",
+              "push_timeout_s")))
 
 
 @dataclass
@@ -330,7 +337,7 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     """Push one event, then schedule the next: one call's events go out in order (vendor-facts §5.2)."""
     event = voice_call.events[index]
     if voice_call.status_url:
-        policy = RetryPolicy(attempts=1 + settings["status_retries"])
+        policy = RetryPolicy(attempts=1 + settings["status_retries"], timeout_s=settings["push_timeout_s"])
         await _push(world, settings, STATUS_PUSH, voice_call.app, voice_call.status_url,
                     _status_body(voice_call, event), policy, voice_call.push_faults)
     if index + 1 < len(voice_call.events):
@@ -395,5 +402,6 @@ def _queue_fee(world, settings, voice_call: VoiceCall):
 async def _push_fees(world, settings, app, url, key, batch, faults):
     if world.store.get(FEE_BATCHES, key) is batch:
         world.store.pop(FEE_BATCHES, key)
-    policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"])
+    policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"],
+                         timeout_s=settings["push_timeout_s"])
     await _push(world, settings, FEE_PUSH, app, url, {"eventType": "fee", "feeLst": batch}, policy, faults)

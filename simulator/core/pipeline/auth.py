@@ -4,13 +4,16 @@ A scheme is `async def check(call) -> Principal | None`: who the request comes f
 credentials are present and right, `None` when the request does not use this scheme at all. It
 raises `SimError(key)` for a failure the vendor documents a code for, or `AuthFailed(reason)` for
 the product's generic `auth.failure` answer. A scheme declares the credential kinds it reads from
-the scenario (`credentials=`), and they join the scenario schema.
+the scenario (`credentials=`), and they join the scenario schema, and what it needs from the spec
+of each product that uses it (`needs=`: catalogue keys it raises, settings it reads), checked at
+start-up (core/wiring.py). A product naming a scheme must have an `auth.failure` entry.
 """
 
 from dataclasses import dataclass, field
 
 from simulator.core.errors import AuthFailed
 from simulator.core.product import CredentialKind, import_all
+from simulator.core.wiring import Needs
 
 _SCHEMES: dict[str, "AuthScheme"] = {}
 
@@ -41,11 +44,12 @@ class AuthScheme:
     name: str
     check: object
     credentials: dict[str, CredentialKind] = field(default_factory=dict)
+    needs: Needs = Needs()
 
 
-def scheme(name: str, credentials: dict[str, CredentialKind] | None = None):
+def scheme(name: str, credentials: dict[str, CredentialKind] | None = None, needs: Needs = Needs()):
     def register(check):
-        _SCHEMES[name] = AuthScheme(name, check, credentials or {})
+        _SCHEMES[name] = AuthScheme(name, check, credentials or {}, needs)
         return check
     return register
 

@@ -87,7 +87,7 @@ def _reset(transport):
 def no_transport_answer(kind: str) -> Answer:
     body = orjson.dumps({"otpsim": (
         f"fault {kind} needs a real connection, and this in-process client has none; "
-        "run the simulator on a socket (otpsim serve, or the tests' LiveServer)")})
+        "run the simulator on a socket (otpsim serve, EmbeddedOtpsim or the otpsim fixture)")})
     headers = [(b"content-type", b"application/json"), (b"x-otpsim-fault", kind.encode())]
     return Answer(NO_TRANSPORT_STATUS, headers, body, None)
 

@@ -1,9 +1,7 @@
-"""Request headers with constant-time lookups.
+"""Request headers with constant-time lookups (why: docs/performance.md, Shaped for speed).
 
-Starlette's `Headers` scans the raw header list on every lookup; the pipeline (router, scenario
-rules, auth, validation, journal) asks a request for a dozen headers, so the scans add up on the
-hot path. This subclass decodes the list once into a dict and keeps Starlette's meaning: names are
-case-insensitive, the first of repeated headers wins, getlist gives every value.
+The raw list is decoded once into a dict, with Starlette's meaning: names are case-insensitive,
+the first of repeated headers wins, getlist gives every value.
 """
 
 from starlette.datastructures import Headers

@@ -188,8 +188,8 @@ class Scenario:
         return None
 
     def _rules_for(self, operation) -> "OperationRules":
-        """The rules whose product and operation filters admit `operation`. Worked out once per
-        operation: the default scenario alone has a dozen rules, most of them for one operation."""
+        """The rules whose product and operation filters admit `operation`, worked out once per operation
+        (why: docs/performance.md, Shaped for speed)."""
         rules = self._rules_by_operation.get(operation.qualified)
         if rules is None:
             rules = OperationRules([rule for rule in self.rules if rule.match.admits(operation)])

@@ -158,7 +158,7 @@ def retries_without_backoff(observed: Observed, settings: ReportSettings) -> lis
         if len(record["retries"]) < settings.no_backoff_retries:
             continue
         product = record["product"]
-        rule = rules.get(product.vendor) or rules["default"]
+        rule = rules.get(product.document.get("x-otpsim", {}).get("vendor")) or rules["default"]
         results.append(finding(
             "retry-without-backoff", product.name, operation,
             f"{operation} retried after a failure without back-off",

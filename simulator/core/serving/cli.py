@@ -42,12 +42,10 @@ def _serve(args) -> int:
     print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
-    # What start-up built (specs, compiled validators, modules) lives as long as the server: out of
-    # the collector's generations, full collections walk only per-request state (p99 42 -> 11 ms).
+    # start-up objects out of the collector's generations, full collections a tenth as often
+    # (why: docs/performance.md, Shaped for speed)
     gc.collect()
     gc.freeze()
-    # A full collection still walks every live code, nonce and journal entry (30-45 ms under load);
-    # run one after 100 middle-generation collections instead of 10 (voice p99 29-51 -> 10-14 ms).
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
     uvicorn.Server(server_config(sim, args.host, args.port, **ssl)).run()

@@ -14,8 +14,8 @@ from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
 
 
 class CoalescedWrites:
-    """A connection's transport whose writes of one loop step go out as one: uvicorn writes an
-    answer's head and body separately, two system calls where one does."""
+    """A connection's transport whose writes of one loop step go out as one (why: docs/performance.md,
+    Shaped for speed)."""
 
     def __init__(self, transport, loop):
         self._transport = transport
@@ -55,7 +55,7 @@ class TransportInScope(AutoHTTPProtocol):
 
 
 def server_config(app, host: str, port: int, **options) -> uvicorn.Config:
-    """The uvicorn configuration `otpsim serve` and the tests' LiveServer run the simulator with."""
+    """The uvicorn configuration `otpsim serve` and `simulator.embedded.ThreadServer` run the simulator with."""
     # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request
     settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False, **options}
     return uvicorn.Config(app, host=host, port=port, http=TransportInScope, **settings)

@@ -8,6 +8,7 @@ from simulator.core.world.codes import CodeBook
 from simulator.core.world.credentials import Credentials
 from simulator.core.world.journal import Journal
 from simulator.core.world.outbox import Outbox
+from simulator.core.world.profiles import Profiles
 from simulator.core.world.scheduler import Scheduler
 from simulator.core.world.store import MemoryStore
 
@@ -27,6 +28,7 @@ class World:
         self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
+        self.profiles = Profiles(seed)
         self.use_scenario(scenario)
 
     def use_scenario(self, scenario):
@@ -50,5 +52,6 @@ class World:
     def reseed(self, seed: int):
         """Codes, ids, fault decisions and delays start over from `seed`."""
         self.seed = seed
+        self.profiles.seed = seed
         self.rng.seed(seed)
         self.scenario_rng.seed(f"scenario/{seed}")

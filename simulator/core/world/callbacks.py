@@ -1,6 +1,6 @@
 """Deliveries to the client's own servers (e.g. voice call events), recorded with every attempt.
 
-A slow or dead receiver never slows requests: deliveries run as scheduled jobs with a timeout,
+A slow or dead receiver never slows requests: deliveries run as scheduled jobs with a timeout (the policy's),
 at most `concurrency` at once; at most `max_pending` wait (more are dropped, and recorded so),
 and at most `capacity` are remembered.
 """
@@ -26,6 +26,7 @@ ANSWER_PREVIEW = 1024   # bytes of a receiver's answer kept with its attempt
 class RetryPolicy:
     attempts: int = 1          # total tries, the first included
     interval_s: float = 0.0    # virtual seconds between tries
+    timeout_s: float = 5.0     # real seconds an attempt waits for the receiver's answer
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,13 @@ class Delivery:
 
 
 class Callbacks:
-    def __init__(self, clock, scheduler, rng, timeout_s: float = 5.0, concurrency: int = 32,
-                 capacity: int = 10_000, max_pending: int = 10_000):
+    def __init__(self, clock, scheduler, rng, concurrency: int = 32, capacity: int = 10_000,
+                 max_pending: int = 10_000):
         self._clock = clock
         self._scheduler = scheduler
         self._rng = rng
         self._max_pending = max_pending
         self._pending = 0
-        self._timeout_s = timeout_s
         self._concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None
         self._deliveries: deque[Delivery] = deque(maxlen=capacity)
@@ -91,7 +91,7 @@ class Callbacks:
     def _http(self) -> "httpx.AsyncClient":
         if self._client is None:
             import httpx  # deferred: its import is a sixth of start-up, and many runs push nothing
-            self._client = httpx.AsyncClient(timeout=self._timeout_s, verify=False, trust_env=False)
+            self._client = httpx.AsyncClient(verify=False, trust_env=False)
             self._slots = asyncio.Semaphore(self._concurrency)
         return self._client
 
@@ -147,7 +147,8 @@ class Callbacks:
         async with self._slots:
             started = time.perf_counter()
             try:
-                response = await client.post(delivery.url, content=payload, headers=delivery.headers)
+                response = await client.post(delivery.url, content=payload, headers=delivery.headers,
+                                             timeout=delivery.policy.timeout_s)
                 attempt["status"] = response.status_code
                 attempt["answer"] = response.content[:ANSWER_PREVIEW].decode("utf-8", "replace")
                 ok = response.status_code == 200

@@ -73,8 +73,5 @@ def iso_utc(epoch: float, timespec: str = "auto") -> str:
 @lru_cache(maxsize=1024)
 def parse_utc(text: str, fmt: str) -> float:
     """Epoch seconds of `text`, a UTC time in strptime format `fmt`; ValueError if it does not fit.
-
-    Cached because strptime costs about 20 µs and signed requests of the same second carry the
-    same timestamp text.
-    """
+    Cached (why: docs/performance.md, Shaped for speed)."""
     return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp()

@@ -17,14 +17,9 @@ CODES = "codes"
 
 
 class CodeBook:
-    """One store entry per (scope, contact): a plain `(code, sent_at, expires_at)` tuple.
-
-    The same record answers the resend limit (`sent_at`) and the check, so a code costs one
-    entry. A tuple of atoms is dropped from the garbage collector's tracking, so many live codes
-    do not lengthen the full collections that pause every request (a dataclass instance is
-    tracked for life). A code used up or found expired stays as `(None, sent_at, expires_at)`
-    until its record lapses, which keeps its send time for the resend limit.
-    """
+    """One store entry per (scope, contact), a `(code, sent_at, expires_at)` tuple (why: docs/performance.md,
+    Shaped for speed). A code used up or found expired stays as `(None, sent_at, expires_at)`
+    until its record lapses, which keeps its send time for the resend limit."""
 
     def __init__(self, store, clock, rng):
         self._store = store

@@ -26,23 +26,13 @@ BODY_PREVIEW = 4096
 
 
 def body_preview(raw: bytes) -> bytes:
-    """`raw` cut at BODY_PREVIEW, copied into an object of its own size.
-
-    orjson's output keeps the 4 KB buffer it was written into whatever its length, and a slice
-    that keeps everything is the same object, so without the copy a journal entry would hold 4 KB
-    per body.
-    """
+    """`raw` cut at BODY_PREVIEW, copied into an object of its own size (why: docs/performance.md, Shaped for speed)."""
     return memoryview(raw)[:BODY_PREVIEW].tobytes()
 
 
 def pack_headers(raw: list[tuple[bytes, bytes]]) -> bytes:
-    """A request's raw headers as one "name:value" line each, in one bytes object.
-
-    A journal entry then holds one object instead of a dict of decoded strings (about 330 B less
-    for an osm request, more with long signed headers, and no decoding per request);
-    unpack_headers gives the masked dict back when the journal is read. Header lines hold no
-    newline (HTTP forbids it).
-    """
+    """A request's raw headers as one "name:value" line each, in one bytes object (why: docs/performance.md,
+    Shaped for speed); unpack_headers gives them back. Header lines hold no newline (HTTP forbids it)."""
     return b"\n".join(name + b":" + value for name, value in raw)
 
 

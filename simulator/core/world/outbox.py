@@ -24,8 +24,8 @@ class Message:
 
 
 class Outbox:
-    """Messages are kept as plain tuples of their fields (untracked by the garbage collector, like
-    the journal's entries) and become Message objects when read."""
+    """Messages are kept as tuples of their fields and become Message objects when read (why:
+    docs/performance.md, Shaped for speed)."""
 
     def __init__(self, clock, capacity: int = 10_000):
         self._clock = clock

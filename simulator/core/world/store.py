@@ -10,16 +10,9 @@ from collections import deque
 
 
 class MemoryStore:
-    """Entries are kept per namespace, so listing or counting one namespace never walks the others
-    (a voice call counts the calls in progress while every nonce and code sits in the store too).
-
-    An entry is a plain `(value, expires_at, key)` tuple. Entries with an expiry also wait in one
-    first-in-first-out queue per (namespace, ttl): entries put with the same ttl expire in the order
-    they were put, so a queue's head is always the next to lapse, and a put is an append of the
-    entry itself (a heap of all entries cost a log-time push and 108 B an entry; here it is 8 B).
-    Should the clock be set back, an entry may wait behind a later one: it is evicted late, and
-    `get` never returns it meanwhile.
-    """
+    """Entries per namespace, each expiring one in a queue per (namespace, ttl) (why: docs/performance.md,
+    Shaped for speed). Should the clock be set back, an entry may wait behind a later one: it is
+    evicted late, and `get` never returns it meanwhile."""
 
     def __init__(self, clock):
         self._clock = clock
