@@ -2,15 +2,21 @@
 otpsim sees them through the journal and the deliveries."""
 
 import json
+import shutil
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from huawei_signing import signed_headers
 from simulator.core.serving import cli
-from voice_helpers import (T0, Receiver, advance, aksk_headers, b64, call_verify, freeze_clock, use_scenario,
-                           verify_body)
+from simulator.core.compose import standard_parts
+from simulator.core.pipeline.app import Simulator
+from simulator.core.spec import load_product, spec_dir
+from simulator.embedded import ThreadServer
+from voice_helpers import T0, advance, aksk_headers, b64, call_verify, freeze_clock, use_scenario, verify_body
 
 SEND = "/v2/servicerequest/verifycodes/send"
 CONTACT_A, CONTACT_B = "13800000001", "13800000002"
@@ -31,12 +37,6 @@ def report(client, **params) -> dict:
 
 def products(built: dict) -> dict:
     return {p["product"]: p for p in built["products"]}
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 def test_a_naive_client_gets_exactly_the_findings_and_coverage_it_earned(client, receiver):
@@ -181,3 +181,90 @@ def test_otpsim_report_prints_a_table(live, capsys):
     assert built["settings"]["resend_repeats"] == 1   # one early resend is enough now
     assert [f["kind"] for f in built["findings"]] == ["resend-inside-interval"]
     assert cli.main(["report", "--url", live.url, "--set", "nothing"]) == 2
+
+
+def answering(body: bytes, on_push=None):
+    """An ASGI receiver that answers every push 200 with `body`, after `await on_push(push)` if given."""
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if on_push is not None:
+            await on_push(json.loads(raw))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return app
+
+
+@pytest.fixture
+def numeric_code_voice(tmp_path):
+    """The packaged products, but voice's call-status receivers must answer {"code": <number>}, as an
+    Alibaba receipt receiver must: the rule is the callback's documented 200 answer, nothing else."""
+    folder = tmp_path / "openapi"
+    shutil.copytree(spec_dir(), folder)
+    spec = folder / "voice.yaml"
+    text = spec.read_text(encoding="utf-8")
+    documented = '"200": {$ref: "#/components/responses/PushAccepted"}'
+    assert text.count(documented) == 2
+    text = text.replace(documented, '"200": {description: "taken; the body\'s code must be a number", content: '
+                                    '{application/json: {schema: {type: object, required: [code], '
+                                    'properties: {code: {type: number}}}}}}', 1)
+    spec.write_text(text, encoding="utf-8")
+    parts = standard_parts()
+    return Simulator(replace(parts, products={**parts.products, "voice": load_product(spec)}),
+                     parts.default_scenario)
+
+
+@pytest.mark.parametrize("answer, findings", [(b'{"code": 0, "msg": "ok"}', []),
+                                              (b"success", ["receiver-answer"]),
+                                              (b'{"code": "0"}', ["receiver-answer"])])
+def test_a_receiver_must_answer_what_the_callback_documents(numeric_code_voice, answer, findings):
+    with TestClient(numeric_code_voice, base_url="http://127.0.0.1:8080") as client, \
+            ThreadServer(answering(answer)) as server:
+        freeze_clock(client)
+        assert call_verify(client, verify_body(statusUrl=b64(f"{server.url}/status"))).status_code == 200
+        advance(client, 120)
+        found = report(client)["findings"]
+    assert [f["kind"] for f in found] == findings
+    if findings:
+        assert len(found[0]["deliveries"]) == 4 and "code" in found[0]["detail"]
+        assert found[0]["rule"]["text"].startswith("answer 200. taken; the body's code must be a number")
+
+
+BUSY = "+8613500000001"   # a magic contact: every call to it is busy
+
+
+@pytest.mark.parametrize("deduplicates, findings", [(False, ["duplicate-handled-twice"]), (True, [])])
+def test_a_duplicated_push_acted_on_twice_is_a_finding(live, deduplicates, findings):
+    seen = set()
+
+    async def fall_back_to_sms(push):
+        """On a failed call, the app sends the code by SMS instead; a careful one only once per event."""
+        info = push["statusInfo"]
+        if push["eventType"] != "disconnect" or not info.get("stateCode"):
+            return
+        if deduplicates and info["sessionId"] in seen:
+            return
+        seen.add(info["sessionId"])
+        raw = json.dumps({"contact_value": "13800000005", "contact_way": 0, "area_code": "86"}).encode()
+        async with httpx.AsyncClient(base_url=live.url) as app_client:
+            await app_client.post(SEND, content=raw,
+                                  headers=signed_headers("POST", SEND, raw, when=T0, host=f"127.0.0.1:{live.port}"))
+
+    with httpx.Client(base_url=live.url) as client, ThreadServer(answering(b"", fall_back_to_sms)) as server:
+        freeze_clock(client)
+        use_scenario(client, rules=[{"name": "twice", "match": {"operation": "voice.CallVerify"},
+                                     "callbacks": {"duplicate": 1.0}, "call": {"outcome": "busy"}}])
+        assert call_verify(client, verify_body(callee=BUSY, statusUrl=b64(f"{server.url}/status"))).status_code == 200
+        advance(client, 120)
+        found = report(client)["findings"]
+        sends = [e["id"] for e in client.get("/__otpsim/journal", params={"operation": "osm.SendVerifyCodes"}).json()]
+    assert [f["kind"] for f in found] == findings
+    if findings:
+        assert found[0]["entries"] == sends and len(sends) == 2
+        assert found[0]["operation"] == "osm.SendVerifyCodes" and len(found[0]["deliveries"]) == 2

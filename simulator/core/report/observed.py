@@ -126,18 +126,27 @@ class PushSpec:
         return f"answer {' or '.join(accepted)}. {descriptions}".strip()
 
 
-def push_specs(products: dict) -> dict[str, PushSpec]:
-    from simulator.core.spec import _resolve
+class PushSpecs:
+    """Delivery kind -> its callback: the one marked `x-otpsim-kind: <kind>`, else, for a kind
+    `<product>.<anything>` whose product documents callbacks of one name only, that callback."""
 
-    specs = {}
-    for product in products.values():
-        for operation in product.operations:
-            for name, expressions in (operation.raw.get("callbacks") or {}).items():
-                for path_item in (expressions or {}).values():
-                    kind = (path_item or {}).get("x-otpsim-kind")
-                    if kind:
-                        specs[kind] = PushSpec(kind, operation, name, _resolve(path_item, product.document))
-    return specs
+    def __init__(self, products: dict):
+        from simulator.core.spec import _resolve
+
+        self._marked, by_product = {}, {}
+        for product in products.values():
+            for operation in product.operations:
+                for name, expressions in (operation.raw.get("callbacks") or {}).items():
+                    for path_item in (expressions or {}).values():
+                        spec = PushSpec((path_item or {}).get("x-otpsim-kind"), operation, name,
+                                        _resolve(path_item or {}, product.document))
+                        if spec.kind:
+                            self._marked[spec.kind] = spec
+                        by_product.setdefault(product.name, {}).setdefault(name, spec)
+        self._only = {name: next(iter(specs.values())) for name, specs in by_product.items() if len(specs) == 1}
+
+    def get(self, kind: str) -> PushSpec | None:
+        return self._marked.get(kind) or self._only.get(kind.partition(".")[0])
 
 
 class Observed:
@@ -151,7 +160,7 @@ class Observed:
         self.requests = [Request(entry, self.products.get(entry.product), indexes.get(entry.product, {}))
                          for entry in sim.world.journal.entries()]
         self.deliveries = sim.world.callbacks.list()
-        self.pushes = push_specs(self.products)
+        self.pushes = PushSpecs(self.products)
         self.operations = {op.qualified: op for product in self.products.values() for op in product.operations}
         self.error_rules = [rule for rule in sim.world.scenario.rules if rule.error is not None]
         self.error_rule_names = {rule.name for rule in self.error_rules}
