@@ -17,14 +17,18 @@ VERSION = 1
 
 
 def build_report(sim, settings: ReportSettings | None = None) -> dict:
+    return report_from(Observed(sim), settings)
+
+
+def report_from(observed: Observed, settings: ReportSettings | None = None) -> dict:
+    """The report of what `observed` took from a simulator; safe in another thread (it reads only the snapshot)."""
     settings = settings or ReportSettings()
-    observed = Observed(sim)
     products = product_coverage(observed)
     pushes = push_coverage(observed)
     findings = all_findings(observed, settings)
     return {
         "version": VERSION,
-        "generated_at": iso_utc(sim.world.clock.now()),
+        "generated_at": iso_utc(observed.now),
         "settings": settings.as_dict(),
         "summary": _summary(products, pushes, findings, len(observed.requests)),
         "products": products,

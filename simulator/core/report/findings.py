@@ -2,6 +2,7 @@
 vendor rule it breaks (docs/report.md lists them)."""
 
 import json
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -50,27 +51,28 @@ def _span(waits: list) -> str:
 
 def throttle_retries(observed: Observed, settings: ReportSettings) -> list[dict]:
     """A request repeated after a throttling answer sooner than the catalogue's retry-after window."""
-    active = []        # (throttled request, catalogue entry, subject, until)
-    found: dict = {}   # (product, operation, key) -> {"throttled": set, "early": list of (request, wait)}
+    # operation -> the `per` fields of its throttles -> subject -> (the latest throttled request, its entry, until)
+    active: dict[str, dict[tuple, dict]] = {}
+    found: dict = {}   # (product, operation, key) -> {"throttled": set, "early": {id: wait}, "entry", "window"}
     for request in observed.requests:
-        still = []
-        for throttled, entry, subject, until in active:
-            if request.at >= until:
+        for per, subjects in active.get(request.operation, {}).items():
+            latest = subjects.get(_subject(request, per))
+            if latest is None or request.at >= latest[2]:
                 continue
-            still.append((throttled, entry, subject, until))
-            if request.operation == throttled.operation and _subject(request, entry.throttle.per) == subject:
-                record = found.setdefault((throttled.product.name, throttled.operation, entry.key),
-                                          {"throttled": set(), "early": {}, "entry": entry, "window": until - throttled.at})
-                record["throttled"].add(throttled.id)
-                record["early"].setdefault(request.id, request.at - throttled.at)
-        active = still
+            throttled, entry, until = latest
+            record = found.setdefault((throttled.product.name, throttled.operation, entry.key),
+                                      {"throttled": set(), "early": {}, "entry": entry, "window": until - throttled.at})
+            record["throttled"].add(throttled.id)
+            record["early"].setdefault(request.id, request.at - throttled.at)
         key = request.key
         if key is not None:
             entry = request.product.catalogue[key]
             if entry.throttle is not None:
                 window = entry.throttle.window_s(observed.settings(request.product.name))
                 if window > 0:
-                    active.append((request, entry, _subject(request, entry.throttle.per), request.at + window))
+                    per = entry.throttle.per
+                    active.setdefault(request.operation, {}).setdefault(per, {})[_subject(request, per)] = (
+                        request, entry, request.at + window)
     results = []
     for (product, operation, key), record in found.items():
         early = record["early"]
@@ -330,6 +332,8 @@ def _epoch(iso: str) -> float:
 def duplicates_handled_twice(observed: Observed, settings: ReportSettings) -> list[dict]:
     """A push the scenario sent twice, both copies taken, followed by the same call twice: handled twice."""
     by_id = {d["id"]: d for d in observed.deliveries}
+    timeline = sorted((request.at, index) for index, request in enumerate(observed.requests) if request.operation)
+    starts = [at for at, _ in timeline]
     results = []
     for duplicate in observed.deliveries:
         original = by_id.get(duplicate["duplicate_of"])
@@ -339,9 +343,9 @@ def duplicates_handled_twice(observed: Observed, settings: ReportSettings) -> li
             continue
         start = min(_epoch(original["attempts"][0]["at"]), _epoch(duplicate["attempts"][0]["at"]))
         follow = {}
-        for request in observed.requests:
-            if start <= request.at <= start + settings.duplicate_follow_s and request.operation:
-                follow.setdefault(request.operation, []).append(request.id)
+        for _, index in timeline[bisect_left(starts, start):bisect_right(starts, start + settings.duplicate_follow_s)]:
+            request = observed.requests[index]
+            follow.setdefault(request.operation, []).append(request.id)
         twice = {op: ids for op, ids in follow.items() if len(ids) >= 2}
         if not twice:
             continue

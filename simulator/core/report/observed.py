@@ -3,9 +3,10 @@
 Everything here runs when a report is asked for; the request path records nothing extra.
 """
 
-import json
 from functools import cached_property
 from urllib.parse import parse_qsl
+
+import orjson
 
 from simulator.core.pipeline.scenario import _dig as dig
 from simulator.core.world.journal import Entry
@@ -38,8 +39,8 @@ class Request:
         if not raw:
             return None
         try:
-            return json.loads(raw)
-        except ValueError:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
             return None
 
     @cached_property
@@ -150,12 +151,13 @@ class PushSpecs:
 
 
 class Observed:
-    """The journal and the deliveries of one simulator, read once for one report."""
+    """The journal and the deliveries of one simulator, read once for one report: a snapshot taken on
+    the simulator's own thread, so the report can be worked out in another while requests go on."""
 
     def __init__(self, sim):
-        self.sim = sim
         self.products = sim.products
-        self.world = sim.world
+        self.now = sim.world.clock.now()
+        self._settings = {name: dict(values) for name, values in sim.world.settings.items()}
         indexes = {name: catalogue_index(product) for name, product in self.products.items()}
         self.requests = [Request(entry, self.products.get(entry.product), indexes.get(entry.product, {}))
                          for entry in sim.world.journal.entries()]
@@ -167,4 +169,4 @@ class Observed:
         self.base_rule_names = {rule.get("name") for rule in ((sim.base_scenario or {}).get("rules") or [])}
 
     def settings(self, product: str) -> dict:
-        return self.world.settings.get(product, {})
+        return self._settings.get(product, {})

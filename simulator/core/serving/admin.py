@@ -130,7 +130,9 @@ def build_admin(sim) -> Starlette:
         return JSONResponse([entry.as_dict() for entry in product.catalogue.values()])
 
     async def report(request: Request):
-        from simulator.core.report import build_report
+        from starlette.concurrency import run_in_threadpool
+
+        from simulator.core.report import Observed, report_from
         from simulator.core.report.settings import ReportSettings
         from simulator.core.report.text import render
 
@@ -142,7 +144,8 @@ def build_admin(sim) -> Starlette:
             settings = ReportSettings.from_sources(ReportSettings.from_environment(), q)
         except ValueError as problem:
             return _error(400, str(problem))
-        built = build_report(sim, settings)
+        # a snapshot here, the work in a thread: a long journal does not hold up the requests meanwhile
+        built = await run_in_threadpool(report_from, Observed(sim), settings)
         if q.get("format") == "text":
             return PlainTextResponse(render(built))
         return JSONResponse(built)
