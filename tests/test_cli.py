@@ -12,6 +12,9 @@ import time
 import httpx
 import pytest
 
+from alibaba_signing import AK as ALIBABA_AK, SECRET as ALIBABA_SECRET
+from alibaba_sms import send_date as beijing_date
+
 OTPSIM = [sys.executable, "-m", "simulator.core.serving.cli"]
 
 
@@ -114,3 +117,43 @@ def test_bad_options_are_refused_with_usage(bad):
     result = run("serve", bad)
     assert result.returncode == 2
     assert "usage" in result.stderr
+
+
+# --- --listen: a port per product, for the Alibaba products sharing POST / (no proxy, no DNS)
+
+LISTEN_PHONE = "13800000020"
+
+
+def test_a_listener_per_product_needs_no_proxy_and_no_dns():
+    from alibabacloud_dypnsapi20170525 import models as dypns_models
+    from alibabacloud_dypnsapi20170525.client import Client as Dypns
+    from alibabacloud_dysmsapi20170525 import models as dysms_models
+    from alibabacloud_dysmsapi20170525.client import Client as Dysms
+    from alibabacloud_tea_openapi.models import Config
+
+    dypns_port, dysms_port = free_port(), free_port()
+    served = Served("--listen", f"dypns={dypns_port}", "--listen", f"dysms={dysms_port}", "--quiet")
+    try:
+        served.wait_for_line(rf"127\.0\.0\.1:{dysms_port} serves dysms")
+        wait_ready(f"http://127.0.0.1:{served.port}")
+        config = dict(access_key_id=ALIBABA_AK, access_key_secret=ALIBABA_SECRET, protocol="http")
+        sms = Dysms(Config(endpoint=f"127.0.0.1:{dysms_port}", **config))
+        verify = Dypns(Config(endpoint=f"127.0.0.1:{dypns_port}", **config))
+        assert sms.send_sms(dysms_models.SendSmsRequest(phone_numbers=LISTEN_PHONE, sign_name="s", template_code="SMS_1",
+                                                        template_param='{"code":"2222"}')).body.code == "OK"
+        with httpx.Client(base_url=f"http://127.0.0.1:{served.port}") as admin:
+            day = beijing_date(admin)
+        sms_rows = sms.query_send_details(dysms_models.QuerySendDetailsRequest(
+            phone_number=LISTEN_PHONE, send_date=day, page_size=10, current_page=1)).body
+        verify_rows = verify.query_send_details(dypns_models.QuerySendDetailsRequest(
+            phone_number=LISTEN_PHONE, send_date=day, page_size=10, current_page=1)).body
+        assert sms_rows.total_count == 1 and sms_rows.sms_send_detail_dtos.sms_send_detail_dto[0].content.endswith("！")
+        assert (verify_rows.success, verify_rows.total_count, verify_rows.model) == (True, 0, [])
+    finally:
+        served.stop()
+
+
+@pytest.mark.parametrize("bad", ["dypns", "nope=8081", "dypns=port", "dypns=70000"])
+def test_bad_listeners_are_refused(bad):
+    result = run("serve", "--port", str(free_port()), "--listen", bad)
+    assert result.returncode == 2 and "--listen" in result.stderr

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 
 from huawei_signing import signed_headers
 from simulator.core.serving import cli
+import alibaba_sms
+from voice_helpers import Receiver
 from simulator.core.compose import standard_parts
 from simulator.core.pipeline.app import Simulator
 from simulator.core.spec import load_product, spec_dir
@@ -268,3 +270,21 @@ def test_a_duplicated_push_acted_on_twice_is_a_finding(live, deduplicates, findi
     if findings:
         assert found[0]["entries"] == sends and len(sends) == 2
         assert found[0]["operation"] == "osm.SendVerifyCodes" and len(found[0]["deliveries"]) == 2
+
+
+@pytest.mark.parametrize("answer, findings", [(alibaba_sms.TAKEN, []), (b"success", ["receiver-answer"])])
+def test_an_alibaba_receipt_receiver_must_answer_a_numeric_code(client, answer, findings):
+    alibaba_sms.freeze(client)   # months from the real time the helper signs with: no drift, as the simulator accepts it
+    with Receiver(body=answer) as receiver:
+        alibaba_sms.set_settings(client, "dysms", {"receipt_url": f"{receiver.url}/sms-report", "receipt_delay_s": 0})
+        sent = alibaba_sms.call(client, "dysms", "SendSms", {"PhoneNumbers": "13800000001", "SignName": "阿里云短信测试",
+                                                             "TemplateCode": "SMS_154950909", "TemplateParam": '{"code": "1234"}'})
+        assert sent.json()["Code"] == "OK"
+        alibaba_sms.advance(client, 0)
+        built = report(client)
+    assert [(f["kind"], f["product"], f["operation"]) for f in built["findings"]] == [
+        (kind, "dysms", "dysms.SendSms") for kind in findings]
+    if findings:
+        assert "numeric" in built["findings"][0]["rule"]["text"] or "number" in built["findings"][0]["rule"]["text"]
+    [push] = built["pushes"]
+    assert (push["kind"], push["operation"], push["answers"]) == ("dysms.report", "dysms.SendSms", {"200": 1})

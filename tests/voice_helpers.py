@@ -75,20 +75,25 @@ def deliveries(client, kind: str) -> list:
 
 
 class Receiver:
-    """A real HTTP server on 127.0.0.1 that records each push and answers `status[path]` (200 by default)."""
+    """A real HTTP server on 127.0.0.1 that records each push and answers `status[path]` (200 by default)
+    with `body`, or the next of `replies`, (status, body bytes) pairs, while there are any."""
 
-    def __init__(self):
+    def __init__(self, body: bytes = b""):
         self.pushes: list[dict] = []
         self.status: dict[str, int] = {}
+        self.body = body
+        self.replies: list[tuple[int, bytes]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.pushes.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw)})
-                self.send_response(receiver.status.get(self.path, 200))
-                self.send_header("content-length", "0")
+                status, body = receiver.replies.pop(0) if receiver.replies else (receiver.status.get(self.path, 200), receiver.body)
+                self.send_response(status)
+                self.send_header("content-length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass

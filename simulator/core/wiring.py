@@ -65,6 +65,13 @@ def check_routes(products: dict) -> None:
             for owner in owners:
                 if not _told_apart(rpc_owner, owner):
                     raise _clash(f"{method} {path} (where {rpc_owner.name} serves RPC actions)", rpc_owner, owner)
+    hosts = {}
+    for product in products.values():   # a Host names one product, even where they share no route
+        for host in product.hosts:
+            if host in hosts:
+                raise SpecError(f"{product.path}: host {host} is declared by {hosts[host].name} ({hosts[host].path}) "
+                                f"and by {product.name}")
+            hosts[host] = product
 
 
 def check_needs(product, needs: Needs, needed_by: str) -> None:

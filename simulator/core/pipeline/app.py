@@ -8,7 +8,7 @@ from simulator.core.pipeline.call import Call
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, new_request_id
 from simulator.core.pipeline.faults import deliver, send_whole
 from simulator.core.pipeline.headers import RequestHeaders
-from simulator.core.pipeline.router import Router
+from simulator.core.pipeline.router import Ambiguous, Router
 from simulator.core.pipeline.scenario import Scenario, merge_documents
 from simulator.core.pipeline.stages import STAGES, answer_error
 from simulator.core.serving.admin import build_admin
@@ -18,6 +18,8 @@ from simulator.core.world.journal import Entry as JournalEntry, body_preview, pa
 log = logging.getLogger("otpsim")
 
 ADMIN_PREFIX = "/__otpsim"
+PRODUCT_HEADER = "x-otpsim-product"
+AUTHORITY = "otpsim.authority"
 DEFAULT_MAX_BODY = 1 << 20
 
 
@@ -26,13 +28,16 @@ class Simulator:
     Build it with simulator.core.compose (create_simulator, simulator_from_texts)."""
 
     def __init__(self, parts, document: dict, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
-                 journal_capacity: int = 10_000, outbox_capacity: int = 10_000):
+                 journal_capacity: int = 10_000, outbox_capacity: int = 10_000, listeners: dict | None = None):
         self.products = parts.products
         self.modules = parts.contributions.modules
         self.schemes = parts.contributions.schemes
         self.rule_keys = parts.contributions.rule_keys
         self.handlers = self._handlers()
         self.router = Router(self.products)
+        self.listeners = {}
+        for port, name in (listeners or {}).items():
+            self.listen(port, name)
         self.max_body = max_body
         self.scenario_format = parts.scenario_format
         self.base_scenario = parts.default_scenario
@@ -45,6 +50,12 @@ class Simulator:
         return {op.qualified: self.modules[product.name].handlers[op.id]
                 for product in self.products.values() for op in product.operations}
 
+    def listen(self, port: int, name: str):
+        """Requests arriving on local port `port` name product `name` (`otpsim serve --listen`)."""
+        if name not in self.products:
+            raise ValueError(f"no product {name!r}; one of {', '.join(sorted(self.products))}")
+        self.listeners[port] = self.products[name]
+
     def replace_scenario(self, text: str, source: str):
         """A scenario from text, over the base one, in force at once; ScenarioError leaves the old one."""
         document = self.scenario_format.load(text, source)
@@ -55,6 +66,8 @@ class Simulator:
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
         if kind == "http":
+            if not scope["path"].startswith("/"):
+                scope = origin_form(scope)
             if scope["path"].startswith(ADMIN_PREFIX):
                 await self.admin(scope, receive, send)
             else:
@@ -80,11 +93,15 @@ class Simulator:
         headers = RequestHeaders(scope)
         query_string = scope["query_string"].decode("utf-8", "replace")
         query = dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {}
-        route = self.router.match(method, path, headers, query)
+        host = scope.get(AUTHORITY) or headers.get("host", "")
+        try:
+            route = self.router.match(method, path, headers, query, self._named_product(scope, headers, host))
+        except (LookupError, Ambiguous) as problem:
+            await send_whole(send, _otpsim_answer(400, _explain(problem)))
+            return
         product = route.product
         if product is None:
-            await send_whole(send, Answer(404, [(b"content-type", JSON_TYPE.encode())],
-                                          encode_json({"otpsim": f"no product serves {method} {path}"}), None))
+            await send_whole(send, _otpsim_answer(404, f"no product serves {method} {path}"))
             return
         request_id = new_request_id(world.rng, product.request_id_format)
         if product.request_id_echo:
@@ -93,7 +110,7 @@ class Simulator:
         call = Call(
             product=product, operation=route.operation, route_error=route.error, method=method, path=path,
             wire_path=wire_path.decode("latin-1") if wire_path else path, query_string=query_string,
-            host=headers.get("host", ""), headers=headers, wire_params=query, request_id=request_id,
+            host=host, headers=headers, wire_params=query, request_id=request_id,
             received_at=world.clock.now(), settings=world.settings[product.name], world=world, receive=receive,
         )
         try:
@@ -114,6 +131,42 @@ class Simulator:
             log.info("%s %s %.1fms", call.operation.qualified if call.operation else f"{method} {path}",
                      outcome, elapsed_ms)
 
+    def _named_product(self, scope, headers, host: str):
+        """The product a request names: X-Otpsim-Product, else its listener, else its Host."""
+        name = headers.get(PRODUCT_HEADER)
+        if name is not None:
+            if name not in self.products:
+                raise LookupError(f"X-Otpsim-Product: no product {name!r}; one of {', '.join(sorted(self.products))}")
+            return self.products[name]
+        server = scope.get("server")
+        pinned = self.listeners.get(server[1]) if server and self.listeners else None
+        return pinned or self.router.product_for_host(host)
+
+
+def origin_form(scope) -> dict:
+    """A request sent to otpsim as to a proxy (`POST http://dysmsapi.aliyuncs.com/?… HTTP/1.1`, what an
+    SDK's http_proxy setting does) as if sent directly, its authority kept for routing (RFC 9112 §3.2.2:
+    the target's authority wins over Host). h11 leaves the absolute URL in `path`; httptools passes
+    only its path, and the Host header then names the product."""
+    scheme, sep, rest = scope["path"].partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return scope
+    authority, slash, path = rest.partition("/")
+    path = slash + path or "/"
+    return {**scope, "path": path, "raw_path": path.encode("latin-1"), AUTHORITY: authority}
+
+
+def _explain(problem: Exception) -> str:
+    if isinstance(problem, Ambiguous):
+        return (f"{problem.action} is an action of {' and '.join(problem.products)}: name the product by Host "
+                f"(the vendor endpoint, directly or through http_proxy), a listener (otpsim serve --listen "
+                f"PRODUCT=PORT) or the X-Otpsim-Product header")
+    return str(problem.args[0])
+
+
+def _otpsim_answer(status: int, message: str) -> Answer:
+    return Answer(status, [(b"content-type", JSON_TYPE.encode())], encode_json({"otpsim": message}), None)
+
 
 def journal_entry(call, sent: Answer | None, fault, elapsed_ms: float) -> JournalEntry:
     """The journal's record of a request: the context as it arrived, and what the client got."""
@@ -125,4 +178,5 @@ def journal_entry(call, sent: Answer | None, fault, elapsed_ms: float) -> Journa
         delay_ms=call.delay_ms, fault=fault.kind if fault else None,
         status=sent.status if sent else None, code=sent.code if sent else None,
         response_body=body_preview(sent.body) if sent else None, duration_ms=round(elapsed_ms, 3),
+        wall=time.time(),
     )

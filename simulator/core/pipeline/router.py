@@ -1,4 +1,5 @@
-"""From method + path (+ RPC action) to an operation, or to the product whose error answers a miss."""
+"""From method + path (+ RPC action, + the product a request names) to an operation, or to the
+product whose error answers a miss."""
 
 from simulator.core.errors import SimError, SpecError
 
@@ -18,6 +19,22 @@ class RouteMatch:
 NO_MATCH = RouteMatch()
 
 
+class Ambiguous(Exception):
+    """An RPC action several products serve, on a request that names none of them."""
+
+    def __init__(self, action: str, products: list[str]):
+        super().__init__(action)
+        self.action = action
+        self.products = products
+
+
+def host_name(host: str) -> str:
+    """The name of a Host value without its port, lower case (`dysmsapi.aliyuncs.com:80` -> `dysmsapi.aliyuncs.com`)."""
+    if host.startswith("["):                      # [IPv6]:port
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].strip().lower() if host.count(":") == 1 else host.strip().lower()
+
+
 def _claimed(claim: str, path: str) -> bool:
     # "/" claims only the root (Alibaba RPC); any longer claim is a prefix.
     return path == claim or (claim != "/" and path.startswith(claim))
@@ -26,12 +43,13 @@ def _claimed(claim: str, path: str) -> bool:
 class RpcPath:
     """The actions served on one RPC path, and where a request names its action (the spec's x-otpsim.rpc)."""
 
-    __slots__ = ("header", "query", "actions")
+    __slots__ = ("header", "query", "actions", "products")
 
     def __init__(self, product):
         self.header = product.rpc.header
         self.query = product.rpc.query
-        self.actions: dict[str, object] = {}
+        self.actions: dict[str, dict[str, object]] = {}   # action -> product name -> operation
+        self.products: list = []                          # the products serving actions here, by name
 
     def action(self, headers, query: dict) -> str | None:
         return (headers.get(self.header) if self.header else None) or (query.get(self.query) if self.query else None)
@@ -42,15 +60,20 @@ class Router:
         self._routes: dict[str, dict[str, object]] = {}
         self._rpc: dict[str, RpcPath] = {}
         self._claims: list[tuple[str, object]] = []
+        self._hosts: dict[str, object] = {}
         self._fallback = None
-        for product in products.values():
+        for name in sorted(products):
+            product = products[name]
+            self._hosts.update((host, product) for host in product.hosts)   # wiring.check_routes: each host once
             for op in product.operations:
                 if op.rpc_action:
                     rpc = self._rpc.setdefault(op.path, RpcPath(product))
                     if (rpc.header, rpc.query) != (product.rpc.header, product.rpc.query):
                         raise SpecError(f"{product.name}: RPC path {op.path} names its action elsewhere "
                                         f"than the other products on it (x-otpsim.rpc)")
-                    rpc.actions[op.rpc_action] = op
+                    rpc.actions.setdefault(op.rpc_action, {})[product.name] = op
+                    if product not in rpc.products:
+                        rpc.products.append(product)
                 else:
                     self._routes.setdefault(op.path, {})[op.method] = op
             self._claims.extend((claim, product) for claim in product.claims)
@@ -58,13 +81,20 @@ class Router:
                 self._fallback = product
         self._claims.sort(key=lambda item: len(item[0]), reverse=True)
 
+    def product_for_host(self, host: str):
+        """The product whose x-otpsim.hosts name this Host, or None."""
+        return self._hosts.get(host_name(host)) if host else None
+
     def owner(self, path: str):
         for claim, product in self._claims:
             if _claimed(claim, path):
                 return product
         return self._fallback
 
-    def match(self, method: str, path: str, headers, query: dict) -> RouteMatch:
+    def match(self, method: str, path: str, headers, query: dict, named=None) -> RouteMatch:
+        """`named` is the product the request names (X-Otpsim-Product, its listener or its Host), or
+        None; it decides between the products serving one RPC path. Raises Ambiguous for an action
+        several of them serve on a request that names none."""
         by_method = self._routes.get(path)
         if by_method is not None:
             op = by_method.get(method)
@@ -75,10 +105,18 @@ class Router:
         rpc = self._rpc.get(path)
         if rpc is not None and method in ("GET", "POST"):
             action = rpc.action(headers, query)
-            op = rpc.actions.get(action)
+            serving = rpc.actions.get(action) or {}
+            named = named if named in rpc.products else None
+            if named is not None:
+                op = serving.get(named.name)
+            elif len(serving) > 1:
+                raise Ambiguous(action, sorted(serving))
+            else:
+                op = next(iter(serving.values()), None)
             if op is not None:
                 return RouteMatch(op.product, op)
-            product = next(iter(rpc.actions.values())).product
+            # the product the request names answers; else the first, by name, serving this path
+            product = named or rpc.products[0]
             key = "missing-parameter" if not action else "unknown-path"
             return RouteMatch(product, error=SimError(product.protocol_errors[key], field=rpc.query or rpc.header,
                                                       action=action or ""))

@@ -37,7 +37,8 @@ def _coercer(schema: dict):
                 return text
         return coerce
     if "boolean" in types:
-        return lambda text: {"true": True, "false": False}.get(text, text)
+        # case-insensitive: Alibaba SDKs send Python str(True), "True"
+        return lambda text: {"true": True, "false": False}.get(text.lower(), text)
     return None
 
 

@@ -18,12 +18,16 @@ def _serve(args) -> int:
     import uvicorn
 
     from simulator.core.serving import logs
-    from simulator.core.serving.server import server_config
+    from simulator.core.serving.server import listening_socket, server_config
 
     logs.configure(per_request=not args.quiet)
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
-                               outbox_capacity=args.outbox_capacity, max_body=args.max_body)
+                               outbox_capacity=args.outbox_capacity, max_body=args.max_body,
+                               listeners={port: name for name, port in args.listen})
+    except ValueError as problem:
+        print(f"otpsim: --listen: {problem}", file=sys.stderr)
+        return 2
     except ScenarioError as problem:
         print("otpsim: scenario refused:", *problem.problems, sep="\n", file=sys.stderr)
         return 2
@@ -39,17 +43,32 @@ def _serve(args) -> int:
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
         scheme = "https"
         print(f"otpsim: CA certificate for clients to trust: {paths['ca']}", flush=True)
+    config = server_config(sim, args.host, args.port, **ssl)
+    try:
+        sockets = [config.bind_socket()] + [listening_socket(args.host, port) for _, port in args.listen]
+    except OSError as problem:
+        print(f"otpsim: {problem}", file=sys.stderr)
+        return 2
     print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
+    for name, port in args.listen:
+        print(f"otpsim: {scheme}://{args.host}:{port} serves {name}", flush=True)
     # start-up objects out of the collector's generations, full collections a tenth as often
     # (why: docs/performance.md, Shaped for speed)
     gc.collect()
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
-    uvicorn.Server(server_config(sim, args.host, args.port, **ssl)).run()
+    uvicorn.Server(config).run(sockets=sockets)
     return 0
+
+
+def _listener(text: str) -> tuple[str, int]:
+    name, sep, port = text.partition("=")
+    if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PRODUCT=PORT (e.g. dypns=8081)")
+    return name, int(port)
 
 
 def _check(args) -> int:
@@ -153,6 +172,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
                        help="scenario file (YAML or JSON); repeat to merge several in order, "
                             "over the packaged scenarios/default.yaml (docs/scenarios.md)")
+    serve.add_argument("--listen", action="append", default=[], type=_listener, metavar="PRODUCT=PORT",
+                       help="also listen on PORT, where every request names PRODUCT (for products sharing a path, "
+                            "e.g. dysms and dypns on POST /: point each SDK at its own port); repeatable")
     serve.add_argument("--seed", type=int, default=None,
                        help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",

@@ -6,6 +6,7 @@ that hands each request its transport in `scope["extensions"]["otpsim.transport"
 """
 
 import asyncio
+import socket
 
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -52,6 +53,16 @@ class TransportInScope(AutoHTTPProtocol):
             await app(scope, receive, send)
 
         self.app = with_transport
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for one more listener of the same server (`otpsim serve --listen`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def server_config(app, host: str, port: int, **options) -> uvicorn.Config:

@@ -9,6 +9,7 @@ from simulator.core.world.credentials import Credentials
 from simulator.core.world.journal import Journal
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.profiles import Profiles
+from simulator.core.world.receipts import Receipts
 from simulator.core.world.scheduler import Scheduler
 from simulator.core.world.store import MemoryStore
 
@@ -28,6 +29,7 @@ class World:
         self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
+        self.receipts = Receipts(self.store, self.clock, self.scheduler, self.callbacks)
         self.profiles = Profiles(seed)
         self.use_scenario(scenario)
 
@@ -43,6 +45,7 @@ class World:
         """Forget codes, outbox, journal, limits and calls; keep scenario, credentials and clock mode."""
         self.scheduler.clear()
         self.callbacks.clear()
+        self.receipts.clear()
         self.journal.clear()
         self.outbox.clear()
         self.store.clear()

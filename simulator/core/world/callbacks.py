@@ -27,6 +27,21 @@ class RetryPolicy:
     attempts: int = 1          # total tries, the first included
     interval_s: float = 0.0    # virtual seconds between tries
     timeout_s: float = 5.0     # real seconds an attempt waits for the receiver's answer
+    ladder: tuple = ()         # virtual seconds before each retry in turn; when given, 1 + len(ladder) tries
+
+    @property
+    def tries(self) -> int:
+        return 1 + len(self.ladder) if self.ladder else self.attempts
+
+    def wait_after(self, tried: int) -> float | None:
+        """Seconds from the attempt numbered `tried` (1 = the first) to the next one; None when none is left."""
+        if tried >= self.tries:
+            return None
+        return self.ladder[tried - 1] if self.ladder else self.interval_s
+
+
+def answered_200(response) -> bool:
+    return response.status_code == 200
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class Delivery:
     headers: dict
     policy: RetryPolicy
     sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
+    accepts: object = answered_200   # callable(httpx.Response) -> whether the receiver took the push
     due: float | None = None   # when the current attempt was due on the virtual clock
     duplicate_of: int | None = None
     faults: list = field(default_factory=list)   # the scenario's push faults applied: drop, duplicate, delay, out_of_order
@@ -70,7 +86,7 @@ class Delivery:
         return {
             "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
             "headers": self.headers, "attempts": self.attempts, "state": self.state,
-            "max_attempts": self.policy.attempts, "duplicate_of": self.duplicate_of, "faults": self.faults,
+            "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of, "faults": self.faults,
         }
 
 
@@ -96,9 +112,9 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None) -> Delivery:
+               sign=None, duplicate_of: int | None = None, accepts=None) -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            duplicate_of=duplicate_of)
+                            accepts or answered_200, duplicate_of=duplicate_of)
         self._deliveries.append(delivery)
         self._pending += 1
         return delivery
@@ -122,7 +138,8 @@ class Callbacks:
             if faults.duplicate and self._rng.random() < faults.duplicate:
                 delivery.faults.append("duplicate")
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
-                                          delivery.policy, delivery.sign, duplicate_of=delivery.id))
+                                          delivery.policy, delivery.sign, duplicate_of=delivery.id,
+                                          accepts=delivery.accepts))
                 copies[-1].faults.append("duplicate")
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
@@ -151,7 +168,9 @@ class Callbacks:
                                              timeout=delivery.policy.timeout_s)
                 attempt["status"] = response.status_code
                 attempt["answer"] = response.content[:ANSWER_PREVIEW].decode("utf-8", "replace")
-                ok = response.status_code == 200
+                ok = delivery.accepts(response)
+                if not ok and response.status_code == 200:
+                    attempt["refused"] = response.text[:200]
             except (httpx.HTTPError, OSError) as exc:
                 attempt["error"] = type(exc).__name__
                 ok = False
@@ -159,8 +178,8 @@ class Callbacks:
         delivery.attempts.append(attempt)
         if ok:
             self._finish(delivery, "delivered")
-        elif len(delivery.attempts) < delivery.policy.attempts:
-            delivery.due += delivery.policy.interval_s
+        elif (wait := delivery.policy.wait_after(len(delivery.attempts))) is not None:
+            delivery.due += wait
             self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
             self._finish(delivery, "failed")

@@ -72,12 +72,14 @@ class Entry:
     code: str | None = None
     response_body: bytes | None = None
     duration_ms: float | None = None
+    wall: float | None = None          # epoch seconds on the wall clock as it was answered (signed times may follow it)
     id: int = 0
 
     def readable(self) -> dict:
         """The entry as it is shown: time in ISO 8601, headers unpacked and masked, bodies decoded and masked."""
         shown = asdict(self)
         shown["at"] = iso_utc(self.at)
+        del shown["wall"]   # for the client report's signature check; the journal as shown stays deterministic
         shown["headers"] = unpack_headers(self.headers)
         shown["request_body"] = readable_body(self.request_body)
         shown["response_body"] = readable_body(self.response_body)
