@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from simulator.client import OtpsimClient
-from simulator.core.compose import read_scenario, simulator_from_texts
+from simulator.core.compose import parts_with, read_scenario, simulator_from_texts
 from simulator.core.serving.server import server_config
 
 STARTUP_TIMEOUT_S = 10.0
@@ -88,12 +88,16 @@ class EmbeddedOtpsim(OtpsimClient):
     `scenario`: None (the packaged default), or one source or a list merged in order over the
     default; a source is a dict, a path (relative to `base_dir`), a packaged scenario's name or YAML
     text. `seed` fixes codes, ids, fault decisions and delays (default: the scenario's, else 0).
-    `tls` serves HTTPS; `ca_path` is then the CA file a client should trust.
+    `tls` serves HTTPS; `ca_path` is then the CA file a client should trust. `products`: folders
+    (relative to `base_dir`) of more products to serve beside the packaged ones, each a spec
+    `NAME.yaml` and a module `NAME.py`; one that does not fit raises SpecError naming the file and
+    the clash.
     """
 
-    def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None):
+    def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None, products=()):
         sources = [read_scenario(source, base_dir) for source in as_list(scenario)]
-        self.simulator = simulator_from_texts(sources, seed)
+        folders = tuple(Path(base_dir or ".", folder).resolve() for folder in as_list(products))
+        self.simulator = simulator_from_texts(sources, seed, parts=parts_with(folders))
         self.ca_path: Path | None = None
         self._tls = tls
         self._cleanup = ExitStack()

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 from simulator.core.compose import scenario_document
 from simulator.embedded import EmbeddedOtpsim, as_list
 
 MARKER = "otpsim"
-OPTIONS = ("scenario", "seed", "tls")
+OPTIONS = ("scenario", "seed", "tls", "products")
 REPORTS = pytest.StashKey[list]()
 WORKER_REPORTS = "otpsim_reports"
 
@@ -97,9 +98,10 @@ def pytest_terminal_summary(terminalreporter, config):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "otpsim(scenario=None, seed=None, tls=False): the test's otpsim serves this scenario (a dict, "
-        "a path relative to the test file, a packaged scenario's name, YAML text, or a list of these "
-        "merged in order), with this seed, over HTTPS if tls",
+        "otpsim(scenario=None, seed=None, tls=False, products=()): the test's otpsim serves this scenario "
+        "(a dict, a path relative to the test file, a packaged scenario's name, YAML text, or a list of "
+        "these merged in order), with this seed, over HTTPS if tls, with the products of these folders "
+        "(relative to the test file) beside the packaged ones",
     )
 
 
@@ -126,7 +128,7 @@ def _refusal(problem: Exception) -> str:
 def _embedded(options: dict, base_dir) -> EmbeddedOtpsim:
     try:
         return EmbeddedOtpsim(**options, base_dir=base_dir)
-    except (ScenarioError, OSError) as problem:
+    except (ScenarioError, SpecError, OSError) as problem:
         pytest.fail(_refusal(problem), pytrace=False)
 
 
@@ -134,8 +136,9 @@ def _embedded(options: dict, base_dir) -> EmbeddedOtpsim:
 def otpsim(request):
     """A simulator of this test's own on a free 127.0.0.1 port; gone (thread, port, files) after the test.
 
-    Choose its scenario, seed and HTTPS with `@pytest.mark.otpsim(scenario=..., seed=..., tls=True)`
-    or an indirect parameter; relative scenario paths are read from the test file's directory.
+    Choose its scenario, seed, HTTPS and extra product folders with
+    `@pytest.mark.otpsim(scenario=..., seed=..., tls=True, products=[...])` or an indirect parameter;
+    relative scenario paths and folders are read from the test file's directory.
     """
     with _embedded(_requested_options(request), request.path.parent) as server:
         yield server
@@ -144,7 +147,7 @@ def otpsim(request):
 
 @pytest.fixture(scope="session")
 def otpsim_session_options() -> dict:
-    """Override in a conftest.py to configure the session's simulator: `{"scenario":, "seed":, "tls":}`;
+    """Override in a conftest.py to configure the session's simulator: `{"scenario":, "seed":, "tls":, "products":}`;
     relative scenario paths are read from the rootdir."""
     return {}
 

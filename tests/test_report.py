@@ -288,3 +288,30 @@ def test_an_alibaba_receipt_receiver_must_answer_a_numeric_code(client, answer, 
         assert "numeric" in built["findings"][0]["rule"]["text"] or "number" in built["findings"][0]["rule"]["text"]
     [push] = built["pushes"]
     assert (push["kind"], push["operation"], push["answers"]) == ("dysms.report", "dysms.SendSms", {"200": 1})
+
+
+def sms(client, product: str, action: str, **params):
+    answer = alibaba_sms.call(client, product, action, {"SignName": "阿里云短信测试", **params})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["Code"]
+
+
+def test_alibaba_frequency_answers_tell_their_window_from_their_message_or_the_request(client):
+    alibaba_sms.freeze(client)
+    send = {"PhoneNumbers": "13800000001", "TemplateCode": "SMS_154950909", "TemplateParam": '{"code": "1234"}'}
+    assert [sms(client, "dysms", "SendSms", **send) for _ in range(2)] == ["OK", "isv.BUSINESS_LIMIT_CONTROL"]
+    alibaba_sms.advance(client, 59)
+    assert sms(client, "dysms", "SendSms", **send) == "isv.BUSINESS_LIMIT_CONTROL"   # a second early
+    code = {"TemplateCode": "100001", "TemplateParam": '{"code":"##code##","min":"5"}'}
+    assert sms(client, "dypns", "SendSmsVerifyCode", PhoneNumber="13800000002", Interval="30", **code) == "OK"
+    alibaba_sms.advance(client, 10)
+    assert sms(client, "dypns", "SendSmsVerifyCode", PhoneNumber="13800000002", Interval="30", **code) == "biz.FREQUENCY"
+    alibaba_sms.advance(client, 30)   # the request's own Interval, not the 60 s default
+    assert sms(client, "dypns", "SendSmsVerifyCode", PhoneNumber="13800000002", Interval="30", **code) == "OK"
+
+    built = report(client)
+    met = {m["key"] for p in built["products"] for m in p["met"]}
+    assert {"isv.BUSINESS_LIMIT_CONTROL@minute", "biz.FREQUENCY"} <= met
+    [early] = built["findings"]
+    assert (early["kind"], early["operation"], early["entries"]) == ("throttle-retry-too-soon", "dysms.SendSms", [2, 3])
+    assert "60s" in early["title"] and "help.aliyun.com/zh/sms/user-guide/set-throttling" in early["rule"]["source"]

@@ -8,15 +8,23 @@ copied to a temporary folder, and variants of them written there."""
 
 import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from alibaba_signing import acs3, rpc
 from huawei_signing import signed_headers
 from simulator.core.compose import build_parts, simulator_from_texts
 from simulator.core.errors import SpecError
+from simulator.embedded import EmbeddedOtpsim
 
 PRODUCTS = Path(__file__).resolve().parent / "seventh_product"
 HOST = "127.0.0.1:8080"
@@ -102,6 +110,8 @@ def test_a_huawei_product_from_new_files_answers_behind_the_gateway(client):
 
 
 def test_the_new_products_are_served_as_self_contained_specs_and_catalogues(client):
+    for name in ("tinyali", "tinyhw"):
+        validate(client.get(f"/__otpsim/openapi/{name}.json").json())
     spec = client.get("/__otpsim/openapi/tinyali.json").json()
     assert spec["components"]["parameters"]["AccessKeyId"]["in"] == "query"         # copied from the commons
     assert spec["components"]["securitySchemes"]["acs3"]["name"] == "Authorization"
@@ -151,11 +161,38 @@ def test_products_whose_hosts_tell_them_apart_may_share_an_rpc_action(tmp_path):
     assert "RPC action SendTinyCode on / is claimed by tinyali" in message
 
 
-def test_a_path_template_is_refused(tmp_path):
-    directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": ("/v1/tiny/codes:", "/v1/tiny/{kind}/codes:")})
+def test_a_path_template_is_served_through_starlettes_path_compiler(client):
+    body = b'{"mobile": "8613800000006"}'
+    path = "/v1/tiny/email/codes"
+    answer = client.post(path, content=body, headers=signed_headers("POST", path, body))
+    assert answer.status_code == 200
+    assert client.get("/__otpsim/outbox", params={"to": "8613800000006"}).json()[-1]["channel"] == "email"
+    path = "/v1/tiny/fax/codes"    # the template fits; the parameter's enum does not
+    refused = client.post(path, content=body, headers=signed_headers("POST", path, body))
+    assert refused.status_code == 400 and refused.json() == {"error_code": "TINY.0001", "error_msg": "Invalid channel."}
+    assert client.get("/v1/tiny/email/codes/more").json()["error_code"] == "APIGW.0101"   # one segment only
+
+
+def test_a_path_template_the_router_cannot_serve_is_refused(tmp_path):
+    undeclared = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": (
+        "        - {name: channel, in: path, required: true, schema: {type: string, enum: [sms, email]}}\n", "")})
+    message = refusal(undeclared)
+    assert str(undeclared / "tinyhw.yaml") in message
+    assert ("POST /v1/tiny/{channel}/codes (SendTinyCodeBy): the template's parameters ['channel'] are not "
+            "the operation's `in: path` parameters []") in message
+
+
+def test_two_templates_differing_only_in_parameter_names_are_one_route(tmp_path):
+    directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": (
+        "  /v1/tiny/codes:", """\
+  /v1/tiny/{way}/codes:
+    post:
+      operationId: SendTinyCode
+      parameters: [{name: way, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: sent}, "400": {description: bad}}
+  /v1/tiny/plain/codes:""")})
     message = refusal(directory)
-    assert str(directory / "tinyhw.yaml") in message and "POST /v1/tiny/{kind}/codes" in message
-    assert "path templates are not served" in message
+    assert "POST /v1/tiny/{way}/codes is claimed twice in tinyhw" in message
 
 
 def test_a_spec_lacking_what_its_auth_scheme_needs_is_refused(tmp_path):
@@ -197,7 +234,7 @@ def test_a_spec_without_a_product_module_is_refused(tmp_path):
 
 def test_a_shared_part_under_a_name_the_spec_uses_otherwise_is_refused(tmp_path):
     directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={"tinyhw.yaml": (
-        "components:\n", "components:\n  schemas:\n    GatewayErrorBody: {type: object}\n")})
+        "  schemas:\n", "  schemas:\n    GatewayErrorBody: {type: object}\n")})
     message = refusal(directory)
     assert str(directory / "tinyhw.yaml") in message
     assert "components.schemas.GatewayErrorBody is defined here and also imported from huawei-apigw.yaml" in message
@@ -208,3 +245,61 @@ def test_including_a_product_spec_is_refused(tmp_path):
         "include: [commons/huawei-apigw.yaml]", "include: [commons/huawei-apigw.yaml, osm.yaml]")})
     message = refusal(directory)
     assert "include osm.yaml is a product spec" in message
+
+
+# --- from the command line
+
+
+def otpsim(*args, **options):
+    return subprocess.Popen([sys.executable, "-m", "simulator.core.serving.cli", *args], text=True, **options)
+
+
+def test_otpsim_serve_products_serves_a_folder_of_new_products(tmp_path):
+    directory = folder(tmp_path, *ALL)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = otpsim("serve", "--port", str(port), "--products", str(directory), "--quiet",
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        banner = served.stdout.readline()
+        assert "tinyali" in banner and "tinyhw" in banner and "osm" in banner, banner
+        body = b'{"mobile": "8613800000007"}'
+        for _ in range(200):
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/v1/tiny/codes", content=body,
+                                    headers=signed_headers("POST", "/v1/tiny/codes", body, host=f"127.0.0.1:{port}"))
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert answer.json() == {"code_sent": True}
+    finally:
+        served.send_signal(signal.SIGINT)
+        served.wait(10)
+
+
+def test_otpsim_refuses_a_folder_that_does_not_fit_naming_the_file_and_the_clash(tmp_path):
+    directory = folder(tmp_path, "tinyhw.yaml", "tinyhw.py", edits={
+        "tinyhw.yaml": ("/v1/tiny/codes:", "/v2/servicerequest/verifycodes/send:")})
+    refused = otpsim("schema", "--products", str(directory), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, stderr = refused.communicate(timeout=60)
+    assert refused.returncode == 2
+    assert stderr.startswith(f"otpsim: refused at start-up: {directory / 'tinyhw.yaml'}: POST /v2/servicerequest/verifycodes/send")
+
+
+# --- from a test suite
+
+
+def test_an_embedded_otpsim_serves_a_folder_of_new_products(tmp_path):
+    folder(tmp_path, *ALL)
+    with EmbeddedOtpsim(products=["products"], base_dir=tmp_path) as server:
+        path, headers = acs3("SendTinyCode", {"PhoneNumber": "8613800000008"}, host=f"127.0.0.1:{server.port}")
+        assert httpx.post(server.base_url + path, headers=headers).json()["Code"] == "OK"
+        assert server.outbox.latest("8613800000008").code
+
+
+@pytest.mark.otpsim(products=["seventh_product"])
+def test_the_otpsim_fixture_takes_product_folders_from_the_marker(otpsim):
+    body = b'{"mobile": "8613800000009"}'
+    headers = signed_headers("POST", "/v1/tiny/codes", body, host=f"127.0.0.1:{otpsim.port}")
+    assert httpx.post(otpsim.base_url + "/v1/tiny/codes", content=body, headers=headers).json() == {"code_sent": True}

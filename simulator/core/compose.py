@@ -87,6 +87,13 @@ def standard_parts() -> Parts:
     return build_parts()
 
 
+@cache
+def parts_with(extra_dirs: tuple = ()) -> Parts:
+    """The packaged products and those of each folder (absolute paths), compiled once per process
+    for each set of folders."""
+    return build_parts(extra_dirs) if extra_dirs else standard_parts()
+
+
 def create_simulator(scenario_files=(), seed: int | None = None, **options):
     """A simulator serving the scenario files merged in order over scenarios/default.yaml."""
     sources = [(str(name), Path(name).read_text(encoding="utf-8")) for name in scenario_files]
@@ -96,7 +103,7 @@ def create_simulator(scenario_files=(), seed: int | None = None, **options):
 def simulator_from_texts(sources, seed: int | None = None, parts: Parts | None = None, **options):
     """A simulator serving scenario (name, text) sources merged in order over scenarios/default.yaml;
     each source's problems are reported with its own name and lines (ScenarioError). `parts`
-    (build_parts) add products from other folders."""
+    (build_parts, parts_with) add products from other folders."""
     from simulator.core.pipeline.app import Simulator
     from simulator.core.pipeline.scenario import merge_documents
 

@@ -5,11 +5,15 @@ What fails here would otherwise fail later, per request or silently: a route two
 scheme or handler uses but the spec lacks. Each refusal names the spec file and the clash.
 """
 
+import re
 from dataclasses import dataclass
+
+from starlette.routing import compile_path
 
 from simulator.core.errors import SpecError
 
 RPC_METHODS = ("GET", "POST")   # an RPC path serves its actions on both
+TEMPLATE_PARAMETER = re.compile(r"\{[^}]*\}")
 
 
 @dataclass(frozen=True)
@@ -44,22 +48,21 @@ def _claim(owners: dict, key, what: str, product):
 
 
 def check_routes(products: dict) -> None:
-    """No route or RPC action is claimed twice, unless the hosts tell the owners apart; every path is
-    one the router serves. Path prefixes (x-otpsim.claims) may be shared, as Alibaba's RPC products
+    """No route or RPC action is claimed twice, unless the hosts tell the owners apart (two templates
+    that differ only in their parameters' names are one route); every path is one the router serves. Path prefixes (x-otpsim.claims) may be shared, as Alibaba's RPC products
     share `/`: a miss under one is answered by the first product, in file-name order, that claims it."""
     routes, actions, rpc_owners = {}, {}, {}
     for product in products.values():
         for op in product.operations:
             if "{" in op.path or "}" in op.path:
-                raise SpecError(f"{product.path}: {op.method} {op.path} ({op.id}): path templates are not "
-                                f"served; write the path literally")
+                _check_template(product, op)
             if op.rpc_action:
                 _claim(actions, (op.path, op.rpc_action), f"RPC action {op.rpc_action} on {op.path}", product)
                 owners = rpc_owners.setdefault(op.path, [])
                 if product not in owners:
                     owners.append(product)
             else:
-                _claim(routes, (op.method, op.path), f"{op.method} {op.path}", product)
+                _claim(routes, (op.method, TEMPLATE_PARAMETER.sub("{}", op.path)), f"{op.method} {op.path}", product)
     for (method, path), owners in routes.items():
         for rpc_owner in rpc_owners.get(path, []) if method in RPC_METHODS else []:
             for owner in owners:
@@ -72,6 +75,24 @@ def check_routes(products: dict) -> None:
                 raise SpecError(f"{product.path}: host {host} is declared by {hosts[host].name} ({hosts[host].path}) "
                                 f"and by {product.name}")
             hosts[host] = product
+
+
+def _check_template(product, op) -> None:
+    """A path template the router serves: `{name}` segments (Starlette's path compiler), each one a
+    parameter `in: path` of the operation, and no other."""
+    where = f"{product.path}: {op.method} {op.path} ({op.id})"
+    if op.rpc_action:
+        raise SpecError(f"{where}: an RPC path is literal; it cannot be a template")
+    try:
+        _, _, convertors = compile_path(op.path)
+    except (AssertionError, ValueError) as problem:
+        raise SpecError(f"{where}: the router cannot serve this path template: {problem}") from None
+    if not convertors:
+        raise SpecError(f"{where}: braces without a `{{name}}` parameter")
+    declared = {name for name, _ in op.validator.path}
+    if set(convertors) != declared:
+        raise SpecError(f"{where}: the template's parameters {sorted(convertors)} are not the operation's "
+                        f"`in: path` parameters {sorted(declared)}")
 
 
 def check_needs(product, needs: Needs, needed_by: str) -> None:

@@ -112,6 +112,7 @@ class Simulator:
             wire_path=wire_path.decode("latin-1") if wire_path else path, query_string=query_string,
             host=host, headers=headers, wire_params=query, request_id=request_id,
             received_at=world.clock.now(), settings=world.settings[product.name], world=world, receive=receive,
+            path_params=route.path_params,
         )
         try:
             for stage in STAGES:

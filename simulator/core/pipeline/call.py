@@ -17,6 +17,7 @@ class Call:
         "route_error",    # SimError: the product's answer to a request no operation serves
         "method",
         "path",           # decoded, as routed
+        "path_params",    # values of the operation's path template parameters (coerced by validation), or None
         "wire_path",      # as sent (percent-encoding kept), for signatures
         "query_string",   # as sent, decoded as text
         "host",
@@ -40,12 +41,13 @@ class Call:
     )
 
     def __init__(self, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
-                 wire_params, request_id, received_at, settings, world, receive):
+                 wire_params, request_id, received_at, settings, world, receive, path_params=None):
         self.product = product
         self.operation = operation
         self.route_error = route_error
         self.method = method
         self.path = path
+        self.path_params = path_params
         self.wire_path = wire_path
         self.query_string = query_string
         self.host = host

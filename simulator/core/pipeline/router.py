@@ -1,19 +1,23 @@
 """From method + path (+ RPC action, + the product a request names) to an operation, or to the
 product whose error answers a miss."""
 
+from starlette.routing import compile_path
+
 from simulator.core.errors import SimError, SpecError
 
 
 class RouteMatch:
-    """What routing found: the operation, or the product whose `error` answers a request it does not
-    serve; `product` is None when no product claims the path."""
+    """What routing found: the operation (with the values of its path template's parameters), or
+    the product whose `error` answers a request it does not serve; `product` is None when no product
+    claims the path."""
 
-    __slots__ = ("product", "operation", "error")
+    __slots__ = ("product", "operation", "error", "path_params")
 
-    def __init__(self, product=None, operation=None, error: SimError | None = None):
+    def __init__(self, product=None, operation=None, error: SimError | None = None, path_params=None):
         self.product = product
         self.operation = operation
         self.error = error
+        self.path_params = path_params
 
 
 NO_MATCH = RouteMatch()
@@ -58,6 +62,7 @@ class RpcPath:
 class Router:
     def __init__(self, products: dict):
         self._routes: dict[str, dict[str, object]] = {}
+        self._templates: dict[str, tuple[object, dict[str, object]]] = {}   # `/a/{id}`: (regex, by method)
         self._rpc: dict[str, RpcPath] = {}
         self._claims: list[tuple[str, object]] = []
         self._hosts: dict[str, object] = {}
@@ -74,12 +79,24 @@ class Router:
                     rpc.actions.setdefault(op.rpc_action, {})[product.name] = op
                     if product not in rpc.products:
                         rpc.products.append(product)
+                elif "{" in op.path:
+                    # Starlette's path compiler: `{name}` is one path segment (core/wiring.py checks them)
+                    template = self._templates.setdefault(op.path, (compile_path(op.path)[0], {}))
+                    template[1][op.method] = op
                 else:
                     self._routes.setdefault(op.path, {})[op.method] = op
             self._claims.extend((claim, product) for claim in product.claims)
             if product.fallback:
                 self._fallback = product
         self._claims.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def _template(self, path: str):
+        """(operations by method, parameter values) of the first template `path` fits; a literal path wins."""
+        for regex, by_method in self._templates.values():
+            found = regex.match(path)
+            if found is not None:
+                return by_method, found.groupdict()
+        return None, None
 
     def product_for_host(self, host: str):
         """The product whose x-otpsim.hosts name this Host, or None."""
@@ -95,11 +112,13 @@ class Router:
         """`named` is the product the request names (X-Otpsim-Product, its listener or its Host), or
         None; it decides between the products serving one RPC path. Raises Ambiguous for an action
         several of them serve on a request that names none."""
-        by_method = self._routes.get(path)
+        by_method, path_params = self._routes.get(path), None
+        if by_method is None and self._templates:
+            by_method, path_params = self._template(path)
         if by_method is not None:
             op = by_method.get(method)
             if op is not None:
-                return RouteMatch(op.product, op)
+                return RouteMatch(op.product, op, path_params=path_params)
             product = next(iter(by_method.values())).product
             return RouteMatch(product, error=SimError(product.protocol_errors["method-not-allowed"], method=method))
         rpc = self._rpc.get(path)

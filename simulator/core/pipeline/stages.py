@@ -118,9 +118,11 @@ def reject_unreadable_body(call, sim):
 def validate(call, sim):
     """Headers, parameters and body against the operation's compiled schema; parameters coerced."""
     validator = call.operation.validator
-    instance = validator.instance(call.headers, call.wire_params, call.body)
+    instance = validator.instance(call.headers, call.wire_params, call.body, call.path_params)
     validator.validate(instance)
     call.params = instance["query"]
+    if call.path_params:
+        call.path_params = instance["path"]
 
 
 async def handle(call, sim):

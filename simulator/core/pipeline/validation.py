@@ -47,9 +47,10 @@ class RequestValidator:
         self._overrides = invalid_overrides
         self._missing = protocol_errors["missing-parameter"]
         self._invalid = protocol_errors["invalid-parameter"]
-        sections = {"header": ({}, []), "query": ({}, [])}
+        sections = {"header": ({}, []), "query": ({}, []), "path": ({}, [])}
         self.headers: list[tuple[str, str, object]] = []   # (wire name lower, spec name, coercer)
         self.query: list[tuple[str, object]] = []
+        self.path: list[tuple[str, object]] = []           # the path template's parameters
         self._header_names = {}
         for param in parameters:
             location = param.get("in")
@@ -66,7 +67,7 @@ class RequestValidator:
                 self.headers.append((key, spec_name, _coercer(schema)))
                 self._header_names[key] = spec_name
             else:
-                self.query.append((spec_name, _coercer(schema)))
+                getattr(self, location).append((spec_name, _coercer(schema)))
         request_schema = {"$schema": DRAFT, "type": "object", "properties": {}, "required": []}
         for location, (properties, required) in sections.items():
             request_schema["properties"][location] = {"type": "object", "properties": properties, "required": required}
@@ -76,7 +77,7 @@ class RequestValidator:
                 request_schema["required"].append("body")
         self._validate = fastjsonschema.compile(request_schema)
 
-    def instance(self, headers, query_params: dict, body) -> dict:
+    def instance(self, headers, query_params: dict, body, path_params: dict | None = None) -> dict:
         header_values = {}
         for key, _, coerce in self.headers:
             value = headers.get(key)
@@ -88,6 +89,9 @@ class RequestValidator:
             if coerce is not None and isinstance(value, str):
                 query_values[name] = coerce(value)
         instance = {"header": header_values, "query": query_values}
+        if path_params:
+            instance["path"] = {name: coerce(path_params[name]) if coerce else path_params[name]
+                                for name, coerce in self.path}
         if body is not None:
             instance["body"] = body
         return instance

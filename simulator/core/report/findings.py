@@ -68,7 +68,7 @@ def throttle_retries(observed: Observed, settings: ReportSettings) -> list[dict]
         if key is not None:
             entry = request.product.catalogue[key]
             if entry.throttle is not None:
-                window = entry.throttle.window_s(observed.settings(request.product.name))
+                window = entry.throttle.window_s(observed.settings(request.product.name), request.field)
                 if window > 0:
                     per = entry.throttle.per
                     active.setdefault(request.operation, {}).setdefault(per, {})[_subject(request, per)] = (
@@ -104,18 +104,19 @@ def resends_inside_interval(observed: Observed, settings: ReportSettings) -> lis
     for (product, operation), entries in resend_codes.items():
         for entry in entries.values():
             per = entry.throttle.per
-            window = entry.throttle.window_s(observed.settings(product))
-            accepted_at: dict = {}
+            limits = observed.settings(product)
+            accepted_at: dict = {}   # subject -> (time, journal id, interval) of its last accepted request
             inside: dict = {}
             for request in observed.requests:
                 if request.operation != operation:
                     continue
                 subject = _subject(request, per)
                 started = accepted_at.get(subject)
-                if started is not None and request.at - started[0] < window:
+                if started is not None and request.at - started[0] < started[2]:
                     inside.setdefault(subject, [started[1]]).append(request.id)
                 elif request.accepted:
-                    accepted_at[subject] = (request.at, request.id)
+                    accepted_at[subject] = (request.at, request.id, entry.throttle.window_s(limits, request.field))
+            window = max((started[2] for started in accepted_at.values()), default=0)
             repeated = {subject: ids for subject, ids in inside.items() if len(ids) - 1 >= settings.resend_repeats}
             if not repeated:
                 continue

@@ -65,7 +65,13 @@ class Request:
         code = self.entry.code
         if code is None:
             return None
-        return self._codes.get((code, self.entry.status)) or self._codes.get(code)
+        keys = self._codes.get((code, self.entry.status)) or self._codes.get(code)
+        if not keys:
+            return None
+        if len(keys) > 1:
+            body = self.entry.response_body or b""
+            return next((key for key, marker in keys if marker and marker in body), keys[0][0])
+        return keys[0][0]
 
     @property
     def accepted(self) -> bool:
@@ -89,11 +95,13 @@ def entry_lines(packed: bytes):
 
 
 def catalogue_index(product) -> dict:
-    """(wire code, status) -> key, and wire code -> its first key."""
-    index = {}
+    """(wire code, status) and wire code -> the keys that answer with them, each with the fixed start
+    of its message (the text before any placeholder), which tells apart keys sharing a code."""
+    index: dict = {}
     for key, entry in product.catalogue.items():
-        index.setdefault((entry.code, entry.status), key)
-        index.setdefault(entry.code, key)
+        marker = entry.message.split("{", 1)[0].encode()
+        index.setdefault((entry.code, entry.status), []).append((key, marker))
+        index.setdefault(entry.code, []).append((key, marker))
     return index
 
 

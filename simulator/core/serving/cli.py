@@ -8,10 +8,16 @@ import tempfile
 from pathlib import Path
 
 from simulator import __version__
-from simulator.core.compose import create_simulator, standard_parts
+from simulator.core.compose import build_parts, create_simulator, standard_parts
+from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 
 SECTIONS = ("headers", "query", "body")
+
+
+def _parts(args):
+    """The packaged products, plus those of each --products folder."""
+    return build_parts(args.products) if args.products else standard_parts()
 
 
 def _serve(args) -> int:
@@ -24,7 +30,7 @@ def _serve(args) -> int:
     try:
         sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
                                outbox_capacity=args.outbox_capacity, max_body=args.max_body,
-                               listeners={port: name for name, port in args.listen})
+                               listeners={port: name for name, port in args.listen}, parts=_parts(args))
     except ValueError as problem:
         print(f"otpsim: --listen: {problem}", file=sys.stderr)
         return 2
@@ -72,7 +78,7 @@ def _listener(text: str) -> tuple[str, int]:
 
 
 def _check(args) -> int:
-    scenario_format = standard_parts().scenario_format
+    scenario_format = _parts(args).scenario_format
     failed = False
     for name in args.files:
         try:
@@ -89,14 +95,14 @@ def _check(args) -> int:
 
 
 def _schema(args) -> int:
-    print(json.dumps(standard_parts().scenario_format.schema, indent=1, ensure_ascii=False))
+    print(json.dumps(_parts(args).scenario_format.schema, indent=1, ensure_ascii=False))
     return 0
 
 
 def _catalogue_scenario(args) -> int:
     import yaml
 
-    parts = standard_parts()
+    parts = _parts(args)
     products = parts.products
     operation = next((op for p in products.values() for op in p.operations if op.qualified == args.operation), None)
     section, _, field = args.field.partition(".")
@@ -164,8 +170,12 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"otpsim {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--products", action="append", default=[], metavar="DIR",
+                       help="a folder of more products, each a spec (NAME.yaml) and a module (NAME.py), served beside "
+                            "the packaged ones; repeat for several (docs/architecture.md, Adding a product)")
 
-    serve = commands.add_parser("serve", help="serve every product on one base URL",
+    serve = commands.add_parser("serve", help="serve every product on one base URL", parents=[extra],
                                 description="Serve every simulated product on one base URL.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
@@ -190,18 +200,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="validate scenario files",
+    check = commands.add_parser("check", help="validate scenario files", parents=[extra],
                                 description="Validate scenario files; every problem is reported as file:line:column.")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=_check)
 
-    schema = commands.add_parser("schema", help="print the scenario JSON Schema",
+    schema = commands.add_parser("schema", help="print the scenario JSON Schema", parents=[extra],
                                  description="Print the complete JSON Schema of scenario files for the loaded "
                                              "products (for editors and other tools).")
     schema.set_defaults(run=_schema)
 
     catalogue = commands.add_parser(
-        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable",
+        "catalogue-scenario", help="print a scenario that makes every catalogue code reachable", parents=[extra],
         description="Print a scenario with one rule per code of OPERATION's product catalogue: a request to "
                     "OPERATION whose FIELD carries a code is answered with that code.")
     catalogue.add_argument("operation", metavar="OPERATION", help="e.g. osm.SendVerifyCodes")
@@ -227,7 +237,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except SpecError as problem:   # a spec, module or scheme that does not fit (core/wiring.py)
+        print(f"otpsim: refused at start-up: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
