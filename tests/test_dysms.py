@@ -177,32 +177,34 @@ def test_reports_falling_due_together_share_one_push(client):
 
 def test_scenario_rules_choose_each_numbers_fate(client):
     freeze(client)
-    rules = [
-        {"match": {"operation": "dysms.SendSms", "query": {"PhoneNumbers": "13900000001"}},
-         "receipt": {"outcome": "failed", "code": "IC:0001"}},
-        {"match": {"operation": "dysms.SendSms", "query": {"PhoneNumbers": "13900000002"}},
-         "receipt": {"delay_s": 600}},
-        {"match": {"operation": "dysms.SendSms", "query": {"PhoneNumbers": "13900000003"}},
-         "receipt": {"outcome": "never"}},
-    ]
+    rules = [{"match": {"product": "dysms"}, "receipts": [
+        {"to": "13900000001", "outcome": "failed", "code": "IC:0001", "description": "空号", "fields": {"sms_size": 2}},
+        {"to": {"regex": "^1390000000[2-3]$"}, "delay_s": 600},
+        {"to": "13900000004", "outcome": "never"},
+    ]}]
+    numbers = ["13900000001", "13900000002", "13900000003", "13900000004", "13900000005"]
     with receipt_receiver() as receiver:
         set_settings(client, "dysms", {"receipt_url": f"{receiver.url}/r"}, rules)
-        for number in ("13900000001", "13900000002", "13900000003"):
-            assert send(client, number)["Code"] == "OK"
+        assert send(client, ",".join(numbers[:3]))["Code"] == "OK"        # one send, fates per number
+        assert call(client, "dysms", "SendBatchSms", {"TemplateCode": TEMPLATE},
+                    form=batch_form(numbers[3:], ["4", "5"])).json()["Code"] == "OK"
+
+        def status(number):
+            return query(client, "dysms", number)["SmsSendDetailDTOs"]["SmsSendDetailDTO"][0]["SendStatus"]
+
         advance(client, 5)
-        status = {n: query(client, "dysms", n)["SmsSendDetailDTOs"]["SmsSendDetailDTO"][0]
-                  for n in ("13900000001", "13900000002", "13900000003")}
-        assert (status["13900000001"]["SendStatus"], status["13900000001"]["ErrCode"]) == (2, "IC:0001")
-        assert status["13900000002"]["SendStatus"] == status["13900000003"]["SendStatus"] == 1
+        assert [status(n) for n in numbers] == [2, 1, 1, 1, 3]
         advance(client, 595)
-        assert query(client, "dysms", "13900000002")["SmsSendDetailDTOs"]["SmsSendDetailDTO"][0]["SendStatus"] == 3
+        assert [status(n) for n in numbers] == [2, 3, 3, 1, 3]
         advance(client, 3 * 3600)   # still the same day in Beijing
-        assert query(client, "dysms", "13900000003")["SmsSendDetailDTOs"]["SmsSendDetailDTO"][0]["SendStatus"] == 1
+        assert status("13900000004") == 1
+    # reports falling due together share a push, across sends
+    assert [[r["phone_number"] for r in push["body"]] for push in receiver.pushes] == [
+        ["13900000001", "13900000005"], ["13900000002", "13900000003"]]
     failed = receiver.pushes[0]["body"][0]
-    assert (failed["success"], failed["err_code"]) == (False, "IC:0001")
-    assert [p["body"][0]["phone_number"] for p in receiver.pushes] == ["13900000001", "13900000002"]
-    # the failed message never reached the phone
-    assert "13900000001" not in {m["to"] for m in client.get("/__otpsim/outbox").json()}
+    assert (failed["success"], failed["err_code"], failed["err_msg"], failed["sms_size"]) == (False, "IC:0001", "空号", "2")
+    # failed and never-reported messages never reached the phone
+    assert {m["to"] for m in client.get("/__otpsim/outbox").json()} == {"13900000002", "13900000003", "13900000005"}
 
 
 def test_callback_faults_apply_to_receipts(client):

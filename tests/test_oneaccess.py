@@ -10,8 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 from starlette.testclient import TestClient
 
-from simulator.core.compose import create_simulator
-from simulator.core.spec import load_products
+from simulator.core.compose import create_simulator, standard_parts
 
 CAPTCHA = "/api/v2/sdk/captcha"
 VERIFY = "/api/v2/sdk/captcha/verify"
@@ -26,7 +25,7 @@ HEADERS = {  # seed 004's example request
     "X-tenant-id": "08f770f51f80d2f40f38c00cb199fd21",
 }
 MOBILE = "12345678901"
-CATALOGUE = load_products()["oneaccess"].catalogue
+CATALOGUE = standard_parts().products["oneaccess"].catalogue
 
 
 def _image(b64: str) -> Image.Image:

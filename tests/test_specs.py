@@ -4,9 +4,10 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from simulator.core.spec import load_products, spec_dir
+from simulator.core.compose import standard_parts
+from simulator.core.spec import spec_dir
 
-PRODUCTS = load_products()
+PRODUCTS = standard_parts().products
 COMMONS = sorted((spec_dir() / "commons").glob("*.yaml"))
 
 

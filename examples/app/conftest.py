@@ -3,6 +3,7 @@ simulator per test; the fixtures below point the app's provider classes at it.""
 
 import pytest
 
+from otp_app.aliyun_sms import AliyunSms, AliyunSmsAuth, SmsReceipts
 from otp_app.cams import CamsCodes
 from otp_app.meeting import MeetingCodes
 from otp_app.oneaccess import OneAccessSms
@@ -16,6 +17,7 @@ HUAWEI_AK, HUAWEI_SK = "SIMTESTAK0000000000", "simTestSecretKey00000000000000000
 MEETING_ACCOUNT, MEETING_PASSWORD = "sim-user@example.com", "Sim-Passw0rd!"
 ALIBABA_KEY_ID, ALIBABA_SECRET = "LTAIsimTestKeyId00", "simTestAccessKeySecret000000000"
 CAMS_SPACE = "29348393884001"
+ALIYUN_SIGN_NAME, ALIYUN_TEMPLATE = "阿里云短信测试", "SMS_154950909"
 ONEACCESS_CLIENT_ID = "DRrYIqauawN0I8myTMoDTPys6ezGZxnm"
 VOICE_APP_KEY, VOICE_APP_SECRET = "sim-voice-app-key-0001", "sim-app-secret-0001"
 VOICE_DISPLAY_NUMBER = "+8653159511234"
@@ -65,3 +67,25 @@ def voice(otpsim, status_url):
     codes = VoiceCodes(otpsim.base_url, VOICE_APP_KEY, VOICE_APP_SECRET, VOICE_DISPLAY_NUMBER, status_url)
     yield codes
     codes.close()
+
+
+@pytest.fixture
+def aliyun_sms(otpsim):
+    """Alibaba Cloud SMS at its vendor endpoint, with otpsim as the HTTP proxy: the Host names the product."""
+    return AliyunSms(ALIBABA_KEY_ID, ALIBABA_SECRET, ALIYUN_SIGN_NAME, ALIYUN_TEMPLATE, protocol="http",
+                     http_proxy=otpsim.base_url)
+
+
+@pytest.fixture
+def aliyun_auth(otpsim):
+    return AliyunSmsAuth(ALIBABA_KEY_ID, ALIBABA_SECRET, ALIYUN_SIGN_NAME, "100001", protocol="http",
+                         http_proxy=otpsim.base_url)
+
+
+@pytest.fixture
+def sms_receipts():
+    """The app's receipt receiver, served on a free port; `.url` is what the vendor console would hold."""
+    receipts = SmsReceipts()
+    with ThreadServer(receipts) as server:
+        receipts.url = f"{server.url}/sms-report"
+        yield receipts

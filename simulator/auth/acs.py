@@ -107,7 +107,7 @@ def _use_nonce(call, access_key_id: str, nonce: str):
         raise SimError("SignatureNonceUsed")
 
 
-def _check_acs3(call) -> dict:
+def _check_acs3(call) -> Principal:
     headers = call.headers
     fields = parse_acs3_authorization(headers["authorization"])
     if fields is None:
@@ -133,7 +133,7 @@ def _check_acs3(call) -> dict:
     return Principal("acs3", credential)
 
 
-def _check_rpc(call) -> dict:
+def _check_rpc(call) -> Principal:
     params = call.wire_params
     for name in RPC_PARAMS:
         if not params.get(name):

@@ -174,9 +174,8 @@ class Contributions:
                 self.credential_kinds[kind] = declaration
         for module in self.modules.values():
             for key, declaration in module.rule_keys.items():
-                # products sharing a core mechanism (e.g. receipts) declare its key alike
-                if key in self.rule_keys and self.rule_keys[key] != declaration:
-                    raise RuntimeError(f"rule key {key} is declared twice, differently (product {module.name})")
+                if key in self.rule_keys:
+                    raise RuntimeError(f"rule key {key} is declared twice (product {module.name})")
                 self.rule_keys[key] = declaration
         self.callback_kinds = tuple(kind for module in self.modules.values() for kind in module.callback_kinds)
 

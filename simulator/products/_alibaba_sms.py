@@ -9,9 +9,8 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from simulator.core.errors import SimError
-from simulator.core.product import RuleKey
 from simulator.core.world.callbacks import RetryPolicy
-from simulator.core.world.receipts import RULE_SCHEMA, Fate, Receiver, Tracked
+from simulator.core.world.receipts import Fate, Receiver, Tracked
 
 # Synthetic: the vendor writes receipt and query times without a zone; otpsim uses Beijing time.
 BEIJING = timezone(timedelta(hours=8))
@@ -24,8 +23,7 @@ VARIABLE = re.compile(r"\$\{(\w+)\}")
 DEFAULT_CODE_TEMPLATE = "您的验证码为${code}，该验证码5分钟内有效，请勿泄漏于他人！"
 SUCCESS_MESSAGE = "用户接收成功"   # the receipt's err_msg on success (SmsReport page example)
 SINGLE_SMS_CHARS, PART_CHARS = 70, 67
-# the scenario rule key both products read: what becomes of the messages a request sends
-RECEIPT_RULE = RuleKey(RULE_SCHEMA, Fate.from_spec)
+DELIVERED_CODE = "DELIVERED"      # err_code of a delivered message (SmsReport page)
 RECEIPT_SETTINGS = ("templates", "receipt_url", "receipt_delay_s", "receipt_retry_s", "receipt_batch_max",
                     "failure_receipt_code", "query_days")
 
@@ -115,30 +113,26 @@ def report(message: Tracked) -> dict:
     body = {
         "phone_number": message.to, "send_time": wire_time(message.sent_at),
         "report_time": wire_time(message.reported_at), "success": delivered, "err_code": message.code,
-        "err_msg": SUCCESS_MESSAGE if delivered else message.code, "sms_size": str(sms_size(fields["content"])),
+        "err_msg": message.description or (SUCCESS_MESSAGE if delivered else message.code),
+        "sms_size": str(sms_size(fields["content"])),
         "biz_id": fields["biz_id"],
     }
     if fields.get("out_id") is not None:
         body["out_id"] = fields["out_id"]
+    body.update(message.extra)   # a rule's receipts `fields`, by their wire names
     return body
 
 
-DELIVERED = Fate()
-
-
-def fate(call) -> Fate:
-    """What the matched rule's `receipt` says becomes of this request's messages (delivered by default)."""
-    return call.rule_data("receipt", DELIVERED)
-
-
-def sms_sent(call, to: str, code: str, text: str, message_fate: Fate):
-    """The message reaches the phone (the outbox) unless its fate is to fail (or the rule says deliver: false)."""
-    if message_fate.reaches_phone:
+def send(call, to: str, code: str, text: str, fields: dict):
+    """One accepted message: it reaches the phone (the outbox) when its fate (the rule's `receipts`) is to
+    be delivered, and is kept for QuerySendDetails with its receipt scheduled (pushed when receipt_url is set)."""
+    fate = call.receipts.of(to)
+    if fate.delivered:
         call.send_code("sms", to, code, text)
+    _track(call, to, fields, fate)
 
 
-def track(call, to: str, fields: dict, message_fate: Fate):
-    """Keep a sent message for QuerySendDetails and schedule its receipt (pushed when receipt_url is set)."""
+def _track(call, to: str, fields: dict, fate: Fate):
     settings, world = call.settings, call.world
     product = call.product.name
     receiver = None
@@ -150,8 +144,8 @@ def track(call, to: str, fields: dict, message_fate: Fate):
             batch_max=settings["receipt_batch_max"], faults=call.callback_faults,
         )
     message = Tracked(f"{fields['biz_id']}/{to}", to, world.clock.now(), fields)
-    world.receipts.track(f"{product}.sent:{call.principal['access_key_id']}", message, message_fate,
-                         settings["receipt_delay_s"], settings["failure_receipt_code"],
+    world.receipts.track(f"{product}.sent:{call.principal['access_key_id']}", message, fate,
+                         settings["receipt_delay_s"], (DELIVERED_CODE, settings["failure_receipt_code"]),
                          settings["query_days"] * 86400, receiver)
 
 

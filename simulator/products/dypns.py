@@ -13,11 +13,10 @@ import string
 from simulator.core.errors import SimError
 from simulator.core.product import ProductModule
 from simulator.core.wiring import Needs
-from simulator.products._alibaba_sms import (RECEIPT_RULE, RECEIPT_SETTINGS, biz_id, fate, mainland_number,
-                                             parameter_defaults, render, send_details, sms_sent, template_variables,
-                                             track)
+from simulator.products._alibaba_sms import (RECEIPT_SETTINGS, biz_id, mainland_number, parameter_defaults, render,
+                                             send, send_details, template_variables)
 
-product = ProductModule("dypns", rule_keys={"receipt": RECEIPT_RULE}, callback_kinds=("dypns.report",), needs=Needs(
+product = ProductModule("dypns", callback_kinds=("dypns.report",), needs=Needs(
     errors=("isv.INVALID_PARAMETERS", "isv.MOBILE_NUMBER_ILLEGAL", "isv.VERIFY_SCHEME_NOT_EXIST", "biz.FREQUENCY"),
     settings=(*RECEIPT_SETTINGS, "schemes")))
 
@@ -90,11 +89,9 @@ async def send_sms_verify_code(call):
         kept = () if params["DuplicatePolicy"] != KEEP_ALL else tuple(
             entry for entry in world.store.get(CODES, key, ()) if entry[1] > now)
         world.store.put(CODES, key, kept + ((code, now + valid_s),), ttl=valid_s)
-    message_fate = fate(call)
-    sms_sent(call, params["PhoneNumber"], code, text, message_fate)
     biz = biz_id(world)
-    track(call, params["PhoneNumber"], {"biz_id": biz, "out_id": params.get("OutId"),
-                                        "template_code": params["TemplateCode"], "content": text}, message_fate)
+    send(call, params["PhoneNumber"], code, text,
+         {"biz_id": biz, "out_id": params.get("OutId"), "template_code": params["TemplateCode"], "content": text})
     model = {"BizId": biz, "RequestId": call.request_id}
     if params.get("OutId") is not None:
         model["OutId"] = params["OutId"]

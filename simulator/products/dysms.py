@@ -11,9 +11,8 @@ import re
 from simulator.core.errors import SimError
 from simulator.core.product import ProductModule
 from simulator.core.wiring import Needs
-from simulator.products._alibaba_sms import (RECEIPT_RULE, RECEIPT_SETTINGS, biz_id, fate, is_number, json_value,
-                                             mainland_number, render, send_details, sms_sent, template_variables,
-                                             track, variables)
+from simulator.products._alibaba_sms import (RECEIPT_SETTINGS, biz_id, is_number, json_value, mainland_number, render,
+                                             send, send_details, template_variables, variables)
 
 SENDS = "dysms.sends"
 DAY_S = 86400
@@ -21,7 +20,7 @@ DAY_S = 86400
 LIMITS = (("minute", 60, "limit_per_minute"), ("hour", 3600, "limit_per_hour"), ("day", DAY_S, "limit_per_day"))
 VERIFICATION_CODE = re.compile(r"[a-zA-Z0-9]+")
 
-product = ProductModule("dysms", rule_keys={"receipt": RECEIPT_RULE}, callback_kinds=("dysms.report",), needs=Needs(
+product = ProductModule("dysms", callback_kinds=("dysms.report",), needs=Needs(
     errors=("isv.MOBILE_COUNT_OVER_LIMIT", "isv.MOBILE_NUMBER_ILLEGAL", "isv.INVALID_PARAMETERS",
             "isv.INVALID_JSON_PARAM", "isv.TEMPLATE_MISSING_PARAMETERS",
             *(f"isv.BUSINESS_LIMIT_CONTROL@{name}" for name, _, _ in LIMITS)),
@@ -74,11 +73,9 @@ def _send(call, messages: list[tuple[str, str, dict, str | None]]) -> dict:
              for _, sign, variables, _ in messages]
     _within_limits(call, [(number, sign) for number, sign, _, _ in messages])
     biz = biz_id(world)
-    message_fate = fate(call)
     for (number, _, values, _), text in zip(messages, texts):
-        sms_sent(call, number, values.get("code", ""), text, message_fate)
-        track(call, number, {"biz_id": biz, "out_id": params.get("OutId"), "template_code": template_code,
-                             "content": text}, message_fate)
+        send(call, number, values.get("code", ""), text,
+             {"biz_id": biz, "out_id": params.get("OutId"), "template_code": template_code, "content": text})
     return _ok(call, biz)
 
 

@@ -5,6 +5,7 @@ Every stage of the pipeline (stages.py) reads and writes it; the product's handl
 """
 
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, base_headers, encode_json
+from simulator.core.world.receipts import ALL_DELIVERED
 
 JSON_CONTENT_TYPE = (b"content-type", JSON_TYPE.encode())
 
@@ -40,8 +41,12 @@ class Call:
         "finished",       # True once a stage has decided the answer: the stages after it are skipped
     )
 
-    def __init__(self, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
-                 wire_params, request_id, received_at, settings, world, receive, path_params=None):
+    @classmethod
+    def routed(cls, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
+               wire_params, request_id, received_at, settings, world, receive, path_params=None) -> "Call":
+        """The context of a request routing has just matched (why a classmethod: docs/performance.md,
+        Shaped for speed)."""
+        self = object.__new__(cls)
         self.product = product
         self.operation = operation
         self.route_error = route_error
@@ -67,6 +72,7 @@ class Call:
         self.principal = None
         self.answer = None
         self.finished = False
+        return self
 
     def finish(self, answer: Answer | None):
         """This is the answer (None: nothing is sent); the remaining stages are skipped."""
@@ -95,6 +101,12 @@ class Call:
         as its RuleKey parsed it; `default` when no rule matched or it has no such key."""
         rule = self.rule
         return default if rule is None else rule.data.get(key, default)
+
+    @property
+    def receipts(self):
+        """The matched rule's `receipts` (Fates): what becomes of each number this send reached."""
+        rule = self.rule
+        return ALL_DELIVERED if rule is None or rule.receipts is None else rule.receipts
 
     @property
     def callback_faults(self):

@@ -6,6 +6,8 @@ the first of repeated headers wins, getlist gives every value.
 
 from starlette.datastructures import Headers
 
+_ABSENT = object()
+
 
 class RequestHeaders(Headers):
     def __init__(self, scope):
@@ -26,7 +28,9 @@ class RequestHeaders(Headers):
         return key.lower() in self._first
 
     def get(self, key: str, default=None):
-        return self._first.get(key.lower(), default)
+        # the stages ask in lower case: one lookup, and lower() only for other spellings or a miss
+        value = self._first.get(key, _ABSENT)
+        return self._first.get(key.lower(), default) if value is _ABSENT else value
 
     def getlist(self, key: str) -> list[str]:
         name = key.lower()

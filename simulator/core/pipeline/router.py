@@ -109,9 +109,9 @@ class Router:
         return self._fallback
 
     def match(self, method: str, path: str, headers, query: dict, named=None) -> RouteMatch:
-        """`named` is the product the request names (X-Otpsim-Product, its listener or its Host), or
-        None; it decides between the products serving one RPC path. Raises Ambiguous for an action
-        several of them serve on a request that names none."""
+        """`named()` gives the product the request names (X-Otpsim-Product, its listener or its Host),
+        or None; asked only where several products serve one RPC path, it decides between them.
+        Raises Ambiguous for an action several of them serve on a request that names none."""
         by_method, path_params = self._routes.get(path), None
         if by_method is None and self._templates:
             by_method, path_params = self._template(path)
@@ -125,6 +125,7 @@ class Router:
         if rpc is not None and method in ("GET", "POST"):
             action = rpc.action(headers, query)
             serving = rpc.actions.get(action) or {}
+            named = named() if named is not None and len(rpc.products) > 1 else None
             named = named if named in rpc.products else None
             if named is not None:
                 op = serving.get(named.name)

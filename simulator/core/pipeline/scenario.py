@@ -11,6 +11,7 @@ from statistics import NormalDist
 from simulator.core.pipeline.envelope import Answer, encode_json
 from simulator.core.pipeline.faults import Fault
 from simulator.core.world.callbacks import CallbackFaults
+from simulator.core.world.receipts import Fates
 
 MAX_DELAY_MS = 300_000
 Z_99 = NormalDist().inv_cdf(0.99)
@@ -153,6 +154,7 @@ class Rule:
         self.fault = Fault.from_spec(spec.get("fault"))
         self.delivers = spec.get("deliver", True)
         self.callback_faults = CallbackFaults.from_spec(spec.get("callbacks"))
+        self.receipts = Fates.from_spec(spec.get("receipts"))
         # the keys products declare (RuleKey), parsed once into what their handlers read
         self.data = {key: declared.parse(spec[key]) for key, declared in rule_keys.items() if key in spec}
         self.seen = 0

@@ -1,10 +1,14 @@
-"""Delivery receipts: messages a vendor accepts now and reports on later, on the virtual clock.
+"""Delivery receipts: what becomes of each number a send reached, and the messages a vendor
+accepts now and reports on later, on the virtual clock.
 
-A product tracks each message it accepts with the fate the scenario gave it. When the fate is due
-the message's state moves from waiting to delivered or failed (what the product's query API reads),
-and its report joins the batch for its receiver: the reports that fall due at the same moment for
-one receiver go out as one push (split at `batch_max`), through the callbacks with their retries
-and the scenario's callback faults. A fate of `never` leaves the message waiting and unreported.
+A scenario rule's `receipts` (Fates) gives each number its `Fate`: delivered (the default), failed
+with a receipt code, or never reported; after the product's own delay or the rule's. A product asks
+`call.receipts.of(number)` and turns the fate into its own receipt format.
+
+A product that also answers queries about its messages tracks each one here (`Receipts.track`):
+when its fate falls due the message moves from waiting to delivered or failed, and its report joins
+the batch for its receiver, so the reports falling due together for one receiver go out as one
+push (split at `batch_max`), through the callbacks with their retries and callback faults.
 """
 
 from dataclasses import dataclass, field
@@ -13,37 +17,61 @@ from functools import partial
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 
 OUTCOMES = ("delivered", "failed", "never")
-# The scenario rule key `receipt` (a product that tracks receipts declares it: RuleKey(RULE_SCHEMA, Fate.from_spec))
-RULE_SCHEMA = {
-    "type": "object", "additionalProperties": False, "minProperties": 1,
-    "description": "what becomes of the messages a matched request sends; delivered by default",
-    "properties": {
-        "outcome": {"enum": list(OUTCOMES), "x-otpsim-what": "receipt outcome",
-                    "description": "delivered: reaches the phone (outbox), reported DELIVERED; failed: never reaches "
-                                   "the phone, reported with `code`; never: accepted, waiting for ever, never reported"},
-        "code": {"type": "string", "minLength": 1,
-                 "description": "failed: the receipt code (default: the product's failure code)"},
-        "delay_s": {"type": "number", "minimum": 0,
-                    "description": "virtual seconds from the send to its report (default: the product's)"},
-    },
-}
 
 
 @dataclass(frozen=True)
 class Fate:
-    """What becomes of a message: the scenario rule key `receipt` (docs/scenarios.md)."""
-    outcome: str = "delivered"     # delivered | failed | never (accepted, never reported)
-    code: str | None = None        # the receipt code of a failed message; None: the product's default
-    delay_s: float | None = None   # seconds from send to report; None: the product's default
-
-    @classmethod
-    def from_spec(cls, spec: dict) -> "Fate":
-        """A rule's `receipt` value."""
-        return cls(spec.get("outcome", "delivered"), spec.get("code"), spec.get("delay_s"))
+    outcome: str = "delivered"        # delivered | failed | never (accepted, then nothing: no receipt, no message)
+    code: str | None = None           # the receipt's status code; None: the product's default for the outcome
+    description: str | None = None    # the receipt's description, where the product's format has one
+    delay_s: float | None = None      # seconds from the send to the receipt; None: the product's setting
+    fields: dict = field(default_factory=dict)   # further receipt fields, named as the product's format names them
 
     @property
-    def reaches_phone(self) -> bool:
-        return self.outcome != "failed"
+    def delivered(self) -> bool:
+        return self.outcome == "delivered"
+
+    @property
+    def reported(self) -> bool:
+        return self.outcome != "never"
+
+
+DELIVERED = Fate()
+
+
+class Fates:
+    """The rule's `receipts` list: the first entry whose `to` matches a number (or that has no `to`) decides."""
+
+    def __init__(self, entries: list):
+        self._entries = []
+        if not entries:   # ALL_DELIVERED is built while the scenario module may still be importing
+            return
+        # imported here: the scenario module builds Fates for its rules, and owns the matchers
+        from simulator.core.pipeline.scenario import compile_matcher
+
+        self._entries = [
+            (compile_matcher(entry["to"]) if "to" in entry else None,
+             Fate(entry.get("outcome", "delivered"), _text(entry.get("code")), entry.get("description"),
+                  entry.get("delay_s"), {name: str(value) for name, value in (entry.get("fields") or {}).items()}))
+            for entry in entries
+        ]
+
+    @classmethod
+    def from_spec(cls, entries: list | None) -> "Fates | None":
+        return cls(entries) if entries else None
+
+    def of(self, number: str) -> Fate:
+        for matches, fate in self._entries:
+            if matches is None or matches(number):
+                return fate
+        return DELIVERED
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+ALL_DELIVERED = Fates([])   # every number delivered
 
 
 @dataclass
@@ -54,6 +82,8 @@ class Tracked:
     fields: dict                   # what the product keeps for its reports and queries
     status: str = "waiting"        # waiting | delivered | failed
     code: str | None = None
+    description: str | None = None
+    extra: dict = field(default_factory=dict)   # the fate's further receipt fields
     reported_at: float | None = None
 
 
@@ -78,18 +108,20 @@ class Receipts:
         self._callbacks = callbacks
         self._batches: dict[tuple, list] = {}
 
-    def track(self, namespace: str, message: Tracked, fate: Fate, delay_s: float, failure_code: str,
+    def track(self, namespace: str, message: Tracked, fate: Fate, delay_s: float, codes: tuple[str, str],
               retention_s: float, receiver: Receiver | None):
-        """Keep `message` for `retention_s` (its query window) and settle it as `fate` says."""
+        """Keep `message` for `retention_s` (its query window) and settle it as `fate` says, after
+        `delay_s` unless the fate says otherwise; `codes` are the product's (delivered, failed) defaults."""
         self._store.put(namespace, message.id, message, ttl=retention_s)
-        if fate.outcome == "never":
+        if not fate.reported:
             return
         due = message.sent_at + (fate.delay_s if fate.delay_s is not None else delay_s)
-        code = "DELIVERED" if fate.outcome == "delivered" else fate.code or failure_code
-        self._scheduler.at(due, partial(self._settle, message, fate.outcome, code, due, receiver))
+        code = fate.code or codes[0 if fate.delivered else 1]
+        self._scheduler.at(due, partial(self._settle, message, fate, code, due, receiver))
 
-    def _settle(self, message: Tracked, outcome: str, code: str, due: float, receiver: Receiver | None):
-        message.status, message.code, message.reported_at = outcome, code, due
+    def _settle(self, message: Tracked, fate: Fate, code: str, due: float, receiver: Receiver | None):
+        message.status, message.code, message.description, message.extra, message.reported_at = (
+            fate.outcome, code, fate.description, fate.fields, due)
         if receiver is None:
             return
         key = (receiver.kind, receiver.url, receiver.faults, due)
