@@ -1,10 +1,13 @@
 """The Voice Call X-AKSK (WSSE) check: the digest recipe and every documented auth result code."""
 
+import json
 from datetime import timedelta
 
 import pytest
+import yaml
 
 from simulator.auth.wsse import password_digest
+from simulator.core.packaged import packaged
 from voice_helpers import RESULT_SCHEMA, T0, aksk_headers, call_verify, freeze_clock, verify_body
 
 AUTHORIZATION = 'AKSK realm="SDP",profile="UsernameToken",type="Appkey"'
@@ -81,3 +84,11 @@ def test_a_replayed_nonce_is_refused_as_invalid_digest(frozen):
     replay = call_verify(frozen, verify_body(), headers)
     assert replay.status_code == 401
     assert replay.json()["resultcode"] == "1010010"
+
+
+def test_an_app_switched_off_is_1010008(frozen):
+    document = yaml.safe_load((packaged("scenarios") / "default.yaml").read_text())
+    document["credentials"]["voice_apps"] = [{"app_key": "off-app", "app_secret": "off-secret", "state": "unavailable"}]
+    assert frozen.put("/__otpsim/scenario", content=json.dumps(document)).status_code == 200
+    response = call_verify(frozen, verify_body(), aksk_headers(app_key="off-app", secret="off-secret"))
+    assert (response.status_code, response.json()["resultcode"]) == (403, "1010008")

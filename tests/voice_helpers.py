@@ -6,6 +6,7 @@ import threading
 import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -75,7 +76,7 @@ def deliveries(client, kind: str) -> list:
 
 
 class Receiver:
-    """A real HTTP server on 127.0.0.1 that records each push and answers `status[path]` (200 by default)
+    """A real HTTP server on 127.0.0.1 that records each push (JSON or form body) and answers `status[path]` (200 by default)
     with `body`, or the next of `replies`, (status, body bytes) pairs, while there are any."""
 
     def __init__(self, body: bytes = b""):
@@ -88,7 +89,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.pushes.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw)})
+                form = self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+                body = dict(parse_qsl(raw.decode(), keep_blank_values=True)) if form else json.loads(raw)
+                receiver.pushes.append({"path": self.path, "headers": dict(self.headers), "body": body, "raw": raw})
                 status, body = receiver.replies.pop(0) if receiver.replies else (receiver.status.get(self.path, 200), receiver.body)
                 self.send_response(status)
                 self.send_header("content-length", str(len(body)))

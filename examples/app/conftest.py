@@ -5,6 +5,7 @@ import pytest
 
 from otp_app.aliyun_sms import AliyunSms, AliyunSmsAuth, SmsReceipts
 from otp_app.cams import CamsCodes
+from otp_app.huawei_sms import SmsCodes, SmsReports
 from otp_app.meeting import MeetingCodes
 from otp_app.oneaccess import OneAccessSms
 from otp_app.osm import OsmCodes
@@ -21,6 +22,8 @@ ALIYUN_SIGN_NAME, ALIYUN_TEMPLATE = "阿里云短信测试", "SMS_154950909"
 ONEACCESS_CLIENT_ID = "DRrYIqauawN0I8myTMoDTPys6ezGZxnm"
 VOICE_APP_KEY, VOICE_APP_SECRET = "sim-voice-app-key-0001", "sim-app-secret-0001"
 VOICE_DISPLAY_NUMBER = "+8653159511234"
+SMS_APP_KEY, SMS_APP_SECRET = "simSmsAppKey00000000000000", "simSmsAppSecret0000000000000"
+SMS_SENDER, SMS_TEMPLATE = "csms12345678", "t-otp"
 
 
 @pytest.fixture
@@ -89,3 +92,18 @@ def sms_receipts():
     with ThreadServer(receipts) as server:
         receipts.url = f"{server.url}/sms-report"
         yield receipts
+
+
+@pytest.fixture
+def sms_reports():
+    return SmsReports()
+
+
+@pytest.fixture
+def sms(otpsim, sms_reports):
+    """SMS codes whose status reports go to the app's receiver, served on a free port for the test."""
+    with ThreadServer(sms_reports) as server:
+        codes = SmsCodes(otpsim.base_url, SMS_APP_KEY, SMS_APP_SECRET, SMS_SENDER, SMS_TEMPLATE,
+                         report_url=f"{server.url}/sms-reports")
+        yield codes
+        codes.close()

@@ -162,7 +162,7 @@ def _signed_at(stamp: str | None) -> float | None:
 
 
 @signature_reader("acs")
-def read_credentials(headers: dict, params: dict) -> Credentials | None:
+def read_credentials(headers: dict, params: dict, product) -> Credentials | None:
     if headers.get("authorization", "").startswith("ACS3-"):
         return Credentials(headers.get("x-acs-signature-nonce"), _signed_at(headers.get("x-acs-date")), "signature_skew_s")
     if "Signature" in params or "AccessKeyId" in params:

@@ -1,7 +1,16 @@
 """Huawei `SDK-HMAC-SHA256` AK/SK request signing, checked for real (sdk-wire §5.1).
 
-Applies when `Authorization` starts with `SDK-HMAC-SHA256`. Credentials: `huawei_aksk`
-entries ({ak, sk, domain_id, domain?}; `domain` is the account name IAM's domain lookup reports).
+Applies when `Authorization` starts with `SDK-HMAC-SHA256`. By default the keys are the account's
+`huawei_aksk` credentials ({ak, sk, domain_id, domain?}; `domain` is the account name IAM's domain
+lookup reports) and every failure is the product's `auth.failure`. A spec may say otherwise under
+`x-otpsim.auth.huawei-aksk` (Message & SMS signs with its application key and secret):
+
+    credentials: msgsms_apps        # credential kind (declared by the product)
+    key: app_key                    # the entry field matched against Access=
+    secret: app_secret              # the entry field that signs
+    codes: {reason: catalogue key}  # reasons: incomplete, unknown-key, app-unavailable, app-frozen, bad-date,
+                                    # stale-date, bad-signature; a reason without a code falls to auth.failure
+
 The allowed `X-Sdk-Date` skew is the product setting `signature_skew_s`.
 """
 
@@ -13,7 +22,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
-from simulator.core.errors import AuthFailed
+from simulator.auth.wsse import check_app_state, refuse
 from simulator.core.report.signing import Credentials, signature_reader
 from simulator.core.wiring import Needs
 
@@ -59,7 +68,7 @@ def parse_authorization(value: str) -> dict:
 
 
 @signature_reader("huawei-aksk")
-def read_credentials(headers: dict, params: dict) -> Credentials | None:
+def read_credentials(headers: dict, params: dict, product) -> Credentials | None:
     """The scheme has no nonce (sdk-wire §5.1)."""
     if not headers.get("authorization", "").startswith(ALGORITHM):
         return None
@@ -70,6 +79,19 @@ def read_credentials(headers: dict, params: dict) -> Credentials | None:
     return Credentials(None, signed_at, "signature_skew_s")
 
 
+DEFAULT_OPTIONS = {"credentials": "huawei_aksk", "key": "ak", "secret": "sk"}
+EMPTY_PAYLOAD = hashlib.sha256(b"").hexdigest()
+
+
+def payload_hash(headers, body: bytes) -> str:
+    """As the SDK's signer hashes the payload: an empty body always as itself; otherwise the
+    X-Sdk-Content-Sha256 the client sent (the SDK sends UNSIGNED-PAYLOAD for form bodies, which
+    then stay outside the signature), else SHA-256 of the body."""
+    if not body:
+        return EMPTY_PAYLOAD
+    return headers.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
+
+
 @scheme("huawei-aksk", credentials={"huawei_aksk": CredentialKind(
     required=("ak", "sk"), optional=("domain_id", "domain"),
     description="Huawei Cloud AK/SK pairs (SDK-HMAC-SHA256); domain is the account name IAM reports")},
@@ -78,23 +100,25 @@ async def check(call):
     authorization = call.headers.get("authorization", "")
     if not authorization.startswith(ALGORITHM):
         return None
+    options = call.operation.product.auth_options.get("huawei-aksk") or DEFAULT_OPTIONS
+    codes = options.get("codes") or {}
     fields = parse_authorization(authorization)
     ak, signed, signature = fields.get("Access"), fields.get("SignedHeaders"), fields.get("Signature")
     if not (ak and signed and signature):
-        raise AuthFailed("authorization header is incomplete")
-    credential = call.world.credentials.find("huawei_aksk", ak=ak)
+        refuse(codes, "incomplete")
+    credential = call.world.credentials.find(options["credentials"], **{options["key"]: ak})
     if credential is None:
-        raise AuthFailed(f"ak {ak} not exist")
+        refuse(codes, "unknown-key")
+    check_app_state(codes, credential)
     sdk_date = call.headers.get("x-sdk-date", "")
     try:
         signed_at = parse_utc(sdk_date, "%Y%m%dT%H%M%SZ")
     except ValueError:
-        raise AuthFailed("X-Sdk-Date is missing or malformed") from None
+        refuse(codes, "bad-date")
     if not call.world.clock.accepts(signed_at, call.settings["signature_skew_s"]):
-        raise AuthFailed("X-Sdk-Date is too far from the server time")
-    payload_hash = call.headers.get("x-sdk-content-sha256") or hashlib.sha256(call.raw_body).hexdigest()
+        refuse(codes, "stale-date")
     text = string_to_sign(call.method, call.wire_path, call.query_string, call.headers,
-                          signed.split(";"), payload_hash, sdk_date)
-    if not hmac.compare_digest(sign(credential["sk"], text), signature):
-        raise AuthFailed("verify aksk signature fail")
+                          signed.split(";"), payload_hash(call.headers, call.raw_body), sdk_date)
+    if not hmac.compare_digest(sign(credential[options["secret"]], text).encode(), signature.encode()):
+        refuse(codes, "bad-signature")
     return Principal("huawei-aksk", credential)

@@ -125,6 +125,7 @@ class ProductSpec:
     fallback: bool
     auth_schemes: tuple[str, ...]
     auth_failure: str | None
+    auth_options: dict            # x-otpsim.auth.<scheme>: what a scheme needs to know about this product
     envelopes: dict
     protocol_errors: dict
     settings: dict
@@ -379,6 +380,10 @@ def load_product(path: Path) -> ProductSpec:
         raise SpecError(f"{name}: auth.schemes needs auth.failure, the answer when no scheme applies")
     if auth.get("failure") is not None and auth["failure"] not in catalogue:
         raise SpecError(f"{name}: auth.failure {auth['failure']} is not in the catalogue")
+    for scheme in auth.get("schemes") or ():
+        for reason, code in ((auth.get(scheme) or {}).get("codes") or {}).items():
+            if code not in catalogue:
+                raise SpecError(f"{name}: auth.{scheme}.codes.{reason} {code} is not in the catalogue")
     hosts = ext.get("hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
         raise SpecError(f"{name}: x-otpsim.hosts must be a list of host names")
@@ -389,6 +394,7 @@ def load_product(path: Path) -> ProductSpec:
         request_id_echo=bool(request_id.get("echo", False)),
         claims=tuple(ext.get("claims") or ()), fallback=bool(ext.get("fallback", False)),
         auth_schemes=tuple(auth.get("schemes") or ()), auth_failure=auth.get("failure"),
+        auth_options={scheme: auth[scheme] for scheme in auth.get("schemes") or () if scheme in auth},
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
         hosts=tuple(host.lower() for host in hosts),

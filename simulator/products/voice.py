@@ -15,7 +15,7 @@ from functools import partial
 
 from simulator.auth.wsse import header_pair, password_digest
 from simulator.core.errors import SimError
-from simulator.core.product import ProductModule, RuleKey
+from simulator.core.product import CredentialKind, ProductModule, RuleKey
 from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 
@@ -163,6 +163,10 @@ LIMITS = {
 }
 
 product = ProductModule("voice", rule_keys={"call": RuleKey(CALL_RULE_SCHEMA, CallPlan.from_rule)},
+                        credentials={"voice_apps": CredentialKind(
+                            required=("app_key", "app_secret"), optional=("status_url", "fee_url", "state"),
+                            description="Huawei Voice Call apps (WSSE); status_url and fee_url: where pushes go "
+                                        "when a call names none; state: unavailable (1010008)")},
                         callback_kinds=(STATUS_PUSH, FEE_PUSH), needs=Needs(
     errors=("1020001", "1020154", *LIMITS.values()),
     settings=(*(f"{name}_{part}" for name in LIMITS for part in ("max", "window_s")),
@@ -315,8 +319,8 @@ async def _push(world, settings, kind: str, app: dict, url: str, body: dict, pol
     await world.callbacks.send(delivery, faults)
 
 
-def _push_signature(world, app: dict, url: str) -> dict:
-    """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2)."""
+def _push_signature(world, app: dict, url: str, payload: bytes) -> dict:
+    """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2); it signs the URL, not the payload."""
     nonce = f"{world.rng.getrandbits(128):032X}"
     created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = password_digest(app["app_secret"], f"{url}\n{nonce}\n{created}")

@@ -176,7 +176,7 @@ def _credentials(request: Request):
     """(scheme, Credentials) of the first of the product's schemes the request carries; None when unsigned."""
     for name in request.product.auth_schemes:
         reader = READERS.get(name)
-        read = reader(request.headers, request.params) if reader else None
+        read = reader(request.headers, request.params, request.product) if reader else None
         if read is not None:
             return name, read
     return None

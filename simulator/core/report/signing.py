@@ -1,8 +1,8 @@
 """What a request's credentials say, read back from the journal by each auth scheme.
 
 A scheme module registers a reader with `@signature_reader("<scheme name>")`: given a request's
-headers (lower-case names) and parameters (query and form), it returns `Credentials` when the
-request carries this scheme's credentials, else None. The report uses it for its signing findings
+headers (lower-case names), parameters (query and form) and its product's spec (for the scheme's
+options there), it returns `Credentials` when the request carries this scheme's credentials, else None. The report uses it for its signing findings
 (a reused nonce, a signed time drifting toward the allowed skew, unsigned requests before signed
 ones); it runs when a report is read, never on a request.
 """
@@ -18,7 +18,7 @@ class Credentials:
     skew_setting: str | None = None   # the product setting that bounds |signed_at - clock|
 
 
-READERS: dict[str, Callable[[dict, dict], Credentials | None]] = {}
+READERS: dict[str, Callable[[dict, dict, object], Credentials | None]] = {}
 
 
 def signature_reader(scheme: str):
@@ -30,4 +30,4 @@ def signature_reader(scheme: str):
 
 def credential_header_reader(scheme: str, header: str):
     """A reader for a scheme whose credential is one header (a token, a client id): no nonce, no time."""
-    return signature_reader(scheme)(lambda headers, params: Credentials() if headers.get(header) else None)
+    return signature_reader(scheme)(lambda headers, params, product: Credentials() if headers.get(header) else None)

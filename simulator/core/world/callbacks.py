@@ -10,6 +10,7 @@ import itertools
 import json
 import time
 from collections import deque
+from urllib.parse import urlencode
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -74,8 +75,9 @@ class Delivery:
     body: object
     headers: dict
     policy: RetryPolicy
-    sign: object = None        # callable -> headers made afresh for each attempt (nonce, time)
+    sign: object = None        # callable(payload bytes) -> headers made afresh for each attempt (nonce, time)
     accepts: object = answered_200   # callable(httpx.Response) -> whether the receiver took the push
+    encoding: str = "json"     # how the body goes on the wire: "json", or "form" (a flat dict, urlencoded)
     due: float | None = None   # when the current attempt was due on the virtual clock
     duplicate_of: int | None = None
     faults: list = field(default_factory=list)   # the scenario's push faults applied: drop, duplicate, delay, out_of_order
@@ -88,6 +90,12 @@ class Delivery:
             "headers": self.headers, "attempts": self.attempts, "state": self.state,
             "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of, "faults": self.faults,
         }
+
+
+def encode_body(body, encoding: str) -> bytes:
+    if encoding == "form":
+        return urlencode(body).encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Callbacks:
@@ -112,9 +120,9 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None, accepts=None) -> Delivery:
+               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json") -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            accepts or answered_200, duplicate_of=duplicate_of)
+                            accepts or answered_200, encoding, duplicate_of=duplicate_of)
         self._deliveries.append(delivery)
         self._pending += 1
         return delivery
@@ -139,7 +147,7 @@ class Callbacks:
                 delivery.faults.append("duplicate")
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
                                           delivery.policy, delivery.sign, duplicate_of=delivery.id,
-                                          accepts=delivery.accepts))
+                                          accepts=delivery.accepts, encoding=delivery.encoding))
                 copies[-1].faults.append("duplicate")
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
@@ -157,9 +165,9 @@ class Callbacks:
         client = self._http()
         if delivery.due is None:
             delivery.due = self._clock.now()
+        payload = encode_body(delivery.body, delivery.encoding)
         if delivery.sign is not None:
-            delivery.headers.update(delivery.sign())
-        payload = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
+            delivery.headers.update(delivery.sign(payload))
         attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
             started = time.perf_counter()

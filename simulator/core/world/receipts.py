@@ -98,6 +98,9 @@ class Receiver:
     accepts: object = None         # callable(response) -> bool; None: HTTP 200
     batch_max: int = 100
     faults: CallbackFaults | None = None
+    single: bool = False           # True: each report is a push of its own, its body the report (not a list)
+    encoding: str = "json"         # the push body as JSON, or "form" (urlencoded; single reports only)
+    sign: object = field(default=None, hash=False, compare=False)   # callable(payload) -> headers, per attempt
 
 
 class Receipts:
@@ -134,10 +137,14 @@ class Receipts:
 
     async def _push(self, key: tuple, receiver: Receiver):
         batch = self._batches.pop(key, [])
-        for start in range(0, len(batch), receiver.batch_max):
-            reports = [receiver.render(message) for message in batch[start:start + receiver.batch_max]]
-            delivery = self._callbacks.record(receiver.kind, receiver.url, reports, receiver.headers,
-                                              receiver.policy, accepts=receiver.accepts)
+        if receiver.single:
+            bodies = [receiver.render(message) for message in batch]
+        else:
+            bodies = [[receiver.render(message) for message in batch[start:start + receiver.batch_max]]
+                      for start in range(0, len(batch), receiver.batch_max)]
+        for body in bodies:
+            delivery = self._callbacks.record(receiver.kind, receiver.url, body, receiver.headers, receiver.policy,
+                                              sign=receiver.sign, accepts=receiver.accepts, encoding=receiver.encoding)
             await self._callbacks.send(delivery, receiver.faults)
 
     def messages(self, namespace: str) -> list[Tracked]:
