@@ -112,7 +112,7 @@ class Attempt:
     error: str | None = None       # why the attempt failed to connect
     dropped: str | None = None     # why the delivery was given up
     answer: str | None = None      # the receiver's answer body (its first KB)
-    ms: float | None = None        # how long the receiver took to answer, in real milliseconds
+    latency_ms: float | None = None   # how long the receiver took to answer, in real milliseconds
 
     @classmethod
     def from_json(cls, data: dict) -> "Attempt":

@@ -17,11 +17,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import uvicorn
-
 from simulator.client import OtpsimClient
 from simulator.core.compose import parts_with, read_scenario, simulator_from_texts
-from simulator.core.serving.server import server_config
+from simulator.core.serving.server import Server, server_config
 
 STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -46,7 +44,7 @@ class ThreadServer:
         # the fault-capable server of `otpsim serve`, so scenario connection faults work here too
         config = server_config(app, "127.0.0.1", self.port, log_config=None, timeout_graceful_shutdown=GRACE_S,
                                ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-        self._server = uvicorn.Server(config)
+        self._server = Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name=f"otpsim-server-{self.port}", daemon=True)
 

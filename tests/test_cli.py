@@ -88,6 +88,22 @@ def test_serve_answers_and_logs_one_line_per_request():
         served.stop()
 
 
+def test_serve_prints_the_page_and_stops_at_once_while_a_page_listens():
+    served = Served()
+    try:
+        page = served.wait_for_line(r"the page .*: (http://\S+)").group(1)
+        assert page == f"http://127.0.0.1:{served.port}/__otpsim/"
+        wait_ready(f"http://127.0.0.1:{served.port}")
+        assert "<title>otpsim</title>" in httpx.get(page).text
+        with httpx.stream("GET", f"{page}events", timeout=10) as stream:
+            lines = stream.iter_lines()   # kept: a dropped line iterator would close the stream from this side
+            assert next(lines).startswith("retry:")
+            served.process.send_signal(signal.SIGINT)
+            served.process.wait(5)        # TimeoutExpired if the open event stream held the server
+    finally:
+        served.stop()
+
+
 def test_serve_tls_prints_a_ca_that_verifies_the_certificate():
     served = Served("--tls")
     try:

@@ -17,9 +17,12 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class ScenarioError(Exception):
-    def __init__(self, problems: list[str]):
+    """`problems` as file:line:column lines; `located` the same as {line, column, path, message} (for editors)."""
+
+    def __init__(self, problems: list[str], located: list[dict] | None = None):
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.located = located or []
 
 
 @dataclass(order=True)
@@ -32,6 +35,9 @@ class Problem:
     def render(self, source: str) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{source}:{self.line}:{self.column}: {where}{self.message}"
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "path": self.path, "message": self.message}
 
 
 def _path_text(path) -> str:
@@ -143,7 +149,9 @@ class ScenarioFormat:
         except yaml.YAMLError as problem:
             mark = getattr(problem, "problem_mark", None)
             where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-            raise ScenarioError([f"{where}: {getattr(problem, 'problem', None) or problem}"]) from None
+            message = str(getattr(problem, "problem", None) or problem)
+            located = Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, "", message)
+            raise ScenarioError([f"{where}: {message}"], [located.as_dict()]) from None
         document = {} if document is None else document
         problems = [Problem(node.start_mark.line + 1, node.start_mark.column + 1, path, message)
                     for node, path, message in _duplicate_keys(root)]
@@ -154,7 +162,9 @@ class ScenarioFormat:
             problems.append(Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
                                     _path_text(path), message))
         if problems:
-            raise ScenarioError([problem.render(source) for problem in sorted(problems)])
+            problems.sort()
+            raise ScenarioError([problem.render(source) for problem in problems],
+                                [problem.as_dict() for problem in problems])
         return document
 
     def load_file(self, path) -> dict:

@@ -313,9 +313,10 @@ async def call_verify(call):
 
 
 async def _push(world, settings, kind: str, app: dict, url: str, body: dict, policy: RetryPolicy,
-                faults: CallbackFaults | None):
+                faults: CallbackFaults | None, session_ids):
     sign = partial(_push_signature, world, app, url) if settings["sign_pushes"] else None
-    delivery = world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign)
+    delivery = world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign,
+                                      subjects=session_ids)
     await world.callbacks.send(delivery, faults)
 
 
@@ -343,7 +344,7 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
     if voice_call.status_url:
         policy = RetryPolicy(attempts=1 + settings["status_retries"], timeout_s=settings["push_timeout_s"])
         await _push(world, settings, STATUS_PUSH, voice_call.app, voice_call.status_url,
-                    _status_body(voice_call, event), policy, voice_call.push_faults)
+                    _status_body(voice_call, event), policy, voice_call.push_faults, [voice_call.session_id])
     if index + 1 < len(voice_call.events):
         world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
     else:
@@ -408,4 +409,5 @@ async def _push_fees(world, settings, app, url, key, batch, faults):
         world.store.pop(FEE_BATCHES, key)
     policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"],
                          timeout_s=settings["push_timeout_s"])
-    await _push(world, settings, FEE_PUSH, app, url, {"eventType": "fee", "feeLst": batch}, policy, faults)
+    await _push(world, settings, FEE_PUSH, app, url, {"eventType": "fee", "feeLst": batch}, policy, faults,
+                [record["sessionId"] for record in batch])

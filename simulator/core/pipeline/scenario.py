@@ -180,7 +180,8 @@ class Scenario:
         self.name = document.get("name", "empty")
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
-        self.rules = [Rule(index, spec, rule_keys or {}) for index, spec in enumerate(document.get("rules") or [])]
+        self._rule_keys = rule_keys or {}
+        self.rules = [Rule(index, spec, self._rule_keys) for index, spec in enumerate(document.get("rules") or [])]
         self._rules_by_operation: dict[str, OperationRules] = {}
 
     def select(self, request, rng) -> Rule | None:
@@ -197,6 +198,14 @@ class Scenario:
             rules = OperationRules([rule for rule in self.rules if rule.match.admits(operation)])
             self._rules_by_operation[operation.qualified] = rules
         return rules
+
+    def prepend(self, spec: dict) -> Rule:
+        """`spec` (a valid rule) in force at once, before every other rule; theirs keep their counters."""
+        rule = Rule(0, spec, self._rule_keys)
+        self.rules.insert(0, rule)
+        self.document["rules"] = [spec, *(self.document.get("rules") or [])]
+        self._rules_by_operation.clear()
+        return rule
 
     def reset_counters(self):
         for rule in self.rules:

@@ -299,7 +299,7 @@ def receivers(observed: Observed, settings: ReportSettings) -> list[dict]:
                 schema = spec.responses.get(str(status), {}).get("schema")
                 if schema is not None and not _answer_fits(schema, attempt.get("answer")):
                     problems.setdefault((delivery["kind"], "receiver-answer"), set()).add(delivery["id"])
-            if attempt.get("ms", 0) > settings.slow_receiver_ms:
+            if attempt.get("latency_ms", 0) > settings.slow_receiver_ms:
                 problems.setdefault((delivery["kind"], "receiver-slow"), set()).add(delivery["id"])
     results = []
     for (kind, problem), ids in problems.items():

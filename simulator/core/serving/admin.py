@@ -1,13 +1,17 @@
 """The test-facing admin API under /__otpsim (DESIGN §4)."""
 
+import time
 from datetime import datetime
 
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.admin_live import live_routes
+from simulator.core.serving.page import with_page
 from simulator.core.spec import served_json
 from simulator import __version__
 
@@ -27,7 +31,20 @@ def _float(value, name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number") from None
 
 
-def build_admin(sim) -> Starlette:
+def _refused(problem: ScenarioError, what: str) -> JSONResponse:
+    return _error(400, what, problems=problem.problems, located=problem.located)
+
+
+def _limit(value) -> int | None:
+    if value is None:
+        return None
+    limit = int(value)
+    if limit < 0:
+        raise ValueError
+    return limit
+
+
+def build_admin(sim):
     world = sim.world
 
     async def health(request: Request):
@@ -42,7 +59,13 @@ def build_admin(sim) -> Starlette:
             since = int(q.get("since", 0))
         except ValueError:
             return _error(400, "since must be a message id")
+        try:
+            limit = _limit(q.get("limit"))
+        except ValueError:
+            return _error(400, "limit must be a count")
         messages = world.outbox.list(to=q.get("to"), channel=q.get("channel"), product=q.get("product"), since=since)
+        if limit is not None:
+            messages = messages[len(messages) - limit:] if limit else []
         return JSONResponse([m.as_dict() for m in messages])
 
     async def outbox_latest(request: Request):
@@ -71,10 +94,15 @@ def build_admin(sim) -> Starlette:
 
     async def journal(request: Request):
         q = request.query_params
-        return JSONResponse(world.journal.list(product=q.get("product"), operation=q.get("operation")))
+        try:
+            limit = _limit(q.get("limit"))
+        except ValueError:
+            return _error(400, "limit must be a count")
+        return JSONResponse(world.journal.list(product=q.get("product"), operation=q.get("operation"), limit=limit))
 
     async def callbacks(request: Request):
-        return JSONResponse(world.callbacks.list(kind=request.query_params.get("kind")))
+        q = request.query_params
+        return JSONResponse(world.callbacks.list(kind=q.get("kind"), masked=q.get("masked") in ("1", "true")))
 
     async def clock(request: Request):
         if request.method == "POST":
@@ -89,7 +117,9 @@ def build_admin(sim) -> Starlette:
                     if command["mode"] not in ("real", "manual"):
                         return _error(400, "mode is real or manual")
                     world.clock.set_mode(command["mode"])
-                if "set" in command:
+                if command.get("set") == "now":   # back to wall time
+                    world.clock.set(time.time())
+                elif "set" in command:
                     when = datetime.fromisoformat(str(command["set"]).replace("Z", "+00:00"))
                     if when.tzinfo is None:
                         return _error(400, "set needs a time zone, e.g. 2026-01-01T00:00:00Z")
@@ -110,7 +140,10 @@ def build_admin(sim) -> Starlette:
             try:
                 sim.replace_scenario(text, source="request body")
             except ScenarioError as problem:
-                return _error(400, "scenario refused; the previous one stays in force", problems=problem.problems)
+                return _refused(problem, "scenario refused; the previous one stays in force")
+        if request.query_params.get("format") == "yaml":
+            text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
+            return Response(text, media_type="application/yaml; charset=utf-8")
         return JSONResponse(world.scenario.document)
 
     async def reset(request: Request):
@@ -166,5 +199,6 @@ def build_admin(sim) -> Starlette:
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
         Route("/__otpsim/report", report),
+        *live_routes(sim, _error, _refused),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}))

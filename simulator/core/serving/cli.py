@@ -21,10 +21,8 @@ def _parts(args):
 
 
 def _serve(args) -> int:
-    import uvicorn
-
     from simulator.core.serving import logs
-    from simulator.core.serving.server import listening_socket, server_config
+    from simulator.core.serving.server import Server, listening_socket, server_config
 
     logs.configure(per_request=not args.quiet)
     try:
@@ -60,13 +58,17 @@ def _serve(args) -> int:
           f"seed: {sim.world.seed})", flush=True)
     for name, port in args.listen:
         print(f"otpsim: {scheme}://{args.host}:{port} serves {name}", flush=True)
+    page_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    page_host = f"[{page_host}]" if ":" in page_host else page_host
+    print(f"otpsim: the page (outbox, calls, journal, clock, scenario): {scheme}://{page_host}:{args.port}/__otpsim/",
+          flush=True)
     # start-up objects out of the collector's generations, full collections a tenth as often
     # (why: docs/performance.md, Shaped for speed)
     gc.collect()
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
-    uvicorn.Server(config).run(sockets=sockets)
+    Server(config).run(sockets=sockets)
     return 0
 
 

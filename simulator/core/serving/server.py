@@ -55,6 +55,17 @@ class TransportInScope(AutoHTTPProtocol):
         self.app = with_transport
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, which ends the admin API's event streams as it stops: uvicorn waits for
+    every open response before it shuts down, and an open page would hold it forever."""
+
+    async def shutdown(self, sockets=None):
+        world = getattr(self.config.app, "world", None)
+        if world is not None:
+            world.events.close()
+        await super().shutdown(sockets)
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A bound TCP socket for one more listener of the same server (`otpsim serve --listen`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

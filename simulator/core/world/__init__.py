@@ -6,6 +6,7 @@ from simulator.core.world.callbacks import Callbacks
 from simulator.core.world.clock import Clock
 from simulator.core.world.codes import CodeBook
 from simulator.core.world.credentials import Credentials
+from simulator.core.world.events import Events
 from simulator.core.world.journal import Journal
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.profiles import Profiles
@@ -19,14 +20,16 @@ class World:
                  outbox_capacity: int = 10_000):
         self.products = products
         self.seed = seed
+        self.events = Events()
         self.clock = Clock()
+        self.clock.on_change(self._clock_moved)
         self.scheduler = Scheduler(self.clock)
-        self.journal = Journal(journal_capacity)
-        self.outbox = Outbox(self.clock, outbox_capacity)
+        self.journal = Journal(journal_capacity, self.events)
+        self.outbox = Outbox(self.clock, outbox_capacity, self.events)
         self.rng = random.Random(seed)
         # fault decisions and delays draw from their own stream, so adding a rule changes no code or id
         self.scenario_rng = random.Random(f"scenario/{seed}")
-        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng)
+        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng, events=self.events)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.receipts = Receipts(self.store, self.clock, self.scheduler, self.callbacks)
@@ -40,6 +43,15 @@ class World:
             name: {**product.setting_defaults(), **(scenario.product_settings.get(name) or {})}
             for name, product in self.products.items()
         }
+        self.scenario_changed()
+
+    def scenario_changed(self):
+        if self.events.listening:
+            self.events.publish("scenario", {"name": self.scenario.name})
+
+    def _clock_moved(self):
+        if self.events.listening:
+            self.events.publish("clock", self.clock.describe())
 
     def reset(self):
         """Forget codes, outbox, journal, limits and calls; keep scenario, credentials and clock mode."""
@@ -51,6 +63,8 @@ class World:
         self.store.clear()
         self.reseed(self.seed)
         self.scenario.reset_counters()
+        if self.events.listening:
+            self.events.publish("reset", {})
 
     def reseed(self, seed: int):
         """Codes, ids, fault decisions and delays start over from `seed`."""

@@ -16,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from simulator.core.world.clock import iso_utc
+from simulator.core.world.journal import mask_headers
 
 if TYPE_CHECKING:
     import httpx
@@ -78,17 +79,23 @@ class Delivery:
     sign: object = None        # callable(payload bytes) -> headers made afresh for each attempt (nonce, time)
     accepts: object = answered_200   # callable(httpx.Response) -> whether the receiver took the push
     encoding: str = "json"     # how the body goes on the wire: "json", or "form" (a flat dict, urlencoded)
-    due: float | None = None   # when the current attempt was due on the virtual clock
+    due: float | None = None   # when the current (or, while pending, the next) attempt is due on the virtual clock
     duplicate_of: int | None = None
     faults: list = field(default_factory=list)   # the scenario's push faults applied: drop, duplicate, delay, out_of_order
+    subjects: tuple = ()       # what it is about (e.g. calls' session ids): deliveries of one subject form a timeline
+    created: float = 0.0       # when it was recorded, on the virtual clock
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
-    def as_dict(self) -> dict:
+    def as_dict(self, masked: bool = False) -> dict:
         return {
             "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
-            "headers": self.headers, "attempts": self.attempts, "state": self.state,
-            "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of, "faults": self.faults,
+            "headers": mask_headers(self.headers) if masked else self.headers,
+            "attempts": self.attempts, "state": self.state,
+            "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of,
+            "subjects": list(self.subjects), "created": iso_utc(self.created),
+            "faults": self.faults,
+            "due": iso_utc(self.due) if self.state == "pending" and self.due is not None else None,
         }
 
 
@@ -100,8 +107,9 @@ def encode_body(body, encoding: str) -> bytes:
 
 class Callbacks:
     def __init__(self, clock, scheduler, rng, concurrency: int = 32, capacity: int = 10_000,
-                 max_pending: int = 10_000):
+                 max_pending: int = 10_000, events=None):
         self._clock = clock
+        self._events = events
         self._scheduler = scheduler
         self._rng = rng
         self._max_pending = max_pending
@@ -120,12 +128,19 @@ class Callbacks:
         return self._client
 
     def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json") -> Delivery:
+               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json",
+               subjects=()) -> Delivery:
         delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
-                            accepts or answered_200, encoding, duplicate_of=duplicate_of)
+                            accepts or answered_200, encoding, duplicate_of=duplicate_of, subjects=tuple(subjects),
+                            created=self._clock.now())
         self._deliveries.append(delivery)
         self._pending += 1
+        self._published(delivery)
         return delivery
+
+    def _published(self, delivery: Delivery):
+        if self._events is not None and self._events.listening:
+            self._events.publish("delivery", delivery.as_dict(masked=True))
 
     def _finish(self, delivery: Delivery, state: str):
         if delivery.state == "pending":
@@ -147,14 +162,17 @@ class Callbacks:
                 delivery.faults.append("duplicate")
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
                                           delivery.policy, delivery.sign, duplicate_of=delivery.id,
-                                          accepts=delivery.accepts, encoding=delivery.encoding))
+                                          accepts=delivery.accepts, encoding=delivery.encoding,
+                                          subjects=delivery.subjects))
                 copies[-1].faults.append("duplicate")
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
                 held = [name for name, value in (("delay", faults.delay_s), ("out_of_order", faults.out_of_order_s)) if value]
                 for copy in copies:
                     copy.faults.extend(held)
-                    self._scheduler.after(hold, partial(self.deliver, copy))
+                    copy.due = self._clock.now() + hold
+                    self._scheduler.at(copy.due, partial(self.deliver, copy))
+                    self._published(copy)
                 return
         for copy in copies:
             await self.deliver(copy)
@@ -182,7 +200,7 @@ class Callbacks:
             except (httpx.HTTPError, OSError) as exc:
                 attempt["error"] = type(exc).__name__
                 ok = False
-            attempt["ms"] = round((time.perf_counter() - started) * 1000, 1)   # the receiver's real answer time
+            attempt["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         delivery.attempts.append(attempt)
         if ok:
             self._finish(delivery, "delivered")
@@ -191,14 +209,16 @@ class Callbacks:
             self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
         else:
             self._finish(delivery, "failed")
+        self._published(delivery)
         return ok
 
     def drop(self, delivery: Delivery, reason: str):
         self._finish(delivery, "dropped")
         delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
+        self._published(delivery)
 
-    def list(self, kind: str | None = None) -> list[dict]:
-        return [d.as_dict() for d in self._deliveries if kind is None or d.kind == kind]
+    def list(self, kind: str | None = None, masked: bool = False) -> list[dict]:
+        return [d.as_dict(masked) for d in self._deliveries if kind is None or d.kind == kind]
 
     def clear(self):
         self._deliveries.clear()

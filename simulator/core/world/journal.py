@@ -45,6 +45,10 @@ def unpack_headers(packed: bytes) -> dict:
     return headers
 
 
+def mask_headers(headers: dict) -> dict:
+    return {name: MASK if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
+
+
 def mask_fields(value):
     if isinstance(value, dict):
         return {k: (MASK if k in SECRET_FIELDS else mask_fields(v)) for k, v in value.items()}
@@ -94,25 +98,32 @@ class Journal:
     garbage collector's tracking, where ten thousand kept objects would be walked by every full
     collection and lengthen the pauses of the requests it interrupts; it is also a third of a dict."""
 
-    def __init__(self, capacity: int = 10_000):
+    def __init__(self, capacity: int = 10_000, events=None):
         self._rows: deque[tuple] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
+        self._events = events
 
     def record(self, entry: Entry):
         entry.id = next(self._ids)
         self._rows.append(_AS_ROW(entry))
+        if self._events is not None and self._events.listening:
+            self._events.publish("journal", entry.readable())
 
     def entries(self) -> list[Entry]:
         """Every entry as recorded, oldest first: raw headers and bodies, nothing masked (for in-process readers)."""
         return [Entry(*row) for row in self._rows]
 
-    def list(self, product=None, operation=None) -> list[dict]:
-        entries = (Entry(*row) for row in self._rows)
-        return [
-            e.readable() for e in entries
-            if (product is None or e.product == product)
-            and (operation is None or e.operation in (operation, f"{e.product}.{operation}"))
-        ]
+    def list(self, product=None, operation=None, limit: int | None = None) -> list[dict]:
+        """Entries oldest first; with `limit`, only the newest `limit` of those that match."""
+        chosen = []
+        for row in reversed(self._rows):
+            if limit is not None and len(chosen) >= limit:
+                break
+            entry = Entry(*row)
+            if (product is None or entry.product == product) and (
+                    operation is None or entry.operation in (operation, f"{entry.product}.{operation}")):
+                chosen.append(entry)
+        return [entry.readable() for entry in reversed(chosen)]
 
     def clear(self):
         self._rows.clear()

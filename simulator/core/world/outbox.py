@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from dataclasses import asdict, dataclass
 
@@ -18,17 +19,20 @@ class Message:
     code: str
     text: str
     sent_at: float   # epoch seconds on the virtual clock
+    sent_at_wall: float   # epoch seconds on the wall clock
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "sent_at": iso_utc(self.sent_at, timespec="milliseconds")}
+        return {**asdict(self), "sent_at": iso_utc(self.sent_at, timespec="milliseconds"),
+                "sent_at_wall": iso_utc(self.sent_at_wall, timespec="milliseconds")}
 
 
 class Outbox:
     """Messages are kept as tuples of their fields and become Message objects when read (why:
     docs/performance.md, Shaped for speed)."""
 
-    def __init__(self, clock, capacity: int = 10_000):
+    def __init__(self, clock, capacity: int = 10_000, events=None):
         self._clock = clock
+        self._events = events
         self._rows: deque[tuple] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
         self._waiters: dict[str, list[asyncio.Future]] = {}
@@ -36,10 +40,12 @@ class Outbox:
     def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str,
              delivered: bool = True):
         """A message; `delivered=False`: the vendor accepted it and it never arrives (its id is spent)."""
-        row = (next(self._ids), product, operation, channel, to, code, text, self._clock.now())
+        row = (next(self._ids), product, operation, channel, to, code, text, self._clock.now(), time.time())
         if not delivered:
             return
         self._rows.append(row)
+        if self._events is not None and self._events.listening:
+            self._events.publish("outbox", Message(*row).as_dict())
         for waiter in self._waiters.pop(to, []):
             if not waiter.done():
                 waiter.set_result(Message(*row))

@@ -138,13 +138,14 @@ class Receipts:
     async def _push(self, key: tuple, receiver: Receiver):
         batch = self._batches.pop(key, [])
         if receiver.single:
-            bodies = [receiver.render(message) for message in batch]
+            parts = [(receiver.render(message), [message]) for message in batch]
         else:
-            bodies = [[receiver.render(message) for message in batch[start:start + receiver.batch_max]]
-                      for start in range(0, len(batch), receiver.batch_max)]
-        for body in bodies:
+            parts = [([receiver.render(m) for m in batch[start:start + receiver.batch_max]],
+                      batch[start:start + receiver.batch_max]) for start in range(0, len(batch), receiver.batch_max)]
+        for body, messages in parts:
             delivery = self._callbacks.record(receiver.kind, receiver.url, body, receiver.headers, receiver.policy,
-                                              sign=receiver.sign, accepts=receiver.accepts, encoding=receiver.encoding)
+                                              sign=receiver.sign, accepts=receiver.accepts, encoding=receiver.encoding,
+                                              subjects=[m.id for m in messages])
             await self._callbacks.send(delivery, receiver.faults)
 
     def messages(self, namespace: str) -> list[Tracked]:

@@ -1,0 +1,327 @@
+"""The page at /__otpsim/ in a real headless Chromium (the OS package), driven by Playwright.
+
+OTPSIM_SCREENSHOTS=1 writes a screenshot of each view to docs/page/ (the README shows them).
+"""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alibaba_sms import advance, call, freeze, set_settings
+from huawei_signing import signed_headers
+from simulator.embedded import ThreadServer
+from voice_helpers import Receiver, b64, call_verify, freeze_clock, verify_body
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
+expect = sync_api.expect
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "page"
+SEND = "/v2/servicerequest/verifycodes/send"
+BUSY_CALLEE = "+8613900000001"   # the busy-callee recipe's number
+LIVE_WITHIN_MS = 3000            # the page shows a send within a second; the margin is for a loaded CI machine
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium on this machine (the README's test command installs the OS package "
+                             "`chromium`; Playwright's own browser download is not used)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live.url,
+                                  permissions=["clipboard-read", "clipboard-write"])
+    opened = context.new_page()
+    errors = []
+    opened.on("pageerror", lambda error: errors.append(error))
+    yield opened
+    context.close()
+    assert errors == [], errors
+
+
+def open_view(page, view: str):
+    page.goto(f"/__otpsim/#{view}")
+    expect(page.locator("#live")).to_have_text("live")
+    expect(page.locator(f"#view-{view}")).to_be_visible()
+
+
+def screenshot(page, name: str, **options):
+    if os.environ.get("OTPSIM_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), **options)
+
+
+def send_code(live, contact: str) -> httpx.Response:
+    """An OSM SendVerifyCodes signed with the default scenario's AK/SK, as the SDK sends it."""
+    raw = json.dumps({"contact_value": contact, "contact_way": 0, "area_code": "86"}).encode()
+    return httpx.post(live.url + SEND, content=raw, headers=signed_headers("POST", SEND, raw))
+
+
+def latest_code(live, contact: str) -> str:
+    return httpx.get(f"{live.url}/__otpsim/outbox/latest", params={"to": contact}).json()["code"]
+
+
+def test_a_sent_code_appears_without_a_reload_and_copies(page, live, browser):
+    open_view(page, "outbox")
+    expect(page.locator("#outbox-empty")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+    assert send_code(live, "13800000000").status_code == 200
+    code = latest_code(live, "13800000000")
+    first = page.locator("#outbox-list li").first
+    expect(first.locator(".code")).to_have_text(code, timeout=LIVE_WITHIN_MS)
+    expect(first).to_contain_text("13800000000")
+    expect(first).to_contain_text("osm · SendVerifyCodes")
+    assert page.evaluate("window.notReloaded") is True
+
+    first.get_by_role("button", name=f"Copy code {code}").click()
+    expect(first.get_by_role("button", name=f"Copied code {code}")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == code
+
+    assert send_code(live, "13900000000").status_code == 200
+    expect(page.locator("#outbox-list li")).to_have_count(2, timeout=LIVE_WITHIN_MS)
+    expect(page.locator("#outbox-list li").first).to_contain_text("13900000000")   # newest first
+    screenshot(page, "outbox")
+    page.get_by_label("Contact").fill("1380")
+    expect(page.locator("#outbox-list li")).to_have_count(1)
+    page.get_by_label("Contact").fill("nobody")
+    expect(page.locator("#outbox-empty")).to_have_text("No message matches these filters.")
+
+    for scheme, viewport, name in (("dark", {"width": 1280, "height": 800}, "outbox-dark"),
+                                   ("light", {"width": 390, "height": 844}, "outbox-phone")):
+        context = browser.new_context(viewport=viewport, base_url=live.url, color_scheme=scheme)
+        other = context.new_page()
+        open_view(other, "outbox")
+        expect(other.locator("#outbox-list li")).to_have_count(2)
+        if scheme == "dark":   # the page follows the system's preference
+            assert other.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(247, 247, 245)"
+        else:                  # nothing wider than a phone
+            assert other.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(other, name)
+        context.close()
+
+
+def test_a_busy_callee_call_shows_its_pushes_on_the_timeline_after_a_clock_advance(page, live):
+    with Receiver() as receiver, httpx.Client(base_url=live.url) as client:
+        freeze_clock(client)
+        open_view(page, "scenario")
+        page.get_by_label("Packaged recipe").select_option("busy-callee")
+        expect(page.locator("#recipe-description")).to_contain_text("busy")
+        page.get_by_role("button", name="Load into editor").click()
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#scenario-message")).to_contain_text("busy-callee")
+        expect(page.locator("#scenario-name")).to_have_text("busy-callee")
+
+        body = verify_body(BUSY_CALLEE, statusUrl=b64(f"{receiver.url}/status"), feeUrl=b64(f"{receiver.url}/fee"))
+        placed = call_verify(client, body)
+        assert placed.status_code == 200, placed.text
+        session_id = placed.json()["sessionId"]
+
+        page.get_by_role("link", name="Clock").click()
+        page.get_by_label("Advance by").fill("5")
+        page.get_by_role("button", name="Advance", exact=True).click()
+        expect(page.locator("#clock-message")).to_contain_text("2026-01-01 08:00:05Z")
+        page.get_by_role("button", name="+1 min").click()
+        expect(page.locator("#clock-message")).to_contain_text("2026-01-01 08:01:05Z")
+        assert [push["body"]["eventType"] for push in receiver.pushes if push["path"] == "/status"] == \
+            ["callout", "disconnect"]
+
+        page.get_by_role("link", name="Calls and receipts").click()
+        call = page.get_by_role("article", name=session_id)
+        expect(call).to_be_visible(timeout=LIVE_WITHIN_MS)
+        expect(call.locator(".deliveries > li")).to_have_count(3)         # callout, disconnect, fee
+        expect(call.locator(".axis .dot")).to_have_count(3)
+        positions = call.locator(".axis .dot").evaluate_all("(dots) => dots.map((dot) => dot.style.left)")
+        assert positions[0] == "0%" and positions[-1] == "100%"   # callout first, the last push at the end
+        expect(call).to_contain_text("callout")
+        expect(call).to_contain_text("disconnect")
+        expect(call).to_contain_text("voice.fee")
+        disconnect = call.locator(".delivery", has_text="disconnect")
+        disconnect.locator("summary").click()
+        expect(disconnect).to_contain_text(f"{receiver.url}/status")
+        expect(disconnect).to_contain_text("HTTP 200 in")
+        expect(disconnect.locator("dd", has_text="***")).to_have_count(2)   # Authorization and X-AKSK masked
+        expect(disconnect).not_to_contain_text("PasswordDigest")
+        expect(disconnect.locator("pre.body")).to_contain_text('"stateCode"')
+        screenshot(page, "calls", full_page=True)
+
+
+def test_an_sms_receipt_shows_its_refused_push_and_the_retry_due(page, live):
+    with Receiver() as receiver, httpx.Client(base_url=live.url) as client:
+        receiver.status["/r"] = 503
+        freeze(client)
+        set_settings(client, "dysms", {"receipt_url": f"{receiver.url}/r", "receipt_delay_s": 0})
+        open_view(page, "calls")
+        sent = call(client, "dysms", "SendSms", {"PhoneNumbers": "13800000001", "SignName": "阿里云短信测试",
+                                                  "TemplateCode": "SMS_154950909", "TemplateParam": '{"code": "1234"}'})
+        biz_id = sent.json()["BizId"]
+        advance(client, 0)
+        [delivery] = client.get("/__otpsim/callbacks", params={"kind": "dysms.report"}).json()
+    receipt = page.get_by_role("article", name=biz_id)                 # the timeline of that message
+    expect(receipt).to_contain_text("dysms.report", timeout=LIVE_WITHIN_MS)
+    expect(receipt).to_contain_text("pending")
+    expect(receipt).to_contain_text(f"next attempt due {delivery['due'][:10]} {delivery['due'][11:19]}Z")
+    expect(receipt.locator(".axis .dot.failed")).to_have_count(1)
+    expect(receipt.locator(".axis .dot.due")).to_have_count(1)
+    receipt.locator("summary").click()
+    expect(receipt).to_contain_text("HTTP 503 in")
+    expect(receipt.locator("pre.body")).to_contain_text(biz_id)
+    screenshot(page, "receipts")
+
+
+def test_a_broken_scenario_shows_its_problems_at_line_and_column_and_the_old_one_still_answers(page, live):
+    open_view(page, "scenario")
+    editor = page.get_by_label("Scenario (YAML or JSON)")
+    expect(editor).to_have_value(re.compile(r"^credentials:"))
+    broken = "name: broken\nrules:\n  - match: {operation: osm.SendVerifyCode}\n    eror: OSM.0001\n"
+    editor.fill(broken)
+    page.get_by_role("button", name="Save").click()
+    problems = page.locator("#scenario-problems li")
+    expect(problems).to_have_count(2)
+    expect(problems.nth(0)).to_contain_text("Line 3, column 24")
+    expect(problems.nth(0)).to_contain_text("did you mean 'osm.SendVerifyCodes'")
+    expect(problems.nth(1)).to_contain_text("Line 4, column 5")
+    expect(page.locator("#scenario-gutter .bad")).to_have_text(["3", "4"])
+    problems.nth(1).get_by_role("button").click()
+    expect(page.locator("#scenario-cursor")).to_have_text("line 4, column 5")
+    screenshot(page, "scenario", full_page=True)
+
+    assert httpx.get(f"{live.url}/__otpsim/scenario").json()["name"] == "default"   # the old one stays
+    assert send_code(live, "13800000001").status_code == 200                        # and answers
+
+    editor.fill(broken.replace("SendVerifyCode}", "SendVerifyCodes}").replace("eror", "error"))
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#scenario-message")).to_contain_text("Saved")
+    expect(page.locator("#scenario-name")).to_have_text("broken")
+    assert send_code(live, "13800000002").json()["error_code"] == "OSM.0001"
+
+
+def test_the_catalogue_answers_the_next_request_with_a_code_and_the_journal_shows_it(page, live):
+    open_view(page, "catalogue")
+    catalogue = page.get_by_role("region", name="Catalogue")
+    catalogue.get_by_label("Product", exact=True).select_option("osm")
+    catalogue.get_by_label("Next request to").select_option("osm.SendVerifyCodes")
+    catalogue.get_by_label("Find").fill("OSM.01010024")
+    row = page.locator("#catalogue-rows tr", has_text="OSM.01010024")
+    expect(row).to_contain_text("Verify code resend too frequently.")
+    catalogue.get_by_label("Find").fill("")
+    screenshot(page, "catalogue")
+    page.get_by_role("button", name="Answer the next request with OSM.0001", exact=True).click()
+    expect(page.locator("#catalogue-message")).to_have_text(
+        "The next request to osm.SendVerifyCodes is answered with OSM.0001.")
+    refused = send_code(live, "13800000003")
+    assert refused.status_code == 400 and refused.json()["error_code"] == "OSM.0001"
+    assert send_code(live, "13800000003").status_code == 200                        # only the next one
+
+    page.get_by_role("link", name="Journal").click()
+    entries = page.locator("#journal-list > li")
+    expect(entries).to_have_count(2, timeout=LIVE_WITHIN_MS)
+    forced = entries.nth(1)                                                          # newest first
+    expect(forced).to_contain_text("OSM.0001")
+    expect(forced).to_contain_text("answer next osm.SendVerifyCodes with OSM.0001")
+    page.get_by_role("region", name="Journal").get_by_label("Status").select_option("4")
+    expect(entries).to_have_count(1)
+    forced = entries.first
+    forced.locator("summary").click()
+    expect(forced.locator(".detail")).to_contain_text("13800000003")
+    expect(forced.locator("dd", has_text="***").first).to_be_visible()              # Authorization masked
+    assert "SDK-HMAC-SHA256" not in forced.inner_text()
+    screenshot(page, "journal")
+
+
+def test_the_clock_view_freezes_sets_and_returns_to_real_time(page, live):
+    open_view(page, "clock")
+    page.get_by_role("button", name="Freeze (manual)").click()
+    expect(page.locator("#clock-mode")).to_have_text("frozen")
+    page.get_by_label("Set to (UTC)").fill("2030-05-06T07:08:09Z")
+    page.get_by_role("button", name="Set", exact=True).click()
+    expect(page.locator("#clock-big")).to_have_text("2030-05-06 07:08:09Z")
+    page.get_by_label("Advance by").fill("90")
+    page.get_by_role("button", name="Advance", exact=True).click()
+    expect(page.locator("#clock-now")).to_have_text("2030-05-06 07:09:39Z")
+    assert httpx.get(f"{live.url}/__otpsim/clock").json()["now"].startswith("2030-05-06T07:09:39")
+    screenshot(page, "clock")
+    page.get_by_label("Set to (UTC)").fill("yesterday")
+    page.get_by_label("Set to (UTC)").press("Enter")   # the field's pattern refuses it before any call
+    expect(page.locator("#clock-big")).to_have_text("2030-05-06 07:09:39Z")
+    page.get_by_role("button", name="Back to real time").click()
+    expect(page.locator("#clock-mode")).to_have_text("running")
+    expect(page.locator("#clock-offset")).to_have_text("none")           # the wall time again
+    assert abs(httpx.get(f"{live.url}/__otpsim/clock").json()["offset_s"]) < 5
+
+
+def test_every_control_has_a_name_and_the_views_work_from_the_keyboard(page, live):
+    open_view(page, "outbox")
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => !el.closest('dialog'))
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+        .map((el) => el.outerHTML)""")
+    assert unnamed == []
+    page.keyboard.press("Tab")                      # the skip link first
+    expect(page.locator(".skip")).to_be_focused()
+    for _ in range(4):                              # the title, then Outbox, Calls and receipts, Journal
+        page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Journal")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#view-journal")).to_be_visible()
+    expect(page.get_by_role("link", name="Journal")).to_have_attribute("aria-current", "page")
+
+
+class RequiresToken:
+    """The admin token as `otpsim serve --admin-token` asks for it: a Bearer header or the cookie
+    otpsim_admin_token on every /__otpsim call but the page's own files, else 401."""
+
+    def __init__(self, app, token: str):
+        self.app, self.token = app, token
+
+    def _allowed(self, scope) -> bool:
+        path = scope["path"]
+        if not path.startswith("/__otpsim") or path == "/__otpsim/" or path.startswith("/__otpsim/page/"):
+            return True
+        headers = dict(scope["headers"])
+        cookies = headers.get(b"cookie", b"").decode().split("; ")
+        return (headers.get(b"authorization", b"").decode() == f"Bearer {self.token}"
+                or f"otpsim_admin_token={self.token}" in cookies)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and not self._allowed(scope):
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"otpsim": "admin token required"}'})
+            return
+        await self.app(scope, receive, send)
+
+
+def test_the_page_asks_for_the_admin_token_once_and_keeps_it_for_the_session(browser, sim):
+    with ThreadServer(RequiresToken(sim, "s3cret")) as guarded:
+        context = browser.new_context(base_url=guarded.url)
+        page = context.new_page()
+        page.goto("/__otpsim/")
+        dialog = page.get_by_role("dialog", name="Admin token")
+        expect(dialog).to_be_visible()
+        dialog.get_by_label("Token").fill("wrong")
+        dialog.get_by_label("Token").press("Enter")
+        expect(dialog.get_by_role("alert")).to_have_text("That token was refused. Try again.")
+        dialog.get_by_label("Token").fill("s3cret")
+        dialog.get_by_role("button", name="Use token").click()
+        expect(page.locator("#live")).to_have_text("live")             # the event stream carries the cookie
+        assert send_code(guarded, "13800000005").status_code == 200
+        expect(page.locator("#outbox-list li")).to_have_count(1, timeout=LIVE_WITHIN_MS)
+        page.reload()
+        expect(page.locator("#live")).to_have_text("live")
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#outbox-list li")).to_have_count(1)
+        context.close()
