@@ -15,9 +15,8 @@ OSM_SEND = "/v2/servicerequest/verifycodes/send"
 
 def password_body(password="Sim-Passw0rd!", domain="sim-domain", name="sim-user", scope=None):
     auth = {"identity": {"methods": ["password"], "password": {
-        "user": {"domain": {"name": domain}, "name": name, "password": password}}}}
-    if scope is not None:
-        auth["scope"] = scope
+        "user": {"domain": {"name": domain}, "name": name, "password": password}}},
+        "scope": scope or {"domain": {"name": "sim-domain"}}}
     return {"auth": auth}
 
 
@@ -58,21 +57,37 @@ def test_project_scope_and_nocatalog(client):
     {"password": "wrong"}, {"name": "nobody"}, {"domain": "other-domain"},
     {"scope": {"domain": {"name": "other-domain"}}},
 ])
-def test_wrong_credentials_are_401_in_the_nested_form(client, options):
+def test_wrong_credentials_are_keystones_401(client, options):
     response = login(client, **options)
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "IAM.0001", "message": "The username or password is wrong."}}
+    assert response.json() == {"error": {"code": 401, "message": "Unauthorized.", "title": "Unauthorized"}}
     assert len(response.headers["x-request-id"]) == 32
 
 
-def test_bad_bodies_are_documented_400s(client):
-    missing = client.post(TOKENS, json={"auth": {"identity": {"methods": ["password"]}}})
+def test_bad_bodies_are_documented_400s_in_the_flat_form(client):
+    scope = {"domain": {"name": "sim-domain"}}
+    missing = client.post(TOKENS, json={"auth": {"identity": {"methods": ["password"]}, "scope": scope}})
     assert missing.status_code == 400
-    assert missing.json() == {"error": {"code": "IAM.0072", "message": "'password' is a required property."}}
-    wrong_method = client.post(TOKENS, json={"auth": {"identity": {"methods": ["token"], "password": {}}}})
-    assert wrong_method.json()["error"]["code"] == "IAM.0007"
+    assert missing.json() == {"error_code": "IAM.0072", "error_msg": "'password' is a required property."}
+    wrong_method = client.post(TOKENS, json={"auth": {"identity": {"methods": ["token"], "password": {}},
+                                                      "scope": scope}})
+    assert wrong_method.json()["error_code"] == "IAM.0007"
     broken = client.post(TOKENS, content=b"{", headers={"Content-Type": "application/json"})
-    assert broken.json() == {"error": {"code": "IAM.0011", "message": "Request body is invalid."}}
+    assert broken.json() == {"error_code": "IAM.0011", "error_msg": "Request body is invalid."}
+
+
+def test_scope_is_required(client):
+    body = password_body()
+    del body["auth"]["scope"]
+    response = client.post(TOKENS, json=body)
+    assert (response.status_code, response.json()) == (
+        400, {"error_code": "IAM.0072", "error_msg": "'scope' is a required property."})
+
+
+def test_internal_error_is_the_flat_iam_0006(client):
+    response = client.post(TOKENS, json=password_body(), headers={"X-Otpsim-Error": "IAM.0006"})
+    assert (response.status_code, response.json()) == (500, {
+        "error_code": "IAM.0006", "error_msg": "An unexpected error prevented the server from fulfilling your request."})
 
 
 def test_token_works_on_osm_until_it_expires_after_24_hours(client):
@@ -83,13 +98,16 @@ def test_token_works_on_osm_until_it_expires_after_24_hours(client):
     expired = osm_send(client, token)
     assert expired.status_code == 401
     assert expired.json()["error_code"] == "APIGW.0301"
+    assert expired.json()["error_msg"] == "Incorrect IAM authentication information: decrypt token fail"
 
 
 def test_domain_lookup_with_an_aksk_signature_or_a_token(client):
     signed = client.get(DOMAINS, headers=signed_headers("GET", DOMAINS))
     assert signed.status_code == 200
-    assert signed.json() == {"domains": [{"id": "sim0domain0id", "name": "sim-domain", "enabled": True,
-                                          "description": ""}]}
+    assert signed.json() == {
+        "domains": [{"id": "sim0domain0id", "name": "sim-domain", "enabled": True, "description": "",
+                     "links": {"self": "https://127.0.0.1:8080/v3/domains/sim0domain0id"}}],
+        "links": {"self": "https://127.0.0.1:8080/v3/auth/domains"}}
     token = login(client).headers["x-subject-token"]
     assert client.get(DOMAINS, headers={"X-Auth-Token": token}).json() == signed.json()
 
@@ -99,6 +117,14 @@ def test_domain_lookup_refuses_a_bad_signature_with_the_gateway_code(client):
     assert response.status_code == 401
     body = response.json()
     assert body["error_code"] == "APIGW.0301" and body["request_id"] == response.headers["x-request-id"]
+    assert body["error_msg"] == "Incorrect IAM authentication information: verify aksk signature fail"
+    unknown_ak = client.get(DOMAINS, headers=signed_headers("GET", DOMAINS, ak="NOSUCHAK"))
+    assert unknown_ak.json()["error_msg"] == "Incorrect IAM authentication information: ak NOSUCHAK not exist"
+    bad_token = client.get(DOMAINS, headers={"X-Auth-Token": "MIInot-issued"})
+    assert bad_token.json()["error_msg"] == "Incorrect IAM authentication information: decrypt token fail"
+    nothing = client.get(DOMAINS)
+    assert (nothing.status_code, nothing.json()["error_code"]) == (401, "APIGW.0301")
+    assert nothing.json()["error_msg"] == "Incorrect IAM authentication information: x-auth-token not found"
     assert client.get("/v3/auth/nothing").json()["error_code"] == "APIGW.0101"
 
 

@@ -12,6 +12,7 @@ from meeting_helpers import (
     send_and_read, token, verify,
 )
 from simulator.core.compose import simulator_from_texts
+from slider_helpers import solve
 from simulator.products.meeting import app_signature
 
 
@@ -191,7 +192,10 @@ def test_verify_without_a_code_and_broken_json(client):
     broken = client.post(VERIFY, headers={**headers, "Content-Type": "application/json"}, content=b'{"contact": ')
     assert broken.status_code == 400
     assert broken.json()["error_code"] == "USG.000000002"
-    assert client.get("/v1/usg/nothing").json()["error_code"] == "USG.000000003"
+    unknown = client.get("/v1/usg/nothing")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error_code": "APIGW.0101", "request_id": unknown.headers["x-request-id"],
+                              "error_msg": "The API does not exist or has not been published in the environment."}
 
 
 def test_forced_documented_error(client):
@@ -216,3 +220,160 @@ def test_only_five_of_fifty_concurrent_attempts_are_evaluated(live):
     codes = asyncio.run(attempt_all())
     assert codes.count("USG.000000010") == 5
     assert codes.count("USG.000000012") == 45
+
+
+# --- change a mobile or e-mail: send → verify → UpdateContact with the same code ---------------
+
+CONTACT = "/v1/usg/dcs/member/contact"
+
+
+def update_contact(client, headers, code, contact=PHONE):
+    return client.put(CONTACT, headers=headers, json={"contact": contact, "verificationCode": code, "country": "chinaPR"})
+
+
+def test_update_contact_takes_the_code_the_verify_call_accepted_once(client):
+    headers = token(client)
+    code = send_and_read(client, headers)["code"]
+    assert update_contact(client, headers, code).json()["error_code"] == "USG.000000010"   # not verified yet
+    code = send_and_read(client, headers)["code"]
+    assert verify(client, headers, code).status_code == 200
+    changed = update_contact(client, headers, code)
+    assert (changed.status_code, changed.content) == (200, b"")
+    assert update_contact(client, headers, code).json()["error_code"] == "USG.000000010"   # once only
+    assert verify(client, headers, code).json()["error_code"] == "USG.000000010"
+
+
+def test_update_contact_after_the_code_expired(client):
+    manual_clock(client)
+    headers = token(client)
+    code = send_and_read(client, headers)["code"]
+    verify(client, headers, code)
+    client.post("/__otpsim/clock", json={"advance": 61})
+    assert update_contact(client, headers, code).json()["error_code"] == "USG.000000011"
+
+
+# --- forgotten password: slider → code → token → new password → login ------------------------
+
+RESET_USER, RESET_PHONE = "+8613800000009", "+8613800000009"   # scenarios/default.yaml: sim-user's phone
+
+
+def solve_slider(answer: dict) -> int:
+    return solve({"originalImageBase64": answer["shadowImage"], "jigsawImageBase64": answer["cutImage"]})
+
+
+def reset_token(client, user=RESET_USER, send_method=None) -> str:
+    """The forgotten-password journey up to CheckVerifyCode's token."""
+    slider = client.post("/v1/usg/acs/auth/slideverifycode/send", json={"user": user, "clientType": 0, "checkType": 1})
+    assert slider.status_code == 200 and slider.json()["pointY"] == 0
+    passed = client.put("/v1/usg/acs/auth/slideverifycode/check", json={
+        "user": user, "clientType": 0, "checkType": 1, "token": slider.json()["token"],
+        "pointX": solve_slider(slider.json()), "slideTime": 900})
+    assert passed.status_code == 200 and passed.json()["expire"] == 180
+    body = {"user": user, "token": passed.json()["token"], **({"sendMethod": send_method} if send_method else {})}
+    sent = client.post("/v1/usg/acs/verifycode/send", json=body)
+    assert sent.status_code == 200
+    assert sent.json() == {"expire": 60, "bindPhone": "+86138****0009", "bindEmail": "si****@example.com"}
+    to = RESET_PHONE if send_method != "email" else ACCOUNT
+    code = client.get("/__otpsim/outbox/latest", params={"to": to}).json()["code"]
+    checked = client.put("/v1/usg/acs/verifycode/check", json={"code": code, "user": user})
+    assert checked.status_code == 200
+    return checked.json()["token"]
+
+
+def test_password_reset_from_slider_to_new_login(client):
+    reset = reset_token(client)
+    refused = client.put("/v1/usg/acs/password/reset", headers=token(client),
+                         json={"user": RESET_USER, "newPwd": "N3w-Passw0rd"})
+    assert refused.json()["error_code"] == "USG.000000016"       # a login token is not the reset token
+    done = client.put("/v1/usg/acs/password/reset", headers={"X-Access-Token": reset},
+                      json={"user": RESET_USER, "newPwd": "N3w-Passw0rd"})
+    assert (done.status_code, done.content) == (200, b"")
+    assert account_login(client).json()["error_code"] == "USG.000000020"
+    assert account_login(client, password="N3w-Passw0rd").status_code == 200
+    again = client.put("/v1/usg/acs/password/reset", headers={"X-Access-Token": reset},
+                       json={"user": RESET_USER, "newPwd": "Th1rd-Passw0rd"})
+    assert again.json()["error_code"] == "USG.000000016"
+
+
+def test_reset_code_by_email_for_the_account_name(client):
+    reset_token(client, user=ACCOUNT, send_method="email")
+
+
+def test_slider_is_one_shot_and_for_its_user(client):
+    slider = client.post("/v1/usg/acs/auth/slideverifycode/send", json={"user": RESET_USER}).json()
+    check = {"user": ACCOUNT, "token": slider["token"], "pointX": solve_slider(slider)}
+    assert client.put("/v1/usg/acs/auth/slideverifycode/check", json=check).json()["error_code"] == "USG.000000014"
+    check["user"] = RESET_USER
+    assert client.put("/v1/usg/acs/auth/slideverifycode/check", json=check).json()["error_code"] == "USG.000000014"
+    check["token"] = "f" * 32
+    assert client.put("/v1/usg/acs/auth/slideverifycode/check", json=check).json()["error_code"] == "USG.000000015"
+    unknown = client.post("/v1/usg/acs/auth/slideverifycode/send", json={"user": "+8619900000000"})
+    assert unknown.json()["error_code"] == "USG.000000013"
+    no_pass = client.post("/v1/usg/acs/verifycode/send", json={"user": RESET_USER, "token": "f" * 32})
+    assert (no_pass.status_code, no_pass.json()["error_code"]) == (401, "USG.000000016")
+
+
+# --- token life ------------------------------------------------------------------------------
+
+def test_refresh_check_and_delete_a_token(client):
+    manual_clock(client)
+    login = account_login(client).json()
+    headers = {"X-Access-Token": login["accessToken"]}
+    client.post("/__otpsim/clock", json={"advance": 3600})
+    checked = client.post("/v1/usg/acs/token/validate", json={"token": login["accessToken"]}).json()
+    assert checked["accessToken"] == login["accessToken"] and checked["validPeriod"] == 43200 - 3600
+    assert checked["user"]["userId"] == login["user"]["userId"]
+    refreshed = client.put("/v1/usg/acs/token", headers=headers).json()
+    assert refreshed["accessToken"] == login["accessToken"] and refreshed["validPeriod"] == 43200
+    assert refreshed["expireTime"] == login["expireTime"] + 3600
+    client.post("/__otpsim/clock", json={"advance": 43200 - 1800})
+    assert client.post(SEND, headers=headers, json={"contact": PHONE}).status_code == 200   # still valid
+    fresh = client.post("/v1/usg/acs/token/validate", json={
+        "token": login["accessToken"], "needGenNewToken": True, "needAccountInfo": False}).json()
+    assert fresh["accessToken"] != login["accessToken"] and fresh["validPeriod"] == 43200
+    assert (client.delete("/v1/usg/acs/token", headers=headers).status_code) == 200
+    assert client.post(SEND, headers=headers, json={"contact": PHONE}).json()["error_code"] == "USG.000000004"
+    gone = client.post("/v1/usg/acs/token/validate", json={"token": login["accessToken"]})
+    assert (gone.status_code, gone.json()["error_code"]) == (401, "USG.000000004")
+    without_user = client.post("/v1/usg/acs/token/validate", json={"token": fresh["accessToken"], "needAccountInfo": False})
+    assert "user" not in without_user.json()
+
+
+# --- the gateway's side of the contract ------------------------------------------------------
+
+def test_answers_carry_the_documented_gateway_headers(client):
+    answer = client.post(SEND, headers=token(client), json={"contact": PHONE})
+    assert answer.status_code == 200
+    assert answer.headers["server"] == "api-gateway"           # seed 002's example
+    assert answer.headers["pragma"] == "No-cache" and answer.headers["cache-control"] == "no-cache"
+    login = account_login(client)
+    assert login.headers["content-type"] == "application/json;charset=UTF-8"
+    assert login.headers["server"] == "api-gateway"
+    refused = client.post(SEND, json={"contact": PHONE})
+    assert (refused.status_code, refused.headers["server"]) == (401, "api-gateway")
+
+
+def test_server_header_over_a_real_socket_is_the_products(live):
+    meeting = httpx.get(f"{live.url}/v1/usg/nothing")
+    assert meeting.headers.get_list("server") == ["api-gateway"]
+    oneaccess = httpx.get(f"{live.url}/api/v2/sdk/nothing")
+    assert oneaccess.headers.get_list("server") == ["otpsim"]    # a spec that names none: the neutral default
+
+
+@pytest.mark.parametrize("language, english", [
+    ("en-us", True), ("en-US", True), ("en", True), ("en-GB,en;q=0.8", True),
+    ("zh-CN", False), ("fr-FR", False), ("*", False), ("", False)])
+def test_any_accept_language_is_accepted_and_falls_back_to_chinese(client, language, english):
+    message = send_and_read(client, token(client), **{"Accept-Language": language})
+    assert message["text"].startswith("[Huawei Cloud Meeting]") is english
+
+
+@pytest.mark.parametrize("given, echoed", [
+    ("0123456789abcdef0123456789abcdef", True),
+    ("57f3d111-e02a-4fb9-9878-554627feaf9d", False),
+    ("<script>", False)])
+def test_a_request_id_is_echoed_only_in_the_documented_shape(client, given, echoed):
+    answer = client.post(SEND, headers={**token(client), "X-Request-Id": given}, json={"contact": PHONE})
+    returned = answer.headers["x-request-id"]
+    assert (returned == given) is echoed
+    assert len(returned) == 32 and all(c in "0123456789abcdef" for c in returned)

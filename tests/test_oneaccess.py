@@ -1,20 +1,24 @@
 """OneAccess through HTTP: solve the slider captcha from its own images, validate it, send an SMS
 code, read it from the outbox; the captcha rules (tolerance, one shot, expiry); every catalogue code."""
 
-import base64
-import io
 import json
 
 import httpx
 import pytest
-from PIL import Image, ImageFilter
 from starlette.testclient import TestClient
 
 from simulator.core.compose import create_simulator, standard_parts
+from slider_helpers import image, solve
 
 CAPTCHA = "/api/v2/sdk/captcha"
 VERIFY = "/api/v2/sdk/captcha/verify"
 SMS = "/api/v2/sdk/sms/send"
+SMS_LOGIN = "/api/v2/sdk/login/mobile-verify-code"
+REGISTER = "/api/v2/sdk/register/mobile-verify-code"
+PASSWORD_LOGIN = "/api/v2/sdk/login"
+MFA = "/api/v2/sdk/mfa/sms"
+RESET = "/api/v2/sdk/pwd/update-by-mobile"
+MFA_MOBILE = "12345678902"   # scenarios/default.yaml: sim-mfa-user, mfa: sms
 HEADERS = {  # seed 004's example request
     "X-operating-sys-version": "Android 10",
     "X-device-fingerprint": "156aysdna213sac",
@@ -26,26 +30,6 @@ HEADERS = {  # seed 004's example request
 }
 MOBILE = "12345678901"
 CATALOGUE = standard_parts().products["oneaccess"].catalogue
-
-
-def _image(b64: str) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(b64)))
-
-
-def solve(captcha: dict) -> int:
-    """The x where the jigsaw piece fits its hole, found in the images alone (the recipe of
-    docs/products/oneaccess.md): the hole is the piece's own pixels at half brightness."""
-    background = _image(captcha["originalImageBase64"]).convert("L")
-    piece = _image(captcha["jigsawImageBase64"])
-    # Opaque pixels, minus the 1-px outline drawn around both the piece and the hole.
-    inside = piece.getchannel("A").point(lambda a: 255 if a == 255 else 0).filter(ImageFilter.MinFilter(5))
-    piece_px, background_px = piece.convert("L").load(), background.load()
-    points = [(i, j) for j in range(piece.height) for i in range(piece.width) if inside.getpixel((i, j))]
-
-    def mismatch(x):
-        return sum(abs(background_px[x + i, j] - piece_px[i, j] / 2) for i, j in points)
-
-    return min(range(background.width - piece.width + 1), key=mismatch)
 
 
 def get_captcha(client) -> dict:
@@ -93,7 +77,7 @@ def test_get_captcha_answers_the_captcha_vo_with_a_png_pair(client):
     ]
     assert captcha["result"] is False
     assert len(captcha["token"]) == 32
-    background, jigsaw = _image(captcha["originalImageBase64"]), _image(captcha["jigsawImageBase64"])
+    background, jigsaw = image(captcha["originalImageBase64"]), image(captcha["jigsawImageBase64"])
     assert (background.format, background.size) == ("PNG", (310, 155))
     assert (jigsaw.format, jigsaw.mode, jigsaw.size) == ("PNG", "RGBA", (47, 155))
 
@@ -214,8 +198,40 @@ def _sent_twice(client):
     return send_sms(client, captcha_token_for(client))
 
 
+def sent_code(client, mobile, sms_type) -> str:
+    """captcha -> solved from its images -> SMS of `sms_type` -> the code, read from the outbox."""
+    assert send_sms(client, captcha_token_for(client, mobile), mobile=mobile, sms_type=sms_type).status_code == 200
+    return client.get("/__otpsim/outbox/latest", params={"to": mobile}).json()["code"]
+
+
+def _state_token(client, mobile=MFA_MOBILE, user_name="sim-mfa-user"):
+    answer = client.post(PASSWORD_LOGIN, headers=HEADERS, json={"user_name": user_name, "password": "Sim-Passw0rd!"})
+    assert answer.json()["status"] == "MFA_AUTH"
+    return answer.json()["state_token"]
+
+
+def _login_code_twice(client):
+    code = sent_code(client, MOBILE, "LOGIN_SMS")
+    client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code})
+    return client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code})
+
+
+def _login_code_expired(client):
+    manual_clock(client)
+    code = sent_code(client, MOBILE, "LOGIN_SMS")
+    advance(client, 301)
+    return client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code})
+
+
 # One request per catalogue entry that draws exactly that answer.
 REACHES = {
+    "SMS.0002": _login_code_twice,
+    "SMS.0003": _login_code_expired,
+    "ACCOUNT.0001": lambda c: c.post(SMS_LOGIN, headers=HEADERS, json={"mobile": "19999999999", "verify_code": "1"}),
+    "ACCOUNT.0002": lambda c: c.post(REGISTER, headers=HEADERS, json={"mobile": MOBILE, "verify_code": "1"}),
+    "ACCOUNT.0003": lambda c: c.post(PASSWORD_LOGIN, headers=HEADERS, json={"user_name": "sim-user", "password": "x"}),
+    "STATE.0001": lambda c: c.post(MFA, headers={**HEADERS, "X-state-token": "f" * 64},
+                                   json={"mobile": MFA_MOBILE, "verify_code": "1"}),
     "APP.0001": lambda c: c.get(CAPTCHA, headers={**HEADERS, "X-client-id": "not-registered"}),
     "APP.0002": lambda c: c.get(CAPTCHA, headers=without("X-client-id")),
     "USER.0038": lambda c: send_sms(c, "any", mobile="1234567890a"),
@@ -250,3 +266,60 @@ def test_optional_headers_may_be_left_out(client):
 def test_broken_json_is_a_bad_parameter(client):
     response = client.post(SMS, headers={**HEADERS, "Content-Type": "application/json;charset=utf8"}, content=b"{")
     assert_error(response, "COMMON.0002")
+
+
+# --- the APIs that take the SMS code ----------------------------------------------------------
+
+def test_captcha_sms_login_token_and_the_same_code_refused_a_second_time(client):
+    code = sent_code(client, MOBILE, "LOGIN_SMS")
+    login = client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code})
+    assert login.status_code == 200
+    answer = login.json()
+    assert answer["status"] == "SUCCESS" and answer["expire"] == 604800 and len(answer["session_token"]) == 64
+    again = client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code})
+    assert_error(again, "SMS.0002")
+
+
+def test_a_code_is_for_the_scene_it_was_sent_for(client):
+    code = sent_code(client, MOBILE, "BIND_MOBILE_SMS")
+    assert_error(client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code}), "SMS.0002")
+
+
+def test_a_registered_user_can_log_in_by_sms_and_by_password(client):
+    mobile = "13912345678"
+    assert_error(client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": mobile, "verify_code": "1"}), "ACCOUNT.0001")
+    code = sent_code(client, mobile, "REGISTER_SMS")
+    registered = client.post(REGISTER, headers=HEADERS, json={
+        "mobile": mobile, "verify_code": code, "user_name": "zhangsan", "pwd": "Zh4ngsan-Pwd"})
+    assert registered.status_code == 200 and registered.json()["status"] == "SUCCESS"
+    assert_error(client.post(REGISTER, headers=HEADERS, json={"mobile": mobile, "verify_code": code}), "ACCOUNT.0002")
+    by_password = client.post(PASSWORD_LOGIN, headers=HEADERS, json={"user_name": "zhangsan", "password": "Zh4ngsan-Pwd"})
+    assert by_password.json()["status"] == "SUCCESS"
+    client.post("/__otpsim/clock", json={"mode": "manual"})
+    client.post("/__otpsim/clock", json={"advance": 61})
+    code = sent_code(client, mobile, "LOGIN_SMS")
+    assert client.post(SMS_LOGIN, headers=HEADERS, json={"mobile": mobile, "verify_code": code}).status_code == 200
+
+
+def test_a_password_reset_by_mobile_changes_the_login(client):
+    old = {"user_name": "sim-user", "password": "Sim-Passw0rd!"}
+    assert client.post(PASSWORD_LOGIN, headers=HEADERS, json=old).json()["status"] == "SUCCESS"
+    code = sent_code(client, MOBILE, "FORGET_PWD_SMS")
+    reset = client.post(RESET, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code, "password": "N3w-Passw0rd"})
+    assert (reset.status_code, reset.content) == (200, b"")
+    assert_error(client.post(PASSWORD_LOGIN, headers=HEADERS, json=old), "ACCOUNT.0003")
+    new = client.post(PASSWORD_LOGIN, headers=HEADERS, json={"user_name": MOBILE, "password": "N3w-Passw0rd"})
+    assert new.json()["status"] == "SUCCESS"
+    again = client.post(RESET, headers=HEADERS, json={"mobile": MOBILE, "verify_code": code, "password": "x"})
+    assert_error(again, "SMS.0002")
+
+
+def test_password_login_with_a_second_factor_by_sms(client):
+    state_token = _state_token(client)
+    code = sent_code(client, MFA_MOBILE, "OTP_REST_SMS")
+    headers = {**HEADERS, "X-state-token": state_token}
+    assert_error(client.post(MFA, headers=headers, json={"mobile": MOBILE, "verify_code": code}), "STATE.0001")
+    passed = client.post(MFA, headers=headers, json={"mobile": MFA_MOBILE, "verify_code": code})
+    assert passed.status_code == 200 and passed.json()["status"] == "SUCCESS"
+    assert_error(client.post(MFA, headers=headers, json={"mobile": MFA_MOBILE, "verify_code": code}), "STATE.0001")
+    assert_error(client.post(MFA, headers=HEADERS, json={"mobile": MFA_MOBILE, "verify_code": code}), "COMMON.0001")

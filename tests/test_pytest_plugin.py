@@ -361,13 +361,13 @@ def test_the_report_section_appears_only_when_asked_for(inner):
 
     asked = run(inner, "--otpsim-report", "--otpsim-report-json", "report.json")
     asked.assert_outcomes(passed=2)
-    asked.stdout.fnmatch_lines(["*= otpsim client report =*", "otpsim client report: 3 requests, 0 pushes, 2/25 *",
-                                "osm *3 *2/25 (8%)*", "OSM.0004 *500 *x1 *header X-Otpsim-Error",
-                                "APIGW.0301 *401 *x2 *simulator", "otpsim client report written to report.json"])
+    asked.stdout.fnmatch_lines(["*= otpsim client report =*", "otpsim client report: 3 requests, 0 pushes, 2/* documented codes met, 0 finding(s)",
+                                "osm *3 *2/*", "OSM.0004 *500 *x1 *header X-Otpsim-Error",
+                                "APIGW.0301@missing *401 *x2 *simulator", "otpsim client report written to report.json"])
     written = json.loads((inner.path / "report.json").read_text())
     [osm] = written["products"]
     assert {m["key"]: m["tests"] for m in osm["met"]} == {
-        "APIGW.0301": ["test_reported.py::test_unsigned_sends"], "OSM.0004": ["test_reported.py::test_a_forced_error"]}
+        "APIGW.0301@missing": ["test_reported.py::test_unsigned_sends"], "OSM.0004": ["test_reported.py::test_a_forced_error"]}
     assert written["summary"]["requests"] == 3
 
 
@@ -376,6 +376,6 @@ def test_the_ini_option_turns_the_report_on_and_xdist_workers_hand_theirs_over(i
     inner.makeini("[pytest]\notpsim_report = true\notpsim_report_settings =\n    slow_receiver_ms = 50\n")
     result = run(inner, "-p", "xdist", "-n", "2", "--otpsim-report-json", "report.json")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*= otpsim client report =*", "osm *3 *2/25 (8%)*"])
+    result.stdout.fnmatch_lines(["*= otpsim client report =*", "osm *3 *2/*"])
     written = json.loads((inner.path / "report.json").read_text())
     assert written["settings"]["slow_receiver_ms"] == 50 and written["summary"]["requests"] == 3

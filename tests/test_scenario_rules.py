@@ -36,7 +36,8 @@ def test_a_forced_error_is_the_catalogue_entry_exactly(client):
     raw = json.dumps({"verify_code": "123456", "contact_value": "1", "contact_way": 0, "area_code": "86"}).encode()
     throttled = client.post(CHECK, content=raw, headers={"content-type": "application/json"})
     assert throttled.status_code == 429
-    assert throttled.json() == {"error_code": "APIGW.0308", "error_msg": "The throttling threshold has been reached",
+    assert throttled.json() == {"error_code": "APIGW.0308", "error_msg":
+                                "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second",
                                 "request_id": throttled.headers["x-request-id"]}
     assert [e["rule"] for e in journal(client)] == ["down", "gateway"]
 

@@ -1,19 +1,24 @@
 """The official Huawei SDKs against a real otpsim socket, changed in nothing but endpoint and TLS trust."""
 
 import ssl
+from pathlib import Path
 
 import httpx
 import pytest
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServiceResponseException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.http.http_handler import HttpHandler
 from huaweicloudsdkiam.v3 import (IamClient, KeystoneCreateUserTokenByPasswordRequest,
                                   KeystoneCreateUserTokenByPasswordRequestBody, PwdAuth, PwdIdentity, PwdPassword,
                                   PwdPasswordUser, PwdPasswordUserDomain, AuthScope, AuthScopeDomain)
 from huaweicloudsdkiam.v3.iam_credentials import IamCredentials
-from huaweicloudsdkmeeting.v1 import (CheckVeriCodeForUpdateUserInfoRequest, MeetingClient,
-                                      SendVeriCodeForUpdateUserInfoRequest, VerificationCodeDTO)
+from huaweicloudsdkmeeting.v1 import (CheckSlideVerifyCodeRequest, CheckTokenRequest, CheckVeriCodeForUpdateUserInfoRequest,
+                                      CheckVerifyCodeRequest, DeleteTokenRequest, MeetingClient, ResetPwdReqDTOV1,
+                                      ResetPwdRequest, SendSlideVerifyCodeRequest, SendVeriCodeForChangePwdRequest,
+                                      SendVeriCodeForUpdateUserInfoRequest, SlideVerifyCodeCheckDTO,
+                                      SlideVerifyCodeSendDTO, UpdateContactRequest, UpdateTokenRequest,
+                                      ValidateTokenReqDTO, VerificationCodeDTO, VerifyCodeCheckDTO, VerifyCodeSendDTOV1)
 from huaweicloudsdkmeeting.v1.meeting_credentials import AuthTypeEnum, MeetingCredentials
 from huaweicloudsdkosm.v2 import (CheckVerifyCodesRequest, OsmClient, SendVerifyCodeReq, SendVerifyCodesRequest,
                                   VerifyVerifyCodeV2Req)
@@ -22,6 +27,7 @@ from huaweicloudsdkosm.v2.region.osm_region import OsmRegion
 from simulator.embedded import ThreadServer
 from simulator.core.serving.tls import make_certificates
 from meeting_helpers import other_than
+from slider_helpers import solve
 
 AK, SK = "SIMTESTAK0000000000", "simTestSecretKey0000000000000000000000000"
 PHONE = "+8613800000000"
@@ -130,10 +136,31 @@ def test_iam_sdk_password_token_is_accepted_by_osm(live):
     assert sent.status_code == 200 and sent.content == b""
 
 
-def test_iam_sdk_wrong_password_raises_with_the_nested_code(live):
-    status, code, _ = sdk_error(iam_client(live.url).keystone_create_user_token_by_password,
-                                iam_token_request("wrong"))
-    assert (status, code) == (401, "IAM.0001")
+def sdk_exception(call, request) -> ServiceResponseException:
+    """What the SDK raises for an error answer (ClientRequestException for 4xx, ServerResponseException for 5xx)."""
+    try:
+        call(request)
+    except ServiceResponseException as error:
+        return error
+    pytest.fail("the SDK raised no ClientRequestException")
+
+
+def test_iam_sdk_wrong_password_raises_with_keystones_401(live):
+    error = sdk_exception(iam_client(live.url).keystone_create_user_token_by_password, iam_token_request("wrong"))
+    # the SDK reads Keystone's nested body: the numeric code and the message
+    assert (error.status_code, error.error_code, error.error_msg) == (401, 401, "Unauthorized.")
+
+
+def test_iam_sdk_internal_error_raises_with_the_flat_iam_code(live):
+    library = (Path(__file__).parent.parent / "scenarios" / "errors" / "iam.yaml").read_text()
+    assert httpx.put(f"{live.url}/__otpsim/scenario", content=library).status_code == 200
+    request = iam_token_request("Sim-Passw0rd!")
+    request.body.auth.identity.password.user.name = "IAM.0006"
+    error = sdk_exception(iam_client(live.url).keystone_create_user_token_by_password, request)
+    assert (error.status_code, error.error_code, error.error_msg) == (
+        500, "IAM.0006", "An unexpected error prevented the server from fulfilling your request.")
+    assert len(error.request_id) == 32
+
 
 
 # --- meeting ---------------------------------------------------------------------------------
@@ -189,3 +216,62 @@ def test_meeting_sdk_over_plain_http_with_the_scheme_hook(live, closing):
     client = meeting_client(live, closing, MeetingCredentials("sim-user@example.com", "Sim-Passw0rd!"),
                             http_handler=HttpHandler().add_request_handler(force_http))
     send_and_verify(live, client)
+
+
+def test_meeting_sdk_change_contact_send_verify_then_update_with_the_same_code(tls_live, closing):
+    client = meeting_client(tls_live, closing, MeetingCredentials("sim-user@example.com", "Sim-Passw0rd!"))
+    send_and_verify(tls_live, client)
+    code = latest(tls_live, PHONE)["code"]
+    changed = client.update_contact(UpdateContactRequest(
+        body=VerificationCodeDTO(contact=PHONE, country="chinaPR", verification_code=code)))
+    assert changed.status_code == 200
+    status, error_code, _ = sdk_error(client.update_contact, UpdateContactRequest(
+        body=VerificationCodeDTO(contact=PHONE, country="chinaPR", verification_code=code)))
+    assert (status, error_code) == (400, "USG.000000010")
+
+
+def test_meeting_sdk_password_reset_from_code_to_new_password_to_login(tls_live, closing):
+    user = "+8613800000009"
+    reset_token = {}
+
+    def carry_reset_token(**kwargs):
+        """ResetPwd takes CheckVerifyCode's token as X-Access-Token (meeting_21_0104); the SDK's
+        MeetingCredentials would send its login token, so the client swaps it in."""
+        request = kwargs["request"]
+        if request.resource_path == "/v1/usg/acs/password/reset":
+            request.header_params["X-Access-Token"] = reset_token["value"]
+
+    client = meeting_client(tls_live, closing, MeetingCredentials("sim-user@example.com", "Sim-Passw0rd!"),
+                            http_handler=HttpHandler().add_request_handler(carry_reset_token))
+    slider = client.send_slide_verify_code(SendSlideVerifyCodeRequest(
+        body=SlideVerifyCodeSendDTO(user=user, client_type=0, check_type=1)))
+    x = solve({"originalImageBase64": slider.shadow_image, "jigsawImageBase64": slider.cut_image})
+    passed = client.check_slide_verify_code(CheckSlideVerifyCodeRequest(body=SlideVerifyCodeCheckDTO(
+        user=user, client_type=0, check_type=1, token=slider.token, point_x=x, slide_time=900)))
+    sent = client.send_veri_code_for_change_pwd(SendVeriCodeForChangePwdRequest(
+        body=VerifyCodeSendDTOV1(user=user, send_method="sms", token=passed.token)))
+    assert (sent.expire, sent.bind_phone) == (60, "+86138****0009")
+    checked = client.check_verify_code(CheckVerifyCodeRequest(
+        body=VerifyCodeCheckDTO(user=user, code=latest(tls_live, user)["code"])))
+    reset_token["value"] = checked.token
+    assert client.reset_pwd(ResetPwdRequest(body=ResetPwdReqDTOV1(user=user, new_pwd="N3w-Passw0rd"))).status_code == 200
+
+    status, error_code, _ = sdk_error(
+        meeting_client(tls_live, closing, MeetingCredentials("sim-user@example.com", "Sim-Passw0rd!")).delete_token,
+        DeleteTokenRequest())
+    assert (status, error_code) == (401, "USG.000000020")      # the old password no longer logs in
+    fresh = meeting_client(tls_live, closing, MeetingCredentials("sim-user@example.com", "N3w-Passw0rd"))
+    assert fresh.update_token(UpdateTokenRequest()).user.uclogin_account == "sim-user@example.com"
+
+
+def test_meeting_sdk_token_life(tls_live, closing):
+    client = meeting_client(tls_live, closing, MeetingCredentials("sim-user@example.com", "Sim-Passw0rd!"))
+    refreshed = client.update_token(UpdateTokenRequest())
+    assert refreshed.valid_period == 43200 and refreshed.user.uclogin_account == "sim-user@example.com"
+    checked = client.check_token(CheckTokenRequest(body=ValidateTokenReqDTO(
+        token=refreshed.access_token, need_gen_new_token=False, need_account_info=True)))
+    assert checked.access_token == refreshed.access_token and checked.user.user_id == refreshed.user.user_id
+    assert client.delete_token(DeleteTokenRequest()).status_code == 200
+    status, error_code, _ = sdk_error(client.check_token, CheckTokenRequest(body=ValidateTokenReqDTO(
+        token=refreshed.access_token)))
+    assert (status, error_code) == (401, "USG.000000004")

@@ -19,10 +19,10 @@ import hmac
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote
 
-from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.pipeline.auth import Principal, refuse, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
-from simulator.auth.wsse import check_app_state, refuse
+from simulator.auth.wsse import check_app_state
 from simulator.core.report.signing import Credentials, signature_reader
 from simulator.core.wiring import Needs
 
@@ -108,7 +108,7 @@ async def check(call):
         refuse(codes, "incomplete")
     credential = call.world.credentials.find(options["credentials"], **{options["key"]: ak})
     if credential is None:
-        refuse(codes, "unknown-key")
+        refuse(codes, "unknown-key", ak=ak)
     check_app_state(codes, credential)
     sdk_date = call.headers.get("x-sdk-date", "")
     try:

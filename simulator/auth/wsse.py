@@ -22,8 +22,7 @@ import hmac
 import re
 from functools import lru_cache
 
-from simulator.core.errors import AuthFailed, SimError
-from simulator.core.pipeline.auth import Principal, scheme
+from simulator.core.pipeline.auth import Principal, refuse, scheme
 from simulator.core.world.clock import parse_utc
 from simulator.core.report.signing import Credentials, signature_reader
 from simulator.core.wiring import Needs
@@ -79,14 +78,6 @@ def header_pair(app_key: str, digest: str, nonce: str, created: str, authorizati
         "Authorization": f'{authorization} realm="SDP",profile="UsernameToken",type="Appkey"',
         token_header: f'{TOKEN_PREFIX} Username="{app_key}",PasswordDigest="{digest}",Nonce="{nonce}",Created="{created}"',
     }
-
-
-def refuse(codes: dict, reason: str, **fields):
-    """The product's code for `reason`, else its generic auth failure."""
-    code = codes.get(reason)
-    if code is None:
-        raise AuthFailed(reason)
-    raise SimError(code, **fields)
 
 
 def check_app_state(codes: dict, app: dict):

@@ -101,9 +101,11 @@ class CodePolicy:
         except CodeThrottled:
             raise SimError(self.throttled) from None
 
-    def check(self, call, scope: str, to: str, code: str) -> None:
-        """Returns when `code` is right (it is then used up); else raises the catalogue's answer."""
-        outcome = call.world.codes.check(f"{call.product.name}:{scope}", to, code)
+    def check(self, call, scope: str, to: str, code: str, then: str | None = None) -> None:
+        """Returns when `code` is right (it is then used up, or with `then` kept for one check in
+        that scope); else raises the catalogue's answer."""
+        name = call.product.name
+        outcome = call.world.codes.check(f"{name}:{scope}", to, code, then=f"{name}:{then}" if then else None)
         if outcome == "ok":
             return
         raise SimError(self.expired if outcome == "expired" and self.expired else self.wrong)

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover
 
 from simulator.core.errors import SpecError
 from simulator.core.packaged import packaged
-from simulator.core.pipeline.envelope import fill
+from simulator.core.pipeline.envelope import REQUEST_ID_PATTERNS, fill
 from simulator.core.pipeline.validation import RequestValidator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -28,6 +28,7 @@ PROTOCOL_ERRORS = (
     "unknown-path", "method-not-allowed", "malformed-body", "unsupported-media-type",
     "body-too-large", "missing-parameter", "invalid-parameter", "internal-error",
 )
+DEFAULT_SERVER = "otpsim"   # the Server header of a product whose spec names none
 
 
 @dataclass
@@ -134,6 +135,7 @@ class ProductSpec:
     path: Path | None = None        # the spec file, for start-up messages
     hosts: tuple[str, ...] = ()     # x-otpsim.hosts: the Host names it answers on, when it shares routes
     operations: list[Operation] = field(default_factory=list)
+    response_headers: tuple = ()    # x-otpsim.response-headers (with Server), as (name, value) bytes
 
     def setting_defaults(self) -> dict:
         return {name: meta["default"] for name, meta in self.settings.items()}
@@ -384,10 +386,13 @@ def load_product(path: Path) -> ProductSpec:
         for reason, code in ((auth.get(scheme) or {}).get("codes") or {}).items():
             if code not in catalogue:
                 raise SpecError(f"{name}: auth.{scheme}.codes.{reason} {code} is not in the catalogue")
+    response_headers = _response_headers(name, ext.get("response-headers") or {})
     hosts = ext.get("hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
         raise SpecError(f"{name}: x-otpsim.hosts must be a list of host names")
     request_id = ext.get("request-id") or {}
+    if request_id.get("format", "uuid") not in REQUEST_ID_PATTERNS:
+        raise SpecError(f"{name}: request-id.format must be one of {', '.join(REQUEST_ID_PATTERNS)}")
     product = ProductSpec(
         name=name, document=document,
         request_id_format=request_id.get("format", "uuid"), request_id_header=request_id.get("header"),
@@ -397,7 +402,7 @@ def load_product(path: Path) -> ProductSpec:
         auth_options={scheme: auth[scheme] for scheme in auth.get("schemes") or () if scheme in auth},
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
-        hosts=tuple(host.lower() for host in hosts),
+        hosts=tuple(host.lower() for host in hosts), response_headers=response_headers,
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)
@@ -431,6 +436,15 @@ def load_product(path: Path) -> ProductSpec:
                 public=op["operationId"] in public, raw=op,
             ))
     return product
+
+
+def _response_headers(name: str, declared) -> tuple:
+    """The headers every answer of the product carries; `Server` is the neutral DEFAULT_SERVER unless named."""
+    if not isinstance(declared, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in declared.items()):
+        raise SpecError(f"{name}: x-otpsim.response-headers must map header names to text")
+    headers = {k.lower(): v for k, v in declared.items()}
+    headers.setdefault("server", DEFAULT_SERVER)
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
 
 
 def _rpc_convention(name: str, rpc) -> RpcConvention | None:

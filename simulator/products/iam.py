@@ -19,7 +19,7 @@ from simulator.core.wiring import Needs
 product = ProductModule("iam", credentials={
     "iam_users": CredentialKind(required=("domain", "name", "password"), optional=("domain_id", "user_id"),
                                 description="Huawei Cloud IAM users (password tokens)"),
-}, needs=Needs(errors=("IAM.0001",), settings=("token_ttl_s",)))
+}, needs=Needs(errors=("Unauthorized",), settings=("token_ttl_s",)))
 
 TOKEN_BYTES = 189             # a 256-character token; real ones are longer, seeds 000/001 allow up to 5000
 
@@ -48,8 +48,8 @@ def _scope(scope: dict, domain: dict) -> dict:
         return {"project": {"id": project.get("id") or _derived_id("project", name), "name": name, "domain": domain}}
     wanted = scope.get("domain") or {}
     if wanted.get("id", domain["id"]) != domain["id"] or wanted.get("name", domain["name"]) != domain["name"]:
-        raise SimError("IAM.0001")
-    return {"domain": domain} if wanted else {}
+        raise SimError("Unauthorized")
+    return {"domain": domain}
 
 
 @product.operation("KeystoneCreateUserTokenByPassword")
@@ -59,10 +59,10 @@ async def keystone_create_user_token_by_password(call):
     login = auth["identity"]["password"]["user"]
     user = _find_user(world.credentials, login["domain"]["name"], login["name"], login["password"])
     if user is None:
-        raise SimError("IAM.0001")
+        raise SimError("Unauthorized")
     domain = {"id": user.get("domain_id") or _derived_id("domain", user["domain"]), "name": user["domain"]}
     user_id = user.get("user_id") or _derived_id("user", f"{user['domain']}/{user['name']}")
-    scoped = _scope(auth.get("scope") or {}, domain)
+    scoped = _scope(auth["scope"], domain)
 
     now, ttl = world.clock.now(), call.settings["token_ttl_s"]
     token = "MII" + base64.b64encode(world.rng.randbytes(TOKEN_BYTES)).decode()
@@ -82,8 +82,11 @@ async def keystone_create_user_token_by_password(call):
 @product.operation("KeystoneListAuthDomains")
 async def keystone_list_auth_domains(call):
     principal = call.principal
+    base = f"https://{call.host}/v3"
+    links = {"self": f"{base}/auth/domains"}
     domain_id = principal.get("domain_id")
     if not domain_id:
-        return {"domains": []}
+        return {"domains": [], "links": links}
     name = principal.get("domain") or call.world.profiles.account_name(f"iam:domain:{domain_id}")
-    return {"domains": [{"id": domain_id, "name": name, "enabled": True, "description": ""}]}
+    return {"domains": [{"id": domain_id, "name": name, "enabled": True, "description": "",
+                         "links": {"self": f"{base}/domains/{domain_id}"}}], "links": links}

@@ -1,7 +1,14 @@
-"""Huawei Cloud Meeting: member verification codes and the logins that issue X-Access-Token.
+"""Huawei Cloud Meeting: member verification codes, the logins that issue X-Access-Token, the
+token's life (refresh, check, log out) and the forgotten-password journey.
 
-Sources: seed 002, vendor-facts §2, sdk-wire §2 and §5.4. Error codes other than USG.000000004
-are otpsim's (synthetic, see openapi/meeting.yaml).
+Sources: seed 002, vendor-facts §2, sdk-wire §2 and §5.4, the huaweicloudsdkmeeting models and the
+API pages named in openapi/meeting.yaml. Error codes are otpsim's (synthetic, see the spec).
+
+Journeys: change a mobile or e-mail = SendVeriCodeForUpdateUserInfo → CheckVeriCodeForUpdateUserInfo
+→ UpdateContact with the same code (the verify call leaves it usable once more, for this step).
+Forgotten password = SendSlideVerifyCode → CheckSlideVerifyCode (a token) → SendVeriCodeForChangePwd
+(a code to the account's mobile or e-mail) → CheckVerifyCode (a token) → ResetPwd with that token as
+X-Access-Token; the account then logs in with the new password only.
 """
 
 import base64
@@ -16,19 +23,30 @@ from simulator.core.errors import SimError
 from simulator.core.pipeline.auth import Principal
 from simulator.core.product import CodePolicy, CredentialKind, ProductModule
 from simulator.core.wiring import Needs
+from simulator.products._slider import Sliders
 
 CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
 product = ProductModule("meeting", credentials={
-    "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name"),
-                                       description="Huawei Cloud Meeting accounts (CreateAccountToken)"),
+    "meeting_accounts": CredentialKind(required=("account", "password"), optional=("user_id", "name", "phone", "email"),
+                                       description="Huawei Cloud Meeting accounts (CreateAccountToken); phone and e-mail "
+                                                   "receive the codes of a forgotten password"),
     "meeting_apps": CredentialKind(required=("app_id", "app_key"),
                                    description="Huawei Cloud Meeting apps (CreateAppIdToken)"),
 }, needs=CODES.needs | Needs(
-    errors=("USG.000000001", "USG.000000012", "USG.000000020", "USG.000000021", "USG.000000022"),
-    settings=("token_ttl_s", "refresh_token_ttl_s", "tokens_per_user", "verify_attempts_per_window", "verify_window_s")))
+    errors=("USG.000000001", "USG.000000004", "USG.000000012", "USG.000000013", "USG.000000014", "USG.000000015",
+            "USG.000000016", "USG.000000020", "USG.000000021", "USG.000000022"),
+    settings=("token_ttl_s", "refresh_token_ttl_s", "tokens_per_user", "verify_attempts_per_window", "verify_window_s",
+              "slider_ttl_s", "slider_tolerance_px", "slider_width", "slider_height", "slider_piece_width",
+              "reset_token_ttl_s")))
 
 USER_TOKENS = "meeting-user-tokens"
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
+PASSWORDS = "meeting-passwords"              # account -> password set by ResetPwd
+CONTACTS = "meeting-contacts"                # user id -> {"phone"|"email": contact} set by UpdateContact
+SLIDERS = Sliders("meeting-sliders")
+SLIDE_PASSES = "meeting-slide-passes"        # token of CheckSlideVerifyCode -> user
+RESET_PASSES = "meeting-reset-passes"        # token of CheckVerifyCode -> account
+CHANGE_PWD_SCOPE = "change-pwd"
 API_CLIENT_TYPE = 72          # the only client type allowed many live tokens (vendor-facts §2.4)
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 TEXTS = {
@@ -70,7 +88,10 @@ def _issue_token(call, user: dict, client_type: int) -> dict:
     now = world.clock.now()
     ttl, refresh_ttl = settings["token_ttl_s"], settings["refresh_token_ttl_s"]
     token = _random_token(world.rng, "stb", 36)
-    principal = Principal("meeting-token", {"user_id": user["userId"], "account": user["ucloginAccount"]})
+    created_ms = int(now * 1000)
+    principal = Principal("meeting-token", {"user_id": user["userId"], "account": user["ucloginAccount"],
+                                            "user": user, "client_type": client_type, "created_ms": created_ms,
+                                            "expires_at": now + ttl})
     world.store.put(TOKENS, token, principal, ttl=ttl)
 
     allowed = settings["tokens_per_user"] if client_type == API_CLIENT_TYPE else 1
@@ -79,16 +100,26 @@ def _issue_token(call, user: dict, client_type: int) -> dict:
     while len(live) > allowed:
         world.store.pop(TOKENS, live.pop(0))
     world.store.put(USER_TOKENS, user["userId"], live, ttl=ttl)
+    return _token_info(call, token, principal, ttl)
 
-    created_ms = int(now * 1000)
-    return {
-        "accessToken": token, "tokenIp": None, "validPeriod": ttl, "expireTime": int(now + ttl),
-        "createTime": created_ms, "user": user, "clientType": client_type, "forceLoginInd": None,
+
+def _token_info(call, token: str, principal: Principal, valid_s: float, with_user: bool = True) -> dict:
+    """The TokenInfo answer of a live token: `valid_s` seconds left from now."""
+    world, settings = call.world, call.settings
+    now, refresh_ttl = world.clock.now(), settings["refresh_token_ttl_s"]
+    created_ms = principal["created_ms"]
+    info = {
+        "accessToken": token, "tokenIp": None, "validPeriod": int(valid_s), "expireTime": int(now + valid_s),
+        "createTime": created_ms, "user": principal["user"],
+        "clientType": principal["client_type"], "forceLoginInd": None,
         "firstLogin": False, "pwdExpired": False, "daysPwdAvailable": None, "proxyToken": None,
         "delayDelete": False, "tokenType": 0,
         "refreshToken": _random_token(world.rng, "cnr", 40), "refreshValidPeriod": refresh_ttl,
-        "refreshExpireTime": int(now + refresh_ttl), "refreshCreateTime": created_ms,
+        "refreshExpireTime": int(created_ms / 1000 + refresh_ttl), "refreshCreateTime": created_ms,
     }
+    if not with_user:
+        del info["user"]
+    return info
 
 
 def _basic_credentials(authorization: str) -> tuple[str, str]:
@@ -107,7 +138,7 @@ async def create_account_token(call):
     account, password = _basic_credentials(call.headers["authorization"])
     configured = call.world.credentials.find("meeting_accounts", account=account)
     if (configured is None or account != call.body["account"]
-            or not hmac.compare_digest(str(configured.get("password", "")).encode(), password.encode())):
+            or not hmac.compare_digest(_password(call, configured).encode(), password.encode())):
         raise SimError("USG.000000020")
     user_id = configured.get("user_id") or _stable_id("account", account)
     name = configured.get("name") or call.world.profiles.person_name(f"meeting:{user_id}")
@@ -150,6 +181,12 @@ async def create_app_id_token(call):
     return _issue_token(call, user, body["clientType"])
 
 
+def _language(call) -> str:
+    """en-US for an Accept-Language whose first tag starts with en (any case), else zh-CN (seed 002's default)."""
+    first = call.headers.get("accept-language", "").split(",", 1)[0].strip().lower()
+    return "en-US" if first.startswith("en") else "zh-CN"
+
+
 def _code_scope(call) -> str:
     return call.principal["user_id"]
 
@@ -159,14 +196,13 @@ async def send_veri_code_for_update_user_info(call):
     contact, settings = call.body["contact"], call.settings
     channel = "email" if "@" in contact else "sms"      # the spec's pattern admits only these two
     code = CODES.issue(call, _code_scope(call), contact)
-    language = call.headers.get("accept-language", "zh-CN")
-    text = TEXTS[language].format(code=code, seconds=settings["code_ttl_s"])
+    text = TEXTS[_language(call)].format(code=code, seconds=settings["code_ttl_s"])
     call.send_code(channel, contact, code, text)
     return None
 
 
-@product.operation("CheckVeriCodeForUpdateUserInfo")
-async def check_veri_code_for_update_user_info(call):
+def _check_contact_code(call, scope: str, then: str | None = None) -> str:
+    """The body's contact once its verificationCode checks in `scope` (attempts limited per contact)."""
     body, settings, world = call.body, call.settings, call.world
     code = body.get("verificationCode")
     if not code:
@@ -175,5 +211,143 @@ async def check_veri_code_for_update_user_info(call):
     # Counted and checked without awaiting in between, so concurrent attempts cannot overshoot.
     if not world.store.hit(VERIFY_ATTEMPTS, contact, settings["verify_attempts_per_window"], settings["verify_window_s"]):
         raise SimError("USG.000000012")
-    CODES.check(call, _code_scope(call), contact, code)
+    CODES.check(call, scope, contact, code, then=then)
+    return contact
+
+
+@product.operation("CheckVeriCodeForUpdateUserInfo")
+async def check_veri_code_for_update_user_info(call):
+    # the SDK's next step, UpdateContact, carries the same code again
+    _check_contact_code(call, _code_scope(call), then=f"{_code_scope(call)}:contact")
+    return None
+
+
+@product.operation("UpdateContact")
+async def update_contact(call):
+    contact = _check_contact_code(call, f"{_code_scope(call)}:contact")
+    kind = "email" if "@" in contact else "phone"
+    contacts = call.world.store.get(CONTACTS, _code_scope(call), {})
+    call.world.store.put(CONTACTS, _code_scope(call), {**contacts, kind: contact})
+    return None
+
+
+# --- token life ------------------------------------------------------------------------------
+
+@product.operation("UpdateToken")
+async def update_token(call):
+    token, ttl = call.headers["x-access-token"], call.settings["token_ttl_s"]
+    principal = Principal("meeting-token", {**call.principal.credential, "expires_at": call.world.clock.now() + ttl})
+    call.world.store.put(TOKENS, token, principal, ttl=ttl)
+    return _token_info(call, token, principal, ttl)
+
+
+@product.operation("DeleteToken")
+async def delete_token(call):
+    call.world.store.pop(TOKENS, call.headers["x-access-token"])
+    return None
+
+
+@product.operation("CheckToken")
+async def check_token(call):
+    body, store = call.body, call.world.store
+    principal = store.get(TOKENS, body["token"])
+    if principal is None:
+        raise SimError("USG.000000004")
+    if body.get("needGenNewToken"):
+        return _issue_token(call, principal["user"], principal["client_type"])
+    left = principal["expires_at"] - call.world.clock.now()
+    return _token_info(call, body["token"], principal, left, with_user=body.get("needAccountInfo", True))
+
+
+# --- forgotten password ----------------------------------------------------------------------
+
+def _password(call, account: dict) -> str:
+    return call.world.store.get(PASSWORDS, account["account"]) or str(account.get("password", ""))
+
+
+def _account(call, user: str) -> dict:
+    """The configured account a `user` names: its account, mobile or e-mail."""
+    credentials = call.world.credentials
+    for field in ("account", "phone", "email"):
+        found = credentials.find("meeting_accounts", **{field: user})
+        if found is not None:
+            return found
+    raise SimError("USG.000000013")
+
+
+def _pass_token(call, namespace: str, holder: str) -> dict:
+    token = f"{call.world.rng.getrandbits(128):032x}"
+    ttl = call.settings["reset_token_ttl_s"]
+    call.world.store.put(namespace, token, holder, ttl=ttl)
+    return {"token": token, "expire": ttl}
+
+
+def _spend_pass(call, namespace: str, token: str, holder: str) -> None:
+    if call.world.store.get(namespace, token) != holder:
+        raise SimError("USG.000000016")
+    call.world.store.pop(namespace, token)
+
+
+def _masked(contact: str | None) -> str | None:
+    if not contact:
+        return None
+    if "@" in contact:
+        name, _, domain = contact.partition("@")
+        return f"{name[:2]}****@{domain}"
+    return f"{contact[:-8]}****{contact[-4:]}"
+
+
+@product.operation("SendSlideVerifyCode")
+async def send_slide_verify_code(call):
+    settings, user = call.settings, call.body["user"]
+    _account(call, user)
+    token, captcha = SLIDERS.issue(call, settings["slider_width"], settings["slider_height"],
+                                   settings["slider_piece_width"], settings["slider_ttl_s"], holder=user)
+    return {"shadowImage": base64.b64encode(captcha.background_png).decode("ascii"),
+            "cutImage": base64.b64encode(captcha.jigsaw_png).decode("ascii"),
+            "pointY": 0, "token": token, "expire": settings["slider_ttl_s"]}
+
+
+@product.operation("CheckSlideVerifyCode")
+async def check_slide_verify_code(call):
+    body, settings = call.body, call.settings
+    issued = SLIDERS.take(call, body["token"], settings["slider_ttl_s"])
+    if issued is None:
+        raise SimError("USG.000000014" if SLIDERS.used(call, body["token"]) else "USG.000000015")
+    hidden_x, user = issued
+    if user != body["user"] or abs(body["pointX"] - hidden_x) > settings["slider_tolerance_px"]:
+        raise SimError("USG.000000014")
+    return _pass_token(call, SLIDE_PASSES, user)
+
+
+@product.operation("SendVeriCodeForChangePwd")
+async def send_veri_code_for_change_pwd(call):
+    body, settings = call.body, call.settings
+    user = body["user"]
+    _spend_pass(call, SLIDE_PASSES, body["token"], user)
+    account = _account(call, user)
+    phone, email = account.get("phone"), account.get("email")
+    method = body.get("sendMethod") or ("sms" if phone else "email")
+    to = phone if method == "sms" else email
+    if not to:
+        raise SimError("USG.000000013")
+    code = CODES.issue(call, CHANGE_PWD_SCOPE, user)
+    text = TEXTS[_language(call)].format(code=code, seconds=settings["code_ttl_s"])
+    call.send_code("sms" if method == "sms" else "email", to, code, text)
+    return {"expire": settings["code_ttl_s"], "bindPhone": _masked(phone), "bindEmail": _masked(email)}
+
+
+@product.operation("CheckVerifyCode")
+async def check_verify_code(call):
+    body = call.body
+    CODES.check(call, CHANGE_PWD_SCOPE, body["user"], body["code"])
+    return _pass_token(call, RESET_PASSES, _account(call, body["user"])["account"])
+
+
+@product.operation("ResetPwd")
+async def reset_pwd(call):
+    body = call.body
+    account = _account(call, body["user"])["account"]
+    _spend_pass(call, RESET_PASSES, call.headers["x-access-token"], account)
+    call.world.store.put(PASSWORDS, account, body["newPwd"])
     return None

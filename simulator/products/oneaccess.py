@@ -1,31 +1,43 @@
-"""Huawei OneAccess SDK APIs: slider captcha, then an SMS code (seed 004, vendor-facts §4).
+"""Huawei OneAccess SDK APIs: slider captcha, then an SMS code, then the APIs that take the code
+(seed 004, vendor-facts §4, the OneAccess API pages named in openapi/oneaccess.yaml).
 
 The flow is AJ-Captcha's (vendor-facts §4.2): GetCaptcha hides an x offset behind a token;
 ValidateCaptcha spends that token on its first check, pass or fail, and on a pass hands out
 `token---{"x":..,"y":..}`; SendSmsVerifyCode spends that captcha_token on one send to the mobile
-it was validated for.
+it was validated for. The code is for the scene its `type` names, and the API of that scene uses
+it up: an SMS login, a registration, a second factor, a password reset. Users are the scenario's
+`oneaccess_users` plus those registered here; a registration or a password reset is kept in the
+world store, so the next login sees it.
 """
 
 import base64
+import hmac
 import json
 import math
 import string
 
 from simulator.core.errors import SimError
-from simulator.core.product import CodePolicy, ProductModule
+from simulator.core.product import CodePolicy, CredentialKind, ProductModule
 from simulator.core.wiring import Needs
+from simulator.products._slider import Sliders
 
-SMS_CODES = CodePolicy(throttled="SMS.0001", length="sms_code_length", ttl="sms_code_ttl_s",
-                       resend="sms_resend_interval_s")
-product = ProductModule("oneaccess", needs=SMS_CODES.needs | Needs(
-    errors=("COMMON.0002", "CAPTCHA.0001", "CAPTCHA.0002", "CAPTCHA.0003", "CAPTCHA.0004"),
+SMS_CODES = CodePolicy(wrong="SMS.0002", expired="SMS.0003", throttled="SMS.0001", length="sms_code_length",
+                       ttl="sms_code_ttl_s", resend="sms_resend_interval_s")
+product = ProductModule("oneaccess", credentials={
+    "oneaccess_users": CredentialKind(required=("mobile",), optional=("user_name", "password", "mfa"),
+                                      description="OneAccess users: mfa 'sms' makes a password login ask for the SMS second factor"),
+}, needs=SMS_CODES.needs | Needs(
+    errors=("COMMON.0002", "CAPTCHA.0001", "CAPTCHA.0002", "CAPTCHA.0003", "CAPTCHA.0004",
+            "ACCOUNT.0001", "ACCOUNT.0002", "ACCOUNT.0003", "STATE.0001"),
     settings=("captcha_width", "captcha_height", "jigsaw_width", "captcha_ttl_s", "captcha_tolerance_px", "captcha_y",
-              "captcha_token_ttl_s")))
+              "captcha_token_ttl_s", "session_token_ttl_s", "state_token_ttl_s")))
 
-CAPTCHAS = "oneaccess-captchas"                  # token -> hidden x
-CHECKED_CAPTCHAS = "oneaccess-captchas-checked"  # token -> True: a second check is "already used"
+CAPTCHAS = Sliders("oneaccess-captchas")
 CAPTCHA_TOKENS = "oneaccess-captcha-tokens"      # token -> {"captcha_token", "sender"}
 SPENT_CAPTCHA_TOKENS = "oneaccess-captcha-tokens-spent"
+USERS = "oneaccess-users"                        # mobile -> user, as registered or changed here
+SESSIONS = "oneaccess-sessions"                  # session_token -> mobile
+STATE_TOKENS = "oneaccess-state-tokens"          # state_token -> mobile, for the second factor
 SEPARATOR = "---"
 SECRET_KEY_LENGTH = 16
 SMS_TEXTS = {
@@ -60,13 +72,9 @@ def _point(point_json: str) -> tuple[float, float]:
 
 @product.operation("GetCaptcha")
 async def get_captcha(call):
-    from simulator.products._captcha_images import draw_slider_captcha  # Pillow on first use: 3 MB most runs never need
-
     settings, world = call.settings, call.world
-    captcha = draw_slider_captcha(world.rng, settings["captcha_width"], settings["captcha_height"],
-                                  settings["jigsaw_width"])
-    token = f"{world.rng.getrandbits(128):032x}"
-    world.store.put(CAPTCHAS, token, captcha.x, ttl=settings["captcha_ttl_s"])
+    token, captcha = CAPTCHAS.issue(call, settings["captcha_width"], settings["captcha_height"],
+                                    settings["jigsaw_width"], settings["captcha_ttl_s"])
     secret_key = "".join(world.rng.choice(string.ascii_letters + string.digits) for _ in range(SECRET_KEY_LENGTH))
     return {
         "captchaId": None,
@@ -91,10 +99,10 @@ async def get_captcha(call):
 async def validate_captcha(call):
     body, settings, store = call.body, call.settings, call.world.store
     token = body["token"]
-    hidden_x = store.pop(CAPTCHAS, token)
-    if hidden_x is None:
-        raise SimError("CAPTCHA.0003" if store.get(CHECKED_CAPTCHAS, token) else "CAPTCHA.0001")
-    store.put(CHECKED_CAPTCHAS, token, True, ttl=settings["captcha_ttl_s"])
+    issued = CAPTCHAS.take(call, token, settings["captcha_ttl_s"])
+    if issued is None:
+        raise SimError("CAPTCHA.0003" if CAPTCHAS.used(call, token) else "CAPTCHA.0001")
+    hidden_x = issued[0]
     x, y = _point(body["point_json"])
     if abs(x - hidden_x) > settings["captcha_tolerance_px"] or y != settings["captcha_y"]:
         raise SimError("CAPTCHA.0002")
@@ -119,4 +127,96 @@ async def send_sms_verify_code(call):
     minutes = math.ceil(settings["sms_code_ttl_s"] / 60)
     text = SMS_TEXTS[_language(call)].format(code=code, minutes=minutes)
     call.send_code("sms", mobile, code, text)
+    return None
+
+
+def _user(call, mobile: str) -> dict | None:
+    """The user with this mobile: as registered or changed here, else as the scenario lists it."""
+    return call.world.store.get(USERS, mobile) or call.world.credentials.find("oneaccess_users", mobile=mobile)
+
+
+def _user_by_login(call, login: str) -> dict | None:
+    """The user a password login names, by user name or mobile."""
+    found = _user(call, login)
+    if found is not None:
+        return found
+    for _, user in call.world.store.items(USERS):
+        if user.get("user_name") == login:
+            return user
+    configured = call.world.credentials.find("oneaccess_users", user_name=login)
+    return None if configured is None else _user(call, configured["mobile"])
+
+
+def _token(call) -> str:
+    return f"{call.world.rng.getrandbits(256):064x}"
+
+
+def _session(call, user: dict) -> dict:
+    ttl = call.settings["session_token_ttl_s"]
+    token = _token(call)
+    call.world.store.put(SESSIONS, token, user["mobile"], ttl=ttl)
+    return {"status": "SUCCESS", "session_token": token, "expire": ttl}
+
+
+def _known_user(call, mobile: str) -> dict:
+    user = _user(call, mobile)
+    if user is None:
+        raise SimError("ACCOUNT.0001")
+    return user
+
+
+@product.operation("LoginByMobileVerifyCode")
+async def login_by_mobile_verify_code(call):
+    mobile = call.body["mobile"]
+    user = _known_user(call, mobile)
+    SMS_CODES.check(call, "LOGIN_SMS", mobile, call.body["verify_code"])
+    return _session(call, user)
+
+
+@product.operation("RegisterByMobile")
+async def register_by_mobile(call):
+    body = call.body
+    mobile = body["mobile"]
+    if _user(call, mobile) is not None:
+        raise SimError("ACCOUNT.0002")
+    SMS_CODES.check(call, "REGISTER_SMS", mobile, body["verify_code"])
+    user = {"mobile": mobile, "user_name": body.get("user_name") or mobile}
+    if body.get("pwd"):
+        user["password"] = body["pwd"]
+    call.world.store.put(USERS, mobile, user)
+    return _session(call, user)
+
+
+@product.operation("LoginByUserNamePwd")
+async def login_by_user_name_pwd(call):
+    body = call.body
+    user = _user_by_login(call, body["user_name"])
+    if user is None or not user.get("password") or not hmac.compare_digest(
+            str(user["password"]).encode(), body["password"].encode()):
+        raise SimError("ACCOUNT.0003")
+    if user.get("mfa") == "sms":
+        token = _token(call)
+        call.world.store.put(STATE_TOKENS, token, user["mobile"], ttl=call.settings["state_token_ttl_s"])
+        return {"status": "MFA_AUTH", "state_token": token}
+    return _session(call, user)
+
+
+@product.operation("SecondaryAuthByMobileVerifyCode")
+async def secondary_auth_by_mobile_verify_code(call):
+    mobile, store = call.body["mobile"], call.world.store
+    state_token = call.headers["x-state-token"]
+    if store.get(STATE_TOKENS, state_token) != mobile:
+        raise SimError("STATE.0001")
+    SMS_CODES.check(call, "OTP_REST_SMS", mobile, call.body["verify_code"])
+    store.pop(STATE_TOKENS, state_token)
+    return _session(call, _known_user(call, mobile))
+
+
+@product.operation("GetBackPwdByMobile")
+async def get_back_pwd_by_mobile(call):
+    body = call.body
+    mobile = body["mobile"]
+    user = _known_user(call, mobile)
+    SMS_CODES.check(call, "FORGET_PWD_SMS", mobile, body["verify_code"])
+    call.world.store.put(USERS, mobile, {**user, "password": body["password"]})
     return None

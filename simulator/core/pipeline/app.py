@@ -5,7 +5,7 @@ import time
 from urllib.parse import parse_qsl
 
 from simulator.core.pipeline.call import Call
-from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, new_request_id
+from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, is_request_id, new_request_id
 from simulator.core.pipeline.faults import deliver, send_whole
 from simulator.core.pipeline.headers import RequestHeaders
 from simulator.core.pipeline.router import Ambiguous, Router
@@ -105,7 +105,10 @@ class Simulator:
             return
         request_id = new_request_id(world.rng, product.request_id_format)
         if product.request_id_echo:
-            request_id = headers.get(product.request_id_header, request_id)
+            # the client's own id comes back only when it has the shape the spec documents for ids
+            given = headers.get(product.request_id_header)
+            if given is not None and is_request_id(given, product.request_id_format):
+                request_id = given
         wire_path = scope.get("raw_path")
         call = Call.routed(
             product=product, operation=route.operation, route_error=route.error, method=method, path=path,

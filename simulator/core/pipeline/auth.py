@@ -11,7 +11,7 @@ start-up (core/wiring.py). A product naming a scheme must have an `auth.failure`
 
 from dataclasses import dataclass, field
 
-from simulator.core.errors import AuthFailed
+from simulator.core.errors import AuthFailed, SimError
 from simulator.core.product import CredentialKind, import_all
 from simulator.core.wiring import Needs
 
@@ -71,11 +71,25 @@ async def authenticate(call, schemes: dict) -> Principal | None:
     raise AuthFailed("no credentials of an accepted scheme")
 
 
+def refuse(codes: dict, reason: str, **fields):
+    """The product's code for `reason` (its `x-otpsim.auth.<scheme>.codes`), else its generic auth failure."""
+    code = codes.get(reason)
+    if code is None:
+        raise AuthFailed(reason)
+    raise SimError(code, **fields)
+
+
+def scheme_codes(call, name: str) -> dict:
+    """The catalogue keys the product names for the reasons scheme `name` refuses a request."""
+    return (call.operation.product.auth_options.get(name) or {}).get("codes") or {}
+
+
 def stored_token_scheme(name: str, header: str, namespace: str):
     """Register a scheme for tokens a product issued and keeps in the world store.
 
     The issuing product puts each token's Principal under `namespace` (key: the token) with the
-    token lifetime as TTL, so tokens expire on the virtual clock.
+    token lifetime as TTL, so tokens expire on the virtual clock. A missing or expired token is the
+    reason `unknown-token` (x-otpsim.auth.<name>.codes may answer it with its own entry).
     """
     async def check(call):
         token = call.headers.get(header)
@@ -83,7 +97,7 @@ def stored_token_scheme(name: str, header: str, namespace: str):
             return None
         principal = call.world.store.get(namespace, token)
         if principal is None:
-            raise AuthFailed(f"unknown or expired token in {header}")
+            refuse(scheme_codes(call, name), "unknown-token")
         return principal
 
     return scheme(name)(check)

@@ -36,6 +36,18 @@ def fill(template, values: dict):
     return template
 
 
+REQUEST_ID_PATTERNS = {
+    "hex32": re.compile(r"[0-9a-f]{32}"),
+    "uuid": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    "uuid-upper": re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"),
+}
+
+
+def is_request_id(value: str, fmt: str) -> bool:
+    """Whether `value` has the shape of the product's request ids (the pattern its spec documents)."""
+    return REQUEST_ID_PATTERNS[fmt].fullmatch(value) is not None
+
+
 def new_request_id(rng, fmt: str) -> str:
     bits = rng.getrandbits(128)
     if fmt == "hex32":
@@ -53,7 +65,8 @@ def encode_json(body) -> bytes:
 
 
 def base_headers(product, request_id: str) -> list[tuple[bytes, bytes]]:
-    headers = []
+    """What every answer of `product` carries: its response-headers (Server among them) and the request id."""
+    headers = list(product.response_headers)
     if product.request_id_header:
         headers.append((product.request_id_header.encode(), request_id.encode()))
     return headers

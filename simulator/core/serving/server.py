@@ -78,6 +78,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def server_config(app, host: str, port: int, **options) -> uvicorn.Config:
     """The uvicorn configuration `otpsim serve` and `simulator.embedded.ThreadServer` run the simulator with."""
-    # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request
-    settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False, **options}
+    # otpsim reads no client address: uvicorn's X-Forwarded-* middleware would be a layer per request;
+    # the Server header is the product's (x-otpsim.response-headers), not uvicorn's
+    settings = {"log_level": "warning", "access_log": False, "lifespan": "on", "proxy_headers": False,
+                "server_header": False, **options}
     return uvicorn.Config(app, host=host, port=port, http=TransportInScope, **settings)

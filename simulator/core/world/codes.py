@@ -39,8 +39,10 @@ class CodeBook:
         self._store.put(CODES, key, (code, now, now + ttl_s), ttl=remembered_s)
         return code
 
-    def check(self, scope: str, to: str, code: str) -> str:
-        """'ok' (and the code is used up), 'wrong', 'expired' or 'missing' (never sent, or used)."""
+    def check(self, scope: str, to: str, code: str, then: str | None = None) -> str:
+        """'ok' (and the code is used up), 'wrong', 'expired' or 'missing' (never sent, or used).
+        With `then`, a right code stays usable once more, in scope `then`, until it expires: the
+        vendor's next step carries it again (Meeting's UpdateContact after its verify call)."""
         key = (scope, to)
         issued = self._store.get(CODES, key)
         if issued is None or issued[0] is None:
@@ -53,4 +55,8 @@ class CodeBook:
         else:
             return "wrong"
         self._store.replace(CODES, key, (None, sent_at, expires_at))
+        if outcome == "ok" and then is not None:
+            remaining = expires_at - self._clock.now()
+            self._store.put(CODES, (sys.intern(then), to), (sent_code, sent_at, expires_at),
+                            ttl=remaining + EXPIRED_MEMORY_S)
         return outcome
