@@ -29,7 +29,7 @@ def test_send_read_verify_and_has_verified(client):
     contact = {"contact_value": "13800000000", "contact_way": 0, "area_code": "86"}
     sent = post(client, SEND, contact)
     assert sent.status_code == 200
-    assert sent.content == b""
+    assert sent.content == b"{}"
     assert len(sent.headers["x-request-id"]) == 32
     message = latest_code(client, "13800000000")
     assert message["channel"] == "sms" and message["product"] == "osm" and len(message["code"]) == 6
@@ -39,7 +39,7 @@ def test_send_read_verify_and_has_verified(client):
     assert need.json() == {"need_verify_code": 1, "expire_time": None}
 
     verified = post(client, CHECK, {"verify_code": message["code"], **contact})
-    assert verified.status_code == 200 and verified.content == b""
+    assert verified.status_code == 200 and verified.content == b"{}"
 
     need = get(client, "/v2/servicerequest/verifycodes/need-verify", "contact_value=13800000000&contact_way=0&area_code=86")
     assert need.json()["need_verify_code"] == 0
@@ -56,7 +56,7 @@ def test_code_is_single_use_and_wrong_code_is_documented_business_error(client):
     wrong = post(client, CHECK, {"verify_code": "000000" if code != "000000" else "111111", **contact})
     assert wrong.status_code == 200
     assert wrong.json() == {"error_code": "OSM.01010010", "error_msg": "Verify not pass."}
-    assert post(client, CHECK, {"verify_code": code, **contact}).content == b""
+    assert post(client, CHECK, {"verify_code": code, **contact}).content == b"{}"
     again = post(client, CHECK, {"verify_code": code, **contact})
     assert again.json()["error_code"] == "OSM.01010010"
 
@@ -64,11 +64,11 @@ def test_code_is_single_use_and_wrong_code_is_documented_business_error(client):
 def test_resend_within_a_minute_is_throttled_until_the_clock_moves(client):
     contact = {"contact_value": "13900000000", "contact_way": 0, "area_code": "86"}
     client.post("/__otpsim/clock", json={"mode": "manual"})
-    assert post(client, SEND, contact).content == b""
+    assert post(client, SEND, contact).content == b"{}"
     throttled = post(client, SEND, contact)
     assert throttled.json() == {"error_code": "OSM.01010024", "error_msg": "Verify code resend too frequently."}
     client.post("/__otpsim/clock", json={"advance": 60})
-    assert post(client, SEND, contact).content == b""
+    assert post(client, SEND, contact).content == b"{}"
 
 
 def test_a_used_code_still_counts_for_the_resend_limit(client):
@@ -76,12 +76,12 @@ def test_a_used_code_still_counts_for_the_resend_limit(client):
     client.post("/__otpsim/clock", json={"mode": "manual"})
     post(client, SEND, contact)
     code = latest_code(client, "13900000001")["code"]
-    assert post(client, CHECK, {"verify_code": code, **contact}).content == b""
+    assert post(client, CHECK, {"verify_code": code, **contact}).content == b"{}"
     assert post(client, SEND, contact).json()["error_code"] == "OSM.01010024"
     client.post("/__otpsim/clock", json={"advance": 60})
-    assert post(client, SEND, contact).content == b""
+    assert post(client, SEND, contact).content == b"{}"
     fresh = latest_code(client, "13900000001")["code"]
-    assert post(client, CHECK, {"verify_code": fresh, **contact}).content == b""
+    assert post(client, CHECK, {"verify_code": fresh, **contact}).content == b"{}"
 
 
 def test_code_expires_after_five_minutes(client):
@@ -159,9 +159,9 @@ def test_forced_error_header_answers_the_documented_body(client):
 def test_sdk_signatures_made_with_the_wall_clock_stay_valid_after_the_clock_moves(client):
     contact = {"contact_value": "13600000000", "contact_way": 0, "area_code": "86"}
     client.post("/__otpsim/clock", json={"mode": "manual", "set": "2031-01-01T00:00:00Z"})
-    assert post(client, SEND, contact).content == b""           # signed now, by the wall clock
+    assert post(client, SEND, contact).content == b"{}"           # signed now, by the wall clock
     client.post("/__otpsim/clock", json={"advance": 3600})
-    assert post(client, SEND, contact).content == b""           # an hour later on the virtual clock
+    assert post(client, SEND, contact).content == b"{}"           # an hour later on the virtual clock
     from datetime import datetime, timezone
     stale = post(client, SEND, contact, when=datetime(2020, 1, 1, tzinfo=timezone.utc))
     assert stale.json()["error_code"] == "APIGW.0301"

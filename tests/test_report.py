@@ -46,13 +46,13 @@ def test_a_naive_client_gets_exactly_the_findings_and_coverage_it_earned(client,
     use_scenario(client, rules=[FAILING_TWICE])
     receiver.status["/status"] = 500
     # a code, then the user taps "resend" twice; the client reads HTTP 200 as sent and ignores OSM.01010024
-    assert send_code(client, CONTACT_A).content == b""
+    assert send_code(client, CONTACT_A).content == b"{}"
     assert send_code(client, CONTACT_A).json()["error_code"] == "OSM.01010024"
     assert send_code(client, CONTACT_A).json()["error_code"] == "OSM.01010024"
     # a 500, retried at once until it goes through
     assert send_code(client, CONTACT_B).status_code == 500
     assert send_code(client, CONTACT_B).status_code == 500
-    assert send_code(client, CONTACT_B).content == b""
+    assert send_code(client, CONTACT_B).content == b"{}"
     # a voice code whose call events reach a receiver answering 500
     assert call_verify(client, verify_body(statusUrl=b64(f"{receiver.url}/status"))).status_code == 200
     advance(client, 120)
@@ -97,13 +97,13 @@ def test_a_naive_client_gets_exactly_the_findings_and_coverage_it_earned(client,
 def test_a_well_behaved_client_has_no_findings(client, receiver):
     freeze_clock(client)
     use_scenario(client, rules=[{**FAILING_TWICE, "times": 1}])
-    assert send_code(client, CONTACT_A).content == b""
+    assert send_code(client, CONTACT_A).content == b"{}"
     assert send_code(client, CONTACT_A).json()["error_code"] == "OSM.01010024"   # the user tapped too soon
     advance(client, 60)                                                          # the app waits the interval out
-    assert send_code(client, CONTACT_A, at=T0 + timedelta(seconds=60)).content == b""
+    assert send_code(client, CONTACT_A, at=T0 + timedelta(seconds=60)).content == b"{}"
     assert send_code(client, CONTACT_B, at=T0 + timedelta(seconds=60)).status_code == 500
     advance(client, 1)                                                           # back-off, then retry
-    assert send_code(client, CONTACT_B, at=T0 + timedelta(seconds=61)).content == b""
+    assert send_code(client, CONTACT_B, at=T0 + timedelta(seconds=61)).content == b"{}"
     now = T0 + timedelta(seconds=61)
     body = verify_body(statusUrl=b64(f"{receiver.url}/status"))
     assert call_verify(client, body, aksk_headers(created=now)).status_code == 200

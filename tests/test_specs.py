@@ -1,5 +1,8 @@
 """Every spec is a valid OpenAPI 3.1 document that follows the project's conventions, served as-is."""
 
+import json
+import re
+
 import pytest
 import yaml
 from openapi_spec_validator import validate
@@ -71,3 +74,23 @@ def test_catalogue_is_served(client):
     assert by_code["OSM.01010024"]["status"] == 200
     assert by_code["APIGW.0301"]["status"] == 401
     assert client.get("/__otpsim/catalogue/nope").status_code == 404
+
+
+# What a reader cannot open: notes kept outside the repository, and seeds named by number, not title.
+PRIVATE_CITATION = re.compile(r"vendor-facts|sdk-wire|sdk-captures|shared/reference|\bseeds? \d{3}")
+# Still cited from notes outside the repository (their journeys landed late from branch journeys-a): to rewrite.
+CITATIONS_PENDING = {"meeting", "oneaccess"}
+
+
+@pytest.mark.parametrize("name", sorted(set(PRODUCTS) - CITATIONS_PENDING))
+def test_every_source_of_a_served_spec_is_one_a_reader_can_open(name):
+    text = json.dumps(PRODUCTS[name].document, ensure_ascii=False)
+    assert not [m.group(0) for m in PRIVATE_CITATION.finditer(text)], \
+        [text[max(0, m.start() - 80):m.end() + 20] for m in PRIVATE_CITATION.finditer(text)]
+
+
+@pytest.mark.parametrize("path", COMMONS + sorted(p for p in spec_dir().glob("*.yaml") if p.stem not in CITATIONS_PENDING),
+                         ids=lambda path: path.name)
+def test_every_source_of_a_spec_file_is_one_a_reader_can_open(path):
+    """Comments included: a reader of the file follows them too."""
+    assert not PRIVATE_CITATION.search(path.read_text(encoding="utf-8"))

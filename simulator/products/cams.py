@@ -1,8 +1,9 @@
-"""Alibaba Cloud CAMS: the verification code of a WhatsApp number migration (seed 003, vendor-facts §3).
+"""Alibaba Cloud CAMS: the verification codes of a WhatsApp number (seed 003, vendor-facts §3, the
+alibabacloud_cams20200606 models): a migration (CreateChatappMigrationInitiate → GetMigrationVerifyCode
+→ ChatappMigrationVerified → ChatappMigrationRegister) and a registration (GetChatappVerifyCode →
+ChatappVerifyAndRegister), each number's verification readable by GetPhoneNumberVerificationStatus.
 
-A code is scoped to the caller's AccessKeyId, the CustSpaceId and the PhoneNumber. The number's
-`Data.Id` is the same on every answer for that scope: otpsim does not simulate the earlier
-CreateChatappMigrationInitiate step that would have created it.
+Everything is scoped to the caller's AccessKeyId, the CustSpaceId and the PhoneNumber.
 """
 
 import hashlib
@@ -12,9 +13,12 @@ from simulator.core.product import CodePolicy, ProductModule
 from simulator.core.wiring import Needs
 
 CODES = CodePolicy(wrong="VerifyCode.Invalid", expired="VerifyCode.Expired", throttled="VerifyCode.TooFrequent")
-product = ProductModule("cams", needs=CODES.needs | Needs(errors=("System.LimitControl",), settings=("qps",)))
+NOT_VERIFIED = "PhoneNumber.NotVerified"
+product = ProductModule("cams", needs=CODES.needs | Needs(
+    errors=("System.LimitControl", NOT_VERIFIED), settings=("qps",)))
 
 QPS_WINDOWS = "cams.qps"
+NUMBERS = "cams.numbers"   # (caller, CustSpaceId, PhoneNumber) -> the number's record, below
 # Synthetic wording: the vendor's messages are not documented. Keyed by Locale, then by its language.
 TRADITIONAL_CHINESE = "您的 WhatsApp Business 驗證碼為 {code}，{minutes} 分鐘內有效，請勿洩露。"
 TEXTS = {
@@ -44,40 +48,116 @@ def _within_flow_control(call):
         raise SimError("System.LimitControl")
 
 
-def _scope(call) -> str:
-    return f"{_caller(call)}:{call.params['CustSpaceId']}"
+def _phone(call) -> str:
+    params = call.params
+    return params["PhoneNumber"] if "PhoneNumber" in params else params["CountryCode"] + params["MobileNumber"]
+
+
+def _scope(call, purpose: str) -> str:
+    """Codes of a migration and of a registration are apart: each verify call takes its own kind."""
+    return f"{purpose}:{_caller(call)}:{call.params['CustSpaceId']}"
 
 
 def _phone_data(call) -> dict:
     """The number's Data.Id: an 11-digit id (as the seed's "8282889****") drawn from the world's seed
     and the (caller, CustSpaceId, PhoneNumber) it belongs to, so it is the same on every answer
-    without being stored (a run that sees a million numbers remembers none of them)."""
-    phone = call.params["PhoneNumber"]
+    without being stored."""
+    phone = _phone(call)
     identity = f"{call.world.seed}/{_caller(call)}/{call.params['CustSpaceId']}/{phone}".encode()
     digest = int.from_bytes(hashlib.blake2b(identity, digest_size=8).digest(), "big")
     return {"PhoneNumber": phone, "Id": str(10**10 + digest % (9 * 10**10))}
 
 
-def _ok(call, message: str) -> dict:
-    return {
-        "RequestId": call.request_id, "Code": "OK", "Message": message,
-        "Data": _phone_data(call), "AccessDeniedDetail": "None",
-    }
+def _ok(call, message: str, **fields) -> dict:
+    return {"RequestId": call.request_id, "Code": "OK", "Message": message, **fields, "AccessDeniedDetail": "None"}
+
+
+# --- the number's record: what each step leaves for the next ------------------------------------
+
+def _key(call) -> tuple:
+    return _caller(call), call.params["CustSpaceId"], _phone(call)
+
+
+def _record(call) -> dict:
+    return call.world.store.get(NUMBERS, _key(call)) or {"migration": None, "verified": False, "code_lapses_at": None}
+
+
+def _update(call, **changes) -> None:
+    call.world.store.put(NUMBERS, _key(call), {**_record(call), **changes})
+
+
+def _verification_status(call, record: dict) -> str:
+    if record["verified"]:
+        return "VERIFIED"
+    lapses = record["code_lapses_at"]
+    return "EXPIRED" if lapses is not None and call.world.clock.now() >= lapses else "NOT_VERIFIED"
+
+
+def _send(call, purpose: str) -> None:
+    params = call.params
+    code = CODES.issue(call, _scope(call, purpose), params["PhoneNumber"])
+    channel = params["Method"]
+    text = _text(params["Locale"], code, channel, call.settings["code_ttl_s"] // 60)
+    call.send_code(channel, params["PhoneNumber"], code, text)
+    _update(call, code_lapses_at=call.world.clock.now() + call.settings["code_ttl_s"])
+
+
+def _verify(call, purpose: str) -> None:
+    CODES.check(call, _scope(call, purpose), call.params["PhoneNumber"], call.params["VerifyCode"])
+    _update(call, verified=True, code_lapses_at=None)
+
+
+# --- the migration ------------------------------------------------------------------------------
+
+@product.operation("CreateChatappMigrationInitiate")
+async def create_chatapp_migration_initiate(call):
+    _within_flow_control(call)
+    _update(call, migration="MIGRATING", verified=False, code_lapses_at=None)   # a restart drops a verification
+    return _ok(call, "SUCCESS", Data={**_phone_data(call), "Status": "MIGRATING"})
 
 
 @product.operation("GetMigrationVerifyCode")
 async def get_migration_verify_code(call):
     _within_flow_control(call)
-    params = call.params
-    code = CODES.issue(call, _scope(call), params["PhoneNumber"])
-    channel = params["Method"]
-    text = _text(params["Locale"], code, channel, call.settings["code_ttl_s"] // 60)
-    call.send_code(channel, params["PhoneNumber"], code, text)
-    return _ok(call, "None")  # the seed's example answers Message "None"
+    _send(call, "migration")
+    return _ok(call, "None", Data=_phone_data(call))  # the seed's example answers Message "None"
 
 
 @product.operation("ChatappMigrationVerified")
 async def chatapp_migration_verified(call):
     _within_flow_control(call)
-    CODES.check(call, _scope(call), call.params["PhoneNumber"], call.params["VerifyCode"])
-    return _ok(call, "SUCCESS")  # vendor-facts §3.4: Message example SUCCESS
+    _verify(call, "migration")
+    return _ok(call, "SUCCESS", Data=_phone_data(call))  # vendor-facts §3.4: Message example SUCCESS
+
+
+@product.operation("ChatappMigrationRegister")
+async def chatapp_migration_register(call):
+    _within_flow_control(call)
+    record = _record(call)
+    if record["migration"] is None or not record["verified"]:
+        raise SimError(NOT_VERIFIED)
+    _update(call, migration="REGISTERED")
+    return _ok(call, "SUCCESS")
+
+
+@product.operation("GetPhoneNumberVerificationStatus")
+async def get_phone_number_verification_status(call):
+    _within_flow_control(call)
+    status = _verification_status(call, _record(call))
+    return _ok(call, "SUCCESS", Data={**_phone_data(call), "CodeVerificationStatus": status})
+
+
+# --- a registration outside a migration -----------------------------------------------------------
+
+@product.operation("GetChatappVerifyCode")
+async def get_chatapp_verify_code(call):
+    _within_flow_control(call)
+    _send(call, "registration")
+    return _ok(call, "SUCCESS", Success=True)
+
+
+@product.operation("ChatappVerifyAndRegister")
+async def chatapp_verify_and_register(call):
+    _within_flow_control(call)
+    _verify(call, "registration")
+    return _ok(call, "SUCCESS", Success=True)

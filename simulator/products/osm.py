@@ -1,11 +1,17 @@
-"""Huawei Cloud OSM: contact verification for service tickets (seeds 000/001, vendor-facts §1)."""
+"""Huawei Cloud OSM: contact verification for service tickets and the case that consumes it
+(seeds 000/001, vendor-facts §1, the huaweicloudsdkosm models)."""
 
+from datetime import datetime, timezone
+
+from simulator.core.errors import SimError
 from simulator.core.product import CodePolicy, ProductModule
 from simulator.core.wiring import Needs
 from simulator.core.world.clock import iso_utc
 
-CODES = CodePolicy(wrong="OSM.01010010", throttled="OSM.01010024")
-product = ProductModule("osm", needs=CODES.needs | Needs(settings=("verified_ttl_s",)))
+NOT_VERIFIED = "OSM.01010010"
+CODES = CodePolicy(wrong=NOT_VERIFIED, throttled="OSM.01010024")
+product = ProductModule("osm", needs=CODES.needs | Needs(
+    errors=("OSM.01010001",), settings=("verified_ttl_s", "area_codes")))
 
 CHANNELS = {0: "sms", 1: "email"}
 TEXTS = {
@@ -13,6 +19,10 @@ TEXTS = {
     "en": "[HUAWEI CLOUD] Your verification code is {code}. It is valid for {minutes} minutes. Do not share it.",
 }
 VERIFIED = "osm-verified"
+CASES = "osm-cases"
+# The verified_id header of each channel (contact_way) and the body field naming the contact it proves.
+PROOFS = {0: ("x-phone-verifiedid", "remind_mobile"), 1: ("x-email-verifiedid", "remind_mail")}
+SUCCESS = {}  # the documented 200 body carrying no error (openapi/osm.yaml, BusinessResult)
 
 
 def _account(call) -> str:
@@ -34,7 +44,7 @@ async def send_verify_codes(call):
     code = CODES.issue(call, _account(call), repr(_contact(body)))
     text = TEXTS[_language(call)].format(code=code, minutes=call.settings["code_ttl_s"] // 60)
     call.send_code(CHANNELS[body["contact_way"]], body["contact_value"], code, text)
-    return None
+    return SUCCESS
 
 
 @product.operation("CheckVerifyCodes")
@@ -43,13 +53,14 @@ async def check_verify_codes(call):
     contact = _contact(body)
     account = _account(call)
     CODES.check(call, account, repr(contact), body["verify_code"])
-    verified_id = f"{world.rng.getrandbits(80):020x}"
+    ttl = call.settings["verified_ttl_s"]
     record = {
         "contact_way": contact[0], "contact_value": contact[2], "area_code": contact[1],
-        "verified_id": verified_id, "expires_at": world.clock.now() + call.settings["verified_ttl_s"],
+        "verified_id": f"{world.rng.getrandbits(80):020x}", "expires_at": world.clock.now() + ttl,
+        "customer_id": body.get("customer_id") or "", "sub_customer_id": body.get("x_customer_id") or "",
     }
-    world.store.put(VERIFIED, (account, contact), record, ttl=call.settings["verified_ttl_s"])
-    return None
+    world.store.put(VERIFIED, (account, contact), record, ttl=ttl)
+    return SUCCESS
 
 
 @product.operation("CheckNeedVerify")
@@ -62,14 +73,70 @@ async def check_need_verify(call):
     return {"need_verify_code": 0, "expire_time": iso_utc(record["expires_at"])}
 
 
+def _verified_by(call, account: str) -> list[dict]:
+    """The caller's live verified contacts, oldest first."""
+    return [record for (owner, _), record in call.world.store.items(VERIFIED) if owner == account]
+
+
+def _moment(text: str) -> float:
+    """Epoch seconds of an ISO 8601 time (a bare one is UTC); OSM.01010001 when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SimError("OSM.01010001") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
 @product.operation("ListHasVerifiedContacts")
 async def list_has_verified_contacts(call):
     query = call.params
-    account = _account(call)
-    wanted = {k: query[k] for k in ("contact_way", "contact_value", "area_code") if k in query}
-    contacts = [
+    filters = {k: query[k] for k in ("contact_way", "contact_value", "area_code", "verified_id",
+                                     "customer_id", "sub_customer_id") if k in query}
+    still_verified_at = _moment(query["expired_time"]) if "expired_time" in query else None
+    matching = [
         {k: record[k] for k in ("contact_way", "contact_value", "area_code", "verified_id")}
-        for (owner, _), record in call.world.store.items(VERIFIED)
-        if owner == account and all(record[k] == v for k, v in wanted.items())
+        for record in _verified_by(call, _account(call))
+        if all(record[k] == v for k, v in filters.items())
+        and (still_verified_at is None or record["expires_at"] > still_verified_at)
     ]
-    return {"count": len(contacts), "contact_list": contacts}
+    offset, limit = query.get("offset", 0), query.get("limit", 10)
+    return {"count": len(matching), "contact_list": matching[offset:offset + limit]}
+
+
+def _prove_contacts(call, account: str) -> None:
+    """Each remind contact is proved by a live verified_id of the caller on its channel, or by a code
+    sent to it; a verified_id sent at all must be live and, with a remind contact, be that contact's."""
+    body = call.body
+    verified = _verified_by(call, account)
+    for way, (header, field) in PROOFS.items():
+        verified_id, contact_value = call.headers.get(header), body.get(field)
+        if verified_id is not None:
+            record = next((r for r in verified if r["verified_id"] == verified_id and r["contact_way"] == way), None)
+            if record is None or (contact_value and contact_value != record["contact_value"]):
+                raise SimError(NOT_VERIFIED)
+        elif contact_value:
+            if "verify_code" not in body:
+                raise SimError(NOT_VERIFIED)
+            contact = (way, body.get("area_code") or "", contact_value)   # as SendVerifyCodes keyed it
+            CODES.check(call, account, repr(contact), body["verify_code"])
+
+
+@product.operation("CreateCases")
+async def create_cases(call):
+    account = _account(call)
+    _prove_contacts(call, account)
+    world = call.world
+    day = world.clock.utcnow().strftime("%Y%m%d")
+    number = world.store.get(CASES, day, 0) + 1
+    world.store.put(CASES, day, number)
+    return {"incident_id": f"CS{day}{number:06d}"}
+
+
+@product.operation("ListAreaCodes")
+async def list_area_codes(call):
+    language = call.headers.get("x-language", "zh-cn").lower()
+    return {"area_code_list": [
+        {"id": entry["id"], "area_code": entry["area_code"],
+         "area_name": entry["area_name"].get(language) or entry["area_name"].get("zh-cn", "")}
+        for entry in call.settings["area_codes"]
+    ]}
