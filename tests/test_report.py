@@ -83,7 +83,8 @@ def test_a_naive_client_gets_exactly_the_findings_and_coverage_it_earned(client,
     assert unmet["1013117"]["ways"][0]["rule"] == "magic-throttled-phone-voice"
     assert unmet["1010001"]["shortest"] == "header"
     assert unmet["1010001"]["ways"][0] == {"way": "header", "header": "X-Otpsim-Error", "value": "1010001",
-                                           "operation": "voice.CallVerify"}
+                                           "operation": "voice.CallVerify",
+                                           "text": "header X-Otpsim-Error: 1010001 on voice.CallVerify"}
     [push] = built["pushes"]
     assert (push["kind"], push["operation"], push["deliveries"], push["answers"]) == (
         "voice.status", "voice.CallVerify", 4, {"500": 4})

@@ -4,6 +4,7 @@ from collections import Counter
 
 from simulator.core.pipeline.scenario import _dig as dig
 from simulator.core.report.observed import Observed
+from simulator.core.report.text import way_text
 
 PUSH_FAULTS = {   # a scenario rule's `callbacks` key that makes each push fault happen (docs/scenarios.md)
     "drop": {"drop": 1.0},
@@ -103,7 +104,7 @@ def _unmet(entry, operation: str | None, rules: list) -> dict:
                                                       "times": 1, "error": entry.key}})
     return {"key": entry.key, "code": entry.code, "status": entry.status, "message": entry.message,
             "description": entry.description, "synthetic": entry.synthetic, "source": entry.source,
-            "shortest": ways[0]["way"] if ways else None, "ways": ways}
+            "shortest": ways[0]["way"] if ways else None, "ways": [{**way, "text": way_text(way)} for way in ways]}
 
 
 def push_coverage(observed: Observed) -> list[dict]:

@@ -50,7 +50,7 @@ def render(report: dict, unmet_shown: int = UNMET_SHOWN) -> str:
         if product["unmet"]:
             lines += ["", f"{product['product']}: not met yet, with the shortest way to meet each"]
             shown = product["unmet"][:unmet_shown]
-            lines += _table([[u["key"], str(u["status"]), way_text(u["ways"][0]) if u["ways"] else "-"] for u in shown])
+            lines += _table([[u["key"], str(u["status"]), u["ways"][0]["text"] if u["ways"] else "-"] for u in shown])
             if len(product["unmet"]) > len(shown):
                 lines.append(f"... and {len(product['unmet']) - len(shown)} more (GET /__otpsim/report lists all)")
     if report["pushes"]:
