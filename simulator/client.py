@@ -17,6 +17,7 @@ import httpx
 from simulator.core.compose import read_scenario
 
 ADMIN = "/__otpsim"
+ADMIN_TOKEN_ENVIRONMENT = "OTPSIM_ADMIN_TOKEN"
 SERVER_MAX_WAIT_S = 60.0   # the admin API caps one long-poll at this
 
 
@@ -70,7 +71,7 @@ def _known_fields(cls, data: dict) -> dict:
 class Message:
     id: int
     product: str
-    operation: str
+    operation: str        # qualified, e.g. osm.SendVerifyCodes (as in the journal)
     channel: str          # sms | email | voice
     to: str               # the contact exactly as the request carried it
     code: str
@@ -192,14 +193,16 @@ class OtpsimClient:
     """The admin API of the otpsim at `base_url`.
 
     `verify` is True, False, an `ssl.SSLContext` or the path of the CA file an otpsim started
-    with `--tls` prints.
+    with `--tls` prints. `admin_token` is the token an otpsim started with `--admin-token` wants
+    (default: the environment's OTPSIM_ADMIN_TOKEN).
     """
 
     def __init__(self, base_url: str = "http://127.0.0.1:8080", *, verify=True, timeout: float = 10.0,
-                 trust_env: bool = True):
+                 trust_env: bool = True, admin_token: str | None = None):
         self.base_url = base_url.rstrip("/")
+        token = admin_token if admin_token is not None else os.environ.get(ADMIN_TOKEN_ENVIRONMENT)
         self._http = httpx.Client(base_url=self.base_url, verify=_verify(verify), timeout=timeout,
-                                  trust_env=trust_env)
+                                  trust_env=trust_env, headers={"Authorization": f"Bearer {token}"} if token else None)
         self.outbox = Outbox(self)
         self.clock = Clock(self)
         self.scenario = ScenarioControl(self)
@@ -241,7 +244,7 @@ class OtpsimClient:
         return [Delivery.from_json(d) for d in self._call("GET", "/callbacks", params=params).json()]
 
     def reset(self) -> None:
-        """Forget codes, outbox, journal, limits and calls; the scenario and credentials stay."""
+        """Forget codes, outbox, journal, limits and calls; the scenario, credentials and issued tokens stay."""
         self._call("POST", "/reset")
 
     def report(self, **settings) -> dict:
@@ -322,6 +325,10 @@ class Clock:
     def set_mode(self, mode: str) -> ClockState:
         """`manual` freezes time (it moves only by advance/set); `real` lets it run."""
         return self._command(mode=mode)
+
+    def wall_time(self) -> ClockState:
+        """Back to the wall clock, running: undoes every set, advance and freeze."""
+        return self._command(mode="real", set="now")
 
 
 class ScenarioControl:

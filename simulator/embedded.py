@@ -19,6 +19,7 @@ from pathlib import Path
 
 from simulator.client import OtpsimClient
 from simulator.core.compose import parts_with, read_scenario, simulator_from_texts
+from simulator.core.serving.admin import AdminSettings
 from simulator.core.serving.server import Server, server_config
 
 STARTUP_TIMEOUT_S = 10.0
@@ -89,13 +90,17 @@ class EmbeddedOtpsim(OtpsimClient):
     `tls` serves HTTPS; `ca_path` is then the CA file a client should trust. `products`: folders
     (relative to `base_dir`) of more products to serve beside the packaged ones, each a spec
     `NAME.yaml` and a module `NAME.py`; one that does not fit raises SpecError naming the file and
-    the clash.
+    the clash. `admin_token` locks the admin API as `otpsim serve --admin-token` does (this client
+    sends it).
     """
 
-    def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None, products=()):
+    def __init__(self, scenario=None, seed: int | None = None, tls: bool = False, base_dir=None, products=(),
+                 admin_token: str | None = None):
         sources = [read_scenario(source, base_dir) for source in as_list(scenario)]
         folders = tuple(Path(base_dir or ".", folder).resolve() for folder in as_list(products))
-        self.simulator = simulator_from_texts(sources, seed, parts=parts_with(folders))
+        self.simulator = simulator_from_texts(sources, seed, parts=parts_with(folders),
+                                              admin=AdminSettings(token=admin_token))
+        self._admin_token = admin_token
         self.ca_path: Path | None = None
         self._tls = tls
         self._cleanup = ExitStack()
@@ -112,7 +117,8 @@ class EmbeddedOtpsim(OtpsimClient):
                 ssl_files = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
                 self.ca_path = paths["ca"]
             self._server = cleanup.enter_context(ThreadServer(self.simulator, **ssl_files))
-            super().__init__(self._server.url, verify=self.ca_path or True, trust_env=False)
+            super().__init__(self._server.url, verify=self.ca_path or True, trust_env=False,
+                             admin_token=self._admin_token or "")
             cleanup.callback(self.close)
             self._cleanup = cleanup.pop_all()
         return self

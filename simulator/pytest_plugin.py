@@ -10,7 +10,6 @@ worker) and puts it back to its starting state after each test. Both are `Embedd
 """
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from simulator.core.compose import scenario_document
 from simulator.embedded import EmbeddedOtpsim, as_list
 
 MARKER = "otpsim"
-OPTIONS = ("scenario", "seed", "tls", "products")
+OPTIONS = ("scenario", "seed", "tls", "products", "admin_token")
 REPORTS = pytest.StashKey[list]()
 WORKER_REPORTS = "otpsim_reports"
 
@@ -98,10 +97,11 @@ def pytest_terminal_summary(terminalreporter, config):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "otpsim(scenario=None, seed=None, tls=False, products=()): the test's otpsim serves this scenario "
-        "(a dict, a path relative to the test file, a packaged scenario's name, YAML text, or a list of "
-        "these merged in order), with this seed, over HTTPS if tls, with the products of these folders "
-        "(relative to the test file) beside the packaged ones",
+        "otpsim(scenario=None, seed=None, tls=False, products=(), admin_token=None): the test's otpsim "
+        "serves this scenario (a dict, a path relative to the test file, a packaged scenario's name, YAML "
+        "text, or a list of these merged in order), with this seed, over HTTPS if tls, with the products of "
+        "these folders (relative to the test file) beside the packaged ones, its admin API locked by "
+        "admin_token (the fixture sends it)",
     )
 
 
@@ -178,7 +178,6 @@ def otpsim_session(_otpsim_session_server, request):
     yield server
     _keep_report(request, server)
     server.reset()
-    server.clock.set_mode("real")
-    server.clock.set(datetime.now(timezone.utc))
+    server.clock.wall_time()
     if server.scenario.get() != starting_scenario:
         server.scenario.load(starting_scenario)

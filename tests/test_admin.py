@@ -118,7 +118,7 @@ def test_unknown_admin_call_is_a_clear_404(client):
 def test_journal_and_outbox_keep_only_the_newest_entries():
     sim = create_simulator(journal_capacity=3, outbox_capacity=2)
     for n in range(5):
-        sim.world.outbox.send("osm", "SendVerifyCodes", "sms", str(n), "123456", "text")
+        sim.world.outbox.send("osm", "osm.SendVerifyCodes", "sms", str(n), "123456", "text")
         sim.world.journal.record(Entry(0.0, "osm", None, "GET", f"/{n}", "", b"", str(n)))
     assert [m.to for m in sim.world.outbox.list()] == ["3", "4"]
     assert [e["path"] for e in sim.world.journal.list()] == ["/2", "/3", "/4"]

@@ -75,6 +75,9 @@ def test_clock_reads_moves_sets_and_freezes(otpsim):
     assert otpsim.clock.set("2031-01-01T00:00:00Z").now.year == 2031
     assert otpsim.clock.read().now.year == 2031
     assert otpsim.clock.set_mode("real").mode == "real"
+    assert otpsim.clock.read().now.year == 2031
+    back = otpsim.clock.wall_time()
+    assert back.mode == "real" and abs(back.offset_s) < 5
     with pytest.raises(AdminCallFailed, match="advance must not be negative") as refused:
         otpsim.clock.advance(-1)
     assert refused.value.status == 400
@@ -109,7 +112,8 @@ def test_journal_records_typed_requests_and_answers(otpsim):
     assert (unsigned.status, unsigned.code) == (401, "APIGW.0301")
     assert sent.headers["authorization"] == "***"
     assert sent.request_body["contact_value"] == "13800000006"
-    assert otpsim.journal(product="nothing") == []
+    with pytest.raises(AdminCallFailed, match="no product 'nothing'"):   # issue 15: a typo is not an empty journal
+        otpsim.journal(product="nothing")
 
 
 def test_reset_forgets_messages_and_requests(otpsim):

@@ -110,7 +110,7 @@ def test_batch_sends_one_message_per_number_from_a_signed_form_body(client, sign
     assert answer.status_code == 200 and answer.json()["Code"] == "OK", answer.text
     messages = client.get("/__otpsim/outbox").json()
     assert [(m["to"], m["code"], m["operation"]) for m in messages] == [
-        ("13800000002", "1111", "SendBatchSms"), ("13800000003", "2222", "SendBatchSms")]
+        ("13800000002", "1111", "dysms.SendBatchSms"), ("13800000003", "2222", "dysms.SendBatchSms")]
     misaligned = call(client, "dysms", "SendBatchSms", {"TemplateCode": TEMPLATE}, sign,
                       form={**batch_form(["13800000004"], ["1"]), "SignNameJson": json.dumps([SIGN, SIGN])})
     assert misaligned.json()["Code"] == "isv.INVALID_JSON_PARAM"

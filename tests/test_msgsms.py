@@ -101,7 +101,7 @@ def test_sdk_sends_one_template_to_several_numbers_and_the_codes_reach_the_outbo
     assert len(set(ids)) == 2 and all(len(i) <= 50 and "_" in i for i in ids)
     outbox = live_json(live, "/__otpsim/outbox", product="msgsms")
     assert [(m["to"], m["channel"], m["code"], m["operation"]) for m in outbox] == [
-        ("+8613800000001", "sms", "369751", "BatchSendSms"), ("+8613800000002", "sms", "369751", "BatchSendSms")]
+        ("+8613800000001", "sms", "369751", "msgsms.BatchSendSms"), ("+8613800000002", "sms", "369751", "msgsms.BatchSendSms")]
     assert outbox[0]["text"] == "【华为云短信测试】您的验证码为369751，请勿泄露给他人。"
 
 

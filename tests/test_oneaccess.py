@@ -100,7 +100,7 @@ def test_solve_validate_send_and_read_the_code(client):
     sent = send_sms(client, validated.json()["captcha_token"])
     assert sent.status_code == 200 and sent.content == b""
     message = client.get("/__otpsim/outbox/latest", params={"to": MOBILE}).json()
-    assert (message["product"], message["operation"], message["channel"]) == ("oneaccess", "SendSmsVerifyCode", "sms")
+    assert (message["product"], message["operation"], message["channel"]) == ("oneaccess", "oneaccess.SendSmsVerifyCode", "sms")   # named as the journal and scenarios name it
     assert len(message["code"]) == 6 and message["code"].isdigit()
     assert message["code"] in message["text"] and "验证码" in message["text"]
 

@@ -14,6 +14,8 @@ import pytest
 
 from alibaba_sms import advance, call, freeze, set_settings
 from huawei_signing import signed_headers
+from simulator.core.compose import create_simulator
+from simulator.core.serving.admin import AdminSettings
 from simulator.embedded import ThreadServer
 from voice_helpers import Receiver, b64, call_verify, freeze_clock, verify_body
 from voice_helpers import advance as voice_advance
@@ -338,48 +340,35 @@ def test_every_control_has_a_name_and_the_views_work_from_the_keyboard(page, liv
     expect(page.get_by_role("link", name="Journal")).to_have_attribute("aria-current", "page")
 
 
-class RequiresToken:
-    """The admin token as `otpsim serve --admin-token` asks for it: a Bearer header or the cookie
-    otpsim_admin_token on every /__otpsim call but the page's own files, else 401."""
-
-    def __init__(self, app, token: str):
-        self.app, self.token = app, token
-
-    def _allowed(self, scope) -> bool:
-        path = scope["path"]
-        if not path.startswith("/__otpsim") or path == "/__otpsim/" or path.startswith("/__otpsim/page/"):
-            return True
-        headers = dict(scope["headers"])
-        cookies = headers.get(b"cookie", b"").decode().split("; ")
-        return (headers.get(b"authorization", b"").decode() == f"Bearer {self.token}"
-                or f"otpsim_admin_token={self.token}" in cookies)
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and not self._allowed(scope):
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": b'{"otpsim": "admin token required"}'})
-            return
-        await self.app(scope, receive, send)
-
-
-def test_the_page_asks_for_the_admin_token_once_and_keeps_it_for_the_session(browser, sim):
-    with ThreadServer(RequiresToken(sim, "s3cret")) as guarded:
-        context = browser.new_context(base_url=guarded.url)
+def test_the_page_asks_for_the_admin_token_once_and_keeps_it_for_the_session(browser):
+    with ThreadServer(create_simulator(admin=AdminSettings(token="s3cret"))) as locked:
+        context = browser.new_context(base_url=locked.url)
         page = context.new_page()
+        refused_by_policy = []
+        page.on("console", lambda message: "Content Security Policy" in message.text and refused_by_policy.append(message.text))
         page.goto("/__otpsim/")
-        dialog = page.get_by_role("dialog", name="Admin token")
-        expect(dialog).to_be_visible()
-        dialog.get_by_label("Token").fill("wrong")
-        dialog.get_by_label("Token").press("Enter")
-        expect(dialog.get_by_role("alert")).to_have_text("That token was refused. Try again.")
-        dialog.get_by_label("Token").fill("s3cret")
-        dialog.get_by_role("button", name="Use token").click()
+        token = page.get_by_label("Admin token")
+        expect(token).to_be_visible()
+        token.fill("wrong")
+        token.press("Enter")
+        expect(page.get_by_role("alert")).to_have_text("That token was refused. Try again.")
+        page.get_by_label("Admin token").fill("s3cret")
+        page.get_by_role("button", name="Open the page").click()
+        expect(page).to_have_url(f"{locked.url}/__otpsim/")
         expect(page.locator("#live")).to_have_text("live")             # the event stream carries the cookie
-        assert send_code(guarded, "13800000005").status_code == 200
+        [cookie] = context.cookies()
+        assert (cookie["name"], cookie["path"], cookie["httpOnly"], cookie["sameSite"]) == (
+            "otpsim_admin_token", "/__otpsim", True, "Strict")
+        assert cookie["expires"] == -1                                   # for the browser session only
+        assert send_code(locked, "13800000005").status_code == 200      # vendor routes need no token
         expect(page.locator("#outbox-list li")).to_have_count(1, timeout=LIVE_WITHIN_MS)
         page.reload()
         expect(page.locator("#live")).to_have_text("live")
-        expect(dialog).to_be_hidden()
+        expect(page.get_by_label("Admin token")).to_have_count(0)
         expect(page.locator("#outbox-list li")).to_have_count(1)
+        assert refused_by_policy == []                                   # the form's style is allowed by its hash
         context.close()
+        other_session = browser.new_context(base_url=locked.url).new_page()
+        other_session.goto("/__otpsim/")
+        expect(other_session.get_by_label("Admin token")).to_be_visible()
+        other_session.context.close()

@@ -37,7 +37,8 @@ def read_scenario(source, base_dir: str | os.PathLike | None = None) -> tuple[st
     shipped = packaged("scenarios") / f"{source}.yaml"
     if shipped.is_file():
         return _read(shipped)
-    names = sorted(p.stem for p in packaged("scenarios").glob("*.yaml"))
+    root = packaged("scenarios")
+    names = sorted(path.relative_to(root).with_suffix("").as_posix() for path in root.rglob("*.yaml"))
     raise FileNotFoundError(f"no scenario file {path} and no packaged scenario {source!r} "
                             f"(packaged: {', '.join(names)})")
 

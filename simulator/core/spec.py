@@ -134,6 +134,7 @@ class ProductSpec:
     rpc: RpcConvention | None = None
     path: Path | None = None        # the spec file, for start-up messages
     hosts: tuple[str, ...] = ()     # x-otpsim.hosts: the Host names it answers on, when it shares routes
+    secrets: frozenset = frozenset()   # header, parameter and field names whose values are never shown
     operations: list[Operation] = field(default_factory=list)
     response_headers: tuple = ()    # x-otpsim.response-headers (with Server), as (name, value) bytes
 
@@ -357,6 +358,19 @@ def _catalogue(name: str, errors: dict, envelopes: dict, settings: dict) -> dict
     return catalogue
 
 
+def _secret_names(document: dict, ext: dict) -> frozenset:
+    """What carries a credential: every security scheme's header, query parameter or cookie
+    (`Authorization` for an http scheme), and the spec's own list `x-otpsim.secrets` (body
+    fields, tokens in answers)."""
+    names = set(ext.get("secrets") or ())
+    for scheme in ((document.get("components") or {}).get("securitySchemes") or {}).values():
+        if scheme.get("type") == "apiKey":
+            names.add(scheme["name"])
+        elif scheme.get("type") == "http":
+            names.add("Authorization")
+    return frozenset(names)
+
+
 def load_product(path: Path) -> ProductSpec:
     document = assemble(path)
     ext = document.get("x-otpsim")
@@ -402,7 +416,8 @@ def load_product(path: Path) -> ProductSpec:
         auth_options={scheme: auth[scheme] for scheme in auth.get("schemes") or () if scheme in auth},
         envelopes=envelopes, protocol_errors=protocol_errors, settings=ext.get("settings") or {},
         catalogue=catalogue, rpc=_rpc_convention(name, ext.get("rpc")), path=path,
-        hosts=tuple(host.lower() for host in hosts), response_headers=response_headers,
+        hosts=tuple(host.lower() for host in hosts), secrets=_secret_names(document, ext),
+        response_headers=response_headers,
     )
     public = set(auth.get("public") or ())
     resolved_paths = _resolve(document.get("paths") or {}, document)

@@ -23,6 +23,7 @@ from simulator.core.errors import SimError
 from simulator.core.pipeline.auth import Principal
 from simulator.core.product import CodePolicy, CredentialKind, ProductModule
 from simulator.core.wiring import Needs
+from simulator.core.world.store import KEPT_ON_RESET
 from simulator.products._slider import Sliders
 
 CODES = CodePolicy(wrong="USG.000000010", expired="USG.000000011", resend=None)
@@ -40,6 +41,7 @@ product = ProductModule("meeting", credentials={
               "reset_token_ttl_s")))
 
 USER_TOKENS = "meeting-user-tokens"
+KEPT_ON_RESET.add(USER_TOKENS)   # the tokens each user holds, kept with the tokens themselves
 VERIFY_ATTEMPTS = "meeting-verify-attempts"
 PASSWORDS = "meeting-passwords"              # account -> password set by ResetPwd
 CONTACTS = "meeting-contacts"                # user id -> {"phone"|"email": contact} set by UpdateContact

@@ -295,16 +295,15 @@ async def call_verify(call):
         events=_timeline(call.rule_data("call", ANSWERED), settings, playback_s, start),
         push_faults=call.callback_faults,
     )
-    world.store.put(ACTIVE_CALLS, voice_call.session_id, True)
-    if voice_call.fee_url:
-        _queue_fee(world, settings, voice_call)
-    if voice_call.answered:
-        call.send_code("voice", body["calleeNbr"], body["verifyCode"],
-                          _transcript(body, heard))
-    if voice_call.status_url:
-        world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
-    else:  # nobody receives the events: the port is only freed when the call ends (the call itself is not kept)
-        world.scheduler.at(voice_call.events[-1].at, partial(_end, world, voice_call.session_id))
+    with world.store.reserved(ACTIVE_CALLS, voice_call.session_id):   # the call's port
+        if voice_call.fee_url:
+            _queue_fee(world, settings, voice_call)
+        if voice_call.answered:
+            call.send_code("voice", body["calleeNbr"], body["verifyCode"], _transcript(body, heard))
+        if voice_call.status_url:
+            world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
+        else:  # nobody receives the events: the port is only freed when the call ends (the call itself is not kept)
+            world.scheduler.at(voice_call.events[-1].at, partial(_end, world, voice_call.session_id))
 
     answer = {**SUCCESS, "sessionId": voice_call.session_id}
     if body["returnIdlePort"] == "true":

@@ -2,7 +2,6 @@
 "use strict";
 
 const API = "/__otpsim";
-const TOKEN_KEY = "otpsim_admin_token";
 const SHOWN = 500;                 // newest messages, requests and deliveries kept on the page
 const REPORT_SETTLE_MS = 1000;     // the report is worked out again once events have paused this long
 
@@ -60,49 +59,13 @@ function seconds(value) {
   return `${+(value / 86400).toFixed(1)} d`;
 }
 
-// ---- the admin token (otpsim serve --admin-token): asked once, kept for the browser session ----
+// ---- the admin token (otpsim serve --admin-token): the browser sends the cookie the token form set ----
 
-let tokenPrompt = null;
-
-function storedToken() {
-  try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
-}
-
-function keepToken(token) {
-  try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* private mode: the cookie still works */ }
-  // The cookie lets the event stream (EventSource sends no custom header) carry the token too.
-  document.cookie = `${TOKEN_KEY}=${encodeURIComponent(token)}; path=${API}; SameSite=Strict`;
-}
-
-function askToken(wrong) {
-  if (!tokenPrompt) {
-    tokenPrompt = new Promise((resolve) => {
-      const dialog = $("token-dialog");
-      $("token-message").textContent = wrong ? "That token was refused. Try again." : "";
-      $("token-input").value = "";
-      dialog.addEventListener("close", function done() {
-        dialog.removeEventListener("close", done);
-        const token = $("token-input").value.trim();
-        tokenPrompt = null;
-        if (token) keepToken(token);
-        resolve(token);
-      });
-      dialog.showModal();
-      $("token-input").focus();
-    });
-  }
-  return tokenPrompt;
-}
-
-async function api(path, options = {}, retried = false) {
-  const headers = new Headers(options.headers || {});
-  const token = storedToken();
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  const response = await fetch(API + path, { ...options, headers, credentials: "same-origin" });
-  if (response.status === 401) {
-    const given = await askToken(Boolean(token) || retried);
-    if (given) return api(path, options, true);
-  }
+async function api(path, options = {}) {
+  const response = await fetch(API + path, { ...options, credentials: "same-origin" });
+  // refused (otpsim restarted with another token, or the browser session ended): otpsim answers
+  // the page itself with its token form
+  if (response.status === 401) location.assign(`${API}/`);
   return response;
 }
 
@@ -188,7 +151,7 @@ function messageItem(m) {
     el("p", { class: "meta" },
       el("span", {}, "to ", el("strong", {}, m.to)),
       el("span", { class: "tag" }, m.channel),
-      el("span", {}, m.product, " · ", m.operation),
+      el("span", {}, m.product, " · ", m.operation.slice(m.product.length + 1)),   // operation: "<product>.<name>"
       el("span", {}, "virtual ", el("time", { datetime: m.sent_at }, showTime(epochOf(m.sent_at)))),
       m.sent_at_wall ? el("span", {}, "wall ", el("time", { datetime: m.sent_at_wall }, showTime(epochOf(m.sent_at_wall)))) : null,
       el("span", {}, `#${m.id}`)),
@@ -680,7 +643,7 @@ function connect() {
     live.textContent = "reconnecting…";
     live.className = "live off";
     if (stream.readyState === EventSource.CLOSED) {
-      // refused outright (a 401 without the token, or otpsim restarted): ask through a plain call, then retry
+      // refused outright (a 401: the token form then; or otpsim restarted): a plain call finds out which
       try { await api("/health"); } catch { /* otpsim is away; try again shortly */ }
       setTimeout(connect, 1000);
     }
@@ -707,7 +670,6 @@ async function reloadAll() {
 // ---- start ----
 
 async function start() {
-  $("token-form").addEventListener("submit", () => { /* method=dialog closes it; the close handler reads it */ });
   for (const id of ["outbox-filters", "journal-filters", "calls-filters"]) {
     $(id).addEventListener("input", render);
     $(id).addEventListener("submit", (event) => event.preventDefault());

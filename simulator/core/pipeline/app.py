@@ -4,6 +4,7 @@ import logging
 import time
 from urllib.parse import parse_qsl
 
+from simulator.core import ADMIN_PREFIX
 from simulator.core.pipeline.call import Call
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, is_request_id, new_request_id
 from simulator.core.pipeline.faults import deliver, send_whole
@@ -11,13 +12,12 @@ from simulator.core.pipeline.headers import RequestHeaders
 from simulator.core.pipeline.router import Ambiguous, Router
 from simulator.core.pipeline.scenario import Scenario, merge_documents
 from simulator.core.pipeline.stages import STAGES, answer_error
-from simulator.core.serving.admin import build_admin
+from simulator.core.serving.admin import AdminSettings, build_admin
 from simulator.core.world import World
 from simulator.core.world.journal import Entry as JournalEntry, body_preview, pack_headers
 
 log = logging.getLogger("otpsim")
 
-ADMIN_PREFIX = "/__otpsim"
 PRODUCT_HEADER = "x-otpsim-product"
 AUTHORITY = "otpsim.authority"
 DEFAULT_MAX_BODY = 1 << 20
@@ -28,7 +28,8 @@ class Simulator:
     Build it with simulator.core.compose (create_simulator, simulator_from_texts)."""
 
     def __init__(self, parts, document: dict, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
-                 journal_capacity: int = 10_000, outbox_capacity: int = 10_000, listeners: dict | None = None):
+                 journal_capacity: int = 10_000, outbox_capacity: int = 10_000, listeners: dict | None = None,
+                 admin: AdminSettings | None = None):
         self.products = parts.products
         self.modules = parts.contributions.modules
         self.schemes = parts.contributions.schemes
@@ -43,7 +44,7 @@ class Simulator:
         self.base_scenario = parts.default_scenario
         self.world = World(self.products, Scenario(document, self.rule_keys), seed, journal_capacity,
                            outbox_capacity)
-        self.admin = build_admin(self)
+        self.admin = build_admin(self, admin)
 
     def _handlers(self) -> dict:
         """Each operation's handler by qualified name (compose.build_parts checked that each exists)."""
@@ -56,10 +57,15 @@ class Simulator:
             raise ValueError(f"no product {name!r}; one of {', '.join(sorted(self.products))}")
         self.listeners[port] = self.products[name]
 
-    def replace_scenario(self, text: str, source: str):
-        """A scenario from text, over the base one, in force at once; ScenarioError leaves the old one."""
+    def prepare_scenario(self, text: str, source: str) -> tuple[Scenario, dict]:
+        """A scenario from text, over the base one, and the document it came from; ScenarioError
+        if refused. Touches no state, so the admin API runs it off the event loop."""
         document = self.scenario_format.load(text, source)
-        self.world.use_scenario(Scenario(merge_documents([document], base=self.base_scenario), self.rule_keys))
+        return Scenario(merge_documents([document], base=self.base_scenario), self.rule_keys), document
+
+    def use_scenario(self, scenario: Scenario, document: dict):
+        """A prepared scenario in force at once (its seed too, if it gives one)."""
+        self.world.use_scenario(scenario)
         if "seed" in document:
             self.world.reseed(document["seed"])
 

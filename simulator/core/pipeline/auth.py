@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from simulator.core.errors import AuthFailed, SimError
 from simulator.core.product import CredentialKind, import_all
 from simulator.core.wiring import Needs
+from simulator.core.world.store import KEPT_ON_RESET
 
 _SCHEMES: dict[str, "AuthScheme"] = {}
 
@@ -100,4 +101,5 @@ def stored_token_scheme(name: str, header: str, namespace: str):
             refuse(scheme_codes(call, name), "unknown-token")
         return principal
 
+    KEPT_ON_RESET.add(namespace)   # like credentials, issued tokens outlast a reset (they still expire)
     return scheme(name)(check)

@@ -93,7 +93,7 @@ class Call:
         """Send `code` to `to` as this product and operation: it lands in the outbox, unless the
         scenario rule that matched says `deliver: false` (accepted, never arrives)."""
         rule = self.rule
-        self.world.outbox.send(self.product.name, self.operation.id, channel, to, code, text,
+        self.world.outbox.send(self.product.name, self.operation.qualified, channel, to, code, text,
                                delivered=rule is None or rule.delivers)
 
     def rule_data(self, key: str, default=None):

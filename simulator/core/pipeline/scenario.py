@@ -5,11 +5,11 @@ are tried in order; the first that matches and admits the request answers it.
 """
 
 import math
-import re
 from statistics import NormalDist
 
 from simulator.core.pipeline.envelope import Answer, encode_json
 from simulator.core.pipeline.faults import Fault
+from simulator.core.regex import compile_regex
 from simulator.core.world.callbacks import CallbackFaults
 from simulator.core.world.receipts import Fates
 
@@ -31,12 +31,13 @@ def _is_scalar(value) -> bool:
 
 
 def compile_matcher(spec):
-    """An exact value, {regex: ...} (re.search) or a list of them: a predicate on one field."""
+    """An exact value, {regex: ...} (RE2 search: linear time, whatever the pattern and the field's
+    length) or a list of them: a predicate on one field."""
     if isinstance(spec, list):
         options = [compile_matcher(option) for option in spec]
         return lambda actual: any(option(actual) for option in options)
     if isinstance(spec, dict):
-        pattern = re.compile(spec["regex"])
+        pattern = compile_regex(spec["regex"])
         return lambda actual: _is_scalar(actual) and pattern.search(_text(actual)) is not None
     expected = _text(spec)
     return lambda actual: _is_scalar(actual) and _text(actual) == expected

@@ -8,6 +8,7 @@ describes each.
 
 import asyncio
 import logging
+import math
 from urllib.parse import parse_qsl
 
 import orjson
@@ -146,11 +147,21 @@ STAGES = (
 )
 
 
+class TestHeaderRefused(Exception):
+    """An X-Otpsim-* header otpsim cannot follow: a 400 of otpsim's own, not a vendor answer."""
+
+
 def _header_delay(value: str | None) -> float | None:
-    try:
-        return min(max(float(value), 0.0), MAX_DELAY_MS) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        delay_ms = float(value)
+    except ValueError:
+        delay_ms = math.nan
+    if not 0 <= delay_ms <= MAX_DELAY_MS:   # also false for NaN
+        raise TestHeaderRefused(f"X-Otpsim-Delay-Ms must be a number of milliseconds from 0 to {MAX_DELAY_MS}, "
+                                f"not {value!r}")
+    return delay_ms
 
 
 def answer_sim_error(call, sim, error: SimError) -> Answer:
@@ -160,6 +171,10 @@ def answer_sim_error(call, sim, error: SimError) -> Answer:
         return Answer(400, [(b"content-type", JSON_TYPE.encode())], encode_json(
             {"otpsim": f"{error.key} is not in the {product.name} catalogue"}), None)
     return render_error(product, error, call.request_id, call.host)
+
+
+def answer_test_header_refused(call, sim, refusal: TestHeaderRefused) -> Answer:
+    return Answer(400, [(b"content-type", JSON_TYPE.encode())], encode_json({"otpsim": str(refusal)}), None)
 
 
 def answer_auth_failed(call, sim, failure: AuthFailed) -> Answer:
@@ -178,6 +193,7 @@ def answer_unexpected(call, sim, error: Exception) -> Answer:
 ERROR_ANSWERS = {
     SimError: answer_sim_error,
     AuthFailed: answer_auth_failed,
+    TestHeaderRefused: answer_test_header_refused,
     Exception: answer_unexpected,
 }
 

@@ -6,11 +6,31 @@ specific catalogue entry: the operation's `x-otpsim-invalid` override for that f
 product's `missing-parameter` / `invalid-parameter` entry.
 """
 
+import math
+
 import fastjsonschema
+from fastjsonschema.draft04 import CodeGeneratorDraft04
+from fastjsonschema.draft07 import CodeGeneratorDraft07
+from fastjsonschema.ref_resolver import RefResolver
 
 from simulator.core.errors import SimError
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
+
+
+class _StrictIntegers(CodeGeneratorDraft07):
+    """Draft 7, except that an integer is an integer: since draft 6 JSON Schema also counts 2.0,
+    which the vendors' typed APIs refuse (and which broke a voice call's `times`)."""
+    generate_type = CodeGeneratorDraft04.generate_type
+
+
+def _compile(schema: dict):
+    """fastjsonschema.compile with _StrictIntegers; the steps are compile()'s own."""
+    resolver = RefResolver.from_schema(schema, store={})
+    generator = _StrictIntegers(schema, resolver=resolver)
+    state = generator.global_state
+    exec(generator.func_code, state)
+    return state[resolver.get_scope_name()]
 
 
 def _types(schema: dict) -> set:
@@ -32,9 +52,10 @@ def _coercer(schema: dict):
     if "number" in types:
         def coerce(text):
             try:
-                return float(text)
+                number = float(text)
             except ValueError:
                 return text
+            return number if math.isfinite(number) else text   # "nan", "inf": a string, so refused
         return coerce
     if "boolean" in types:
         # case-insensitive: Alibaba SDKs send Python str(True), "True"
@@ -75,7 +96,7 @@ class RequestValidator:
             request_schema["properties"]["body"] = body_schema
             if body_required:
                 request_schema["required"].append("body")
-        self._validate = fastjsonschema.compile(request_schema)
+        self._validate = _compile(request_schema)
 
     def instance(self, headers, query_params: dict, body, path_params: dict | None = None) -> dict:
         header_values = {}

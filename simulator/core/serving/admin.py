@@ -1,7 +1,12 @@
-"""The test-facing admin API under /__otpsim (DESIGN §4)."""
+"""The test-facing admin API under /__otpsim (DESIGN §4).
 
-import time
-from datetime import datetime
+Every call takes what it is sent through admin_input (bounded bodies, named keys, finite numbers,
+scenarios read off the event loop within a time bound), so no admin call can freeze, break or
+empty the server; every refusal is a 4xx with `{"error": "<what is wrong>"}`, never a 500.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import yaml
 from starlette.applications import Starlette
@@ -9,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.admin_input import (AdminError, ScenarioReading, body, command, error_response, number,
+                                                query, whole)
 from simulator.core.serving.admin_live import live_routes
+from simulator.core.serving.admin_token import guarded
 from simulator.core.serving.page import with_page
 from simulator.core.spec import served_json
 from simulator import __version__
@@ -18,149 +25,144 @@ from simulator import __version__
 MAX_WAIT_S = 60.0
 
 
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+@dataclass(frozen=True)
+class AdminSettings:
+    token: str | None = None          # when set, every admin call must carry it
+    max_body: int = 1 << 20           # largest admin request body (a scenario is the largest)
+    scenario_timeout_s: float = 30.0  # longest a scenario may take to read and check (1,000 rules: 6-10 s)
 
 
-def _float(value, name: str, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number") from None
+def recipient(to: str | None) -> str | None:
+    """`to` as sent: in a query string an unencoded `+` arrives as a space, and neither a phone
+    number nor an e-mail address holds a space, so a space is read as the `+` it was."""
+    return to.replace(" ", "+") if to else to
 
 
-def _refused(problem: ScenarioError, what: str) -> JSONResponse:
-    return _error(400, what, problems=problem.problems, located=problem.located)
-
-
-def _limit(value) -> int | None:
+def _limit(params: dict) -> int | None:
+    """`limit`: only the newest so many entries."""
+    value = params.get("limit")
     if value is None:
         return None
-    limit = int(value)
-    if limit < 0:
-        raise ValueError
-    return limit
+    if not value.isdigit() or len(value) > 9:
+        raise AdminError(400, "limit must be a count (a whole number)")
+    return int(value)
 
 
-def build_admin(sim):
+def build_admin(sim, settings: AdminSettings | None = None):
     world = sim.world
+    settings = settings or AdminSettings()
+    reading = ScenarioReading(settings.scenario_timeout_s)
+
+    def known_product(name: str | None) -> str | None:
+        if name is not None and name not in sim.products:
+            raise AdminError(400, f"no product {name!r}", products=sorted(sim.products))
+        return name
 
     async def health(request: Request):
+        query(request, ())
         return JSONResponse({
             "status": "ok", "version": __version__, "products": sorted(sim.products),
             "scenario": world.scenario.name, "clock": world.clock.describe(),
         })
 
     async def outbox(request: Request):
-        q = request.query_params
-        try:
-            since = int(q.get("since", 0))
-        except ValueError:
-            return _error(400, "since must be a message id")
-        try:
-            limit = _limit(q.get("limit"))
-        except ValueError:
-            return _error(400, "limit must be a count")
-        messages = world.outbox.list(to=q.get("to"), channel=q.get("channel"), product=q.get("product"), since=since)
+        q = query(request, ("to", "channel", "product", "since", "limit"))
+        since = whole(q["since"], "since") if "since" in q else 0
+        limit = _limit(q)
+        messages = world.outbox.list(to=recipient(q.get("to")), channel=q.get("channel"),
+                                     product=known_product(q.get("product")), since=since)
         if limit is not None:
             messages = messages[len(messages) - limit:] if limit else []
         return JSONResponse([m.as_dict() for m in messages])
 
     async def outbox_latest(request: Request):
-        to = request.query_params.get("to")
+        to = recipient(query(request, ("to",)).get("to"))
         if not to:
-            return _error(400, "to is required")
+            raise AdminError(400, "to is required")
         message = world.outbox.latest(to)
         if message is None:
-            return _error(404, f"no message to {to}")
+            raise AdminError(404, f"no message to {to}")
         return JSONResponse(message.as_dict())
 
     async def outbox_wait(request: Request):
-        q = request.query_params
-        to = q.get("to")
+        q = query(request, ("to", "timeout", "since"))
+        to = recipient(q.get("to"))
         if not to:
-            return _error(400, "to is required")
-        try:
-            timeout = min(_float(q.get("timeout"), "timeout", 10.0), MAX_WAIT_S)
-            since = int(q["since"]) if "since" in q else None
-        except ValueError as problem:
-            return _error(400, str(problem))
+            raise AdminError(400, "to is required")
+        timeout = min(number(q["timeout"], "timeout"), MAX_WAIT_S) if "timeout" in q else 10.0
+        since = whole(q["since"], "since") if "since" in q else None
         message = await world.outbox.wait(to, timeout, since)
         if message is None:
-            return _error(408, f"no message to {to} within {timeout}s")
+            raise AdminError(408, f"no message to {to} within {timeout:g}s")
         return JSONResponse(message.as_dict())
 
     async def journal(request: Request):
-        q = request.query_params
-        try:
-            limit = _limit(q.get("limit"))
-        except ValueError:
-            return _error(400, "limit must be a count")
-        return JSONResponse(world.journal.list(product=q.get("product"), operation=q.get("operation"), limit=limit))
+        q = query(request, ("product", "operation", "limit"))
+        return JSONResponse(world.journal.list(product=known_product(q.get("product")), operation=q.get("operation"),
+                                               limit=_limit(q)))
 
     async def callbacks(request: Request):
-        q = request.query_params
-        return JSONResponse(world.callbacks.list(kind=q.get("kind"), masked=q.get("masked") in ("1", "true")))
+        # `masked` is accepted for the page; secrets are masked always
+        return JSONResponse(world.callbacks.list(kind=query(request, ("kind", "masked")).get("kind")))
 
     async def clock(request: Request):
+        query(request, ())
         if request.method == "POST":
+            sent = await command(request, settings.max_body, ("mode", "set", "advance"),
+                                 'e.g. {"advance": seconds}, {"set": iso8601 | "now"}, {"mode": "real" | "manual"}')
+            mode, when = sent.get("mode"), sent.get("set")
+            if mode is not None and mode not in ("real", "manual"):
+                raise AdminError(400, "mode is real or manual")
+            if when is not None:
+                when = _instant(when)
+            seconds = number(sent["advance"], "advance") if "advance" in sent else None
+            before = world.clock.mode, world.clock.now()
             try:
-                command = await request.json()
-            except ValueError:
-                return _error(400, "body must be JSON: {\"advance\": seconds} or {\"set\": iso8601} or {\"mode\": ...}")
-            if not isinstance(command, dict):
-                return _error(400, "body must be a JSON object")
-            try:
-                if "mode" in command:
-                    if command["mode"] not in ("real", "manual"):
-                        return _error(400, "mode is real or manual")
-                    world.clock.set_mode(command["mode"])
-                if command.get("set") == "now":   # back to wall time
-                    world.clock.set(time.time())
-                elif "set" in command:
-                    when = datetime.fromisoformat(str(command["set"]).replace("Z", "+00:00"))
-                    if when.tzinfo is None:
-                        return _error(400, "set needs a time zone, e.g. 2026-01-01T00:00:00Z")
-                    world.clock.set(when.timestamp())
-                if "advance" in command:
-                    seconds = _float(command["advance"], "advance", 0.0)
-                    if seconds < 0:
-                        return _error(400, "advance must not be negative")
+                if mode is not None:
+                    world.clock.set_mode(mode)
+                if when is not None:
+                    world.clock.set(when)
+                if seconds is not None:
                     world.clock.advance(seconds)
-            except (ValueError, TypeError) as problem:
-                return _error(400, str(problem))
+            except ValueError as problem:
+                world.clock.set_mode(before[0])
+                world.clock.set(before[1])
+                raise AdminError(400, f"{problem}; the clock is unchanged") from None
             await world.scheduler.settle()
         return JSONResponse(world.clock.describe())
 
     async def scenario(request: Request):
+        query(request, ("format",))
         if request.method == "PUT":
-            text = (await request.body()).decode("utf-8", "replace")
-            try:
-                sim.replace_scenario(text, source="request body")
-            except ScenarioError as problem:
-                return _refused(problem, "scenario refused; the previous one stays in force")
+            text = (await body(request, settings.max_body)).decode("utf-8", "replace")
+            if not text.strip():
+                raise AdminError(400, "empty body: send a scenario in YAML or JSON (`{}` puts the default one "
+                                      "back); the previous one stays in force")
+            prepared = await reading.read(sim.prepare_scenario, text, "request body",
+                                          "scenario", "the previous one stays in force")
+            sim.use_scenario(*prepared)
         if request.query_params.get("format") == "yaml":
             text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
             return Response(text, media_type="application/yaml; charset=utf-8")
         return JSONResponse(world.scenario.document)
 
     async def reset(request: Request):
+        query(request, ())
         world.reset()
         return JSONResponse({"status": "reset"})
 
-    async def openapi(request: Request):
+    def named_product(request: Request):
+        query(request, ())
         product = sim.products.get(request.path_params["product"])
         if product is None:
-            return _error(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
-        return Response(served_json(product), media_type="application/json")
+            raise AdminError(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
+        return product
+
+    async def openapi(request: Request):
+        return Response(served_json(named_product(request)), media_type="application/json")
 
     async def catalogue(request: Request):
-        product = sim.products.get(request.path_params["product"])
-        if product is None:
-            return _error(404, f"no product {request.path_params['product']}", products=sorted(sim.products))
-        return JSONResponse([entry.as_dict() for entry in product.catalogue.values()])
+        return JSONResponse([entry.as_dict() for entry in named_product(request).catalogue.values()])
 
     async def report(request: Request):
         from starlette.concurrency import run_in_threadpool
@@ -172,11 +174,11 @@ def build_admin(sim):
         q = request.query_params
         unknown = sorted(set(q) - set(ReportSettings.names()) - {"format"})
         if unknown:
-            return _error(400, f"no report setting {', '.join(unknown)}", settings=list(ReportSettings.names()))
+            raise AdminError(400, f"no report setting {', '.join(unknown)}", settings=list(ReportSettings.names()))
         try:
             settings = ReportSettings.from_sources(ReportSettings.from_environment(), q)
         except ValueError as problem:
-            return _error(400, str(problem))
+            raise AdminError(400, str(problem)) from None
         # a snapshot here, the work in a thread: a long journal does not hold up the requests meanwhile
         built = await run_in_threadpool(report_from, Observed(sim), settings)
         if q.get("format") == "text":
@@ -184,7 +186,10 @@ def build_admin(sim):
         return JSONResponse(built)
 
     async def not_found(request: Request, exc):
-        return _error(exc.status_code, f"no admin call {request.method} {request.url.path}")
+        return error_response(exc.status_code, f"no admin call {request.method} {request.url.path}")
+
+    async def refused(request: Request, problem: AdminError):
+        return error_response(problem.status, problem.message, **problem.extra)
 
     routes = [
         Route("/__otpsim/health", health),
@@ -199,6 +204,20 @@ def build_admin(sim):
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
         Route("/__otpsim/report", report),
-        *live_routes(sim, _error, _refused),
+        *live_routes(sim, settings.max_body, reading),
     ]
-    return with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}))
+    app = with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused}))
+    return guarded(app, settings.token) if settings.token else app
+
+
+def _instant(value) -> float:
+    """`set`: ISO 8601 with a zone, or "now" (wall time); epoch seconds."""
+    if value == "now":
+        return datetime.now(timezone.utc).timestamp()
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise AdminError(400, 'set takes ISO 8601 with a zone, e.g. 2026-01-01T00:00:00Z, or "now"') from None
+    if when.tzinfo is None:
+        raise AdminError(400, "set needs a time zone, e.g. 2026-01-01T00:00:00Z")
+    return when.timestamp()

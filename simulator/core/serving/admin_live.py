@@ -1,16 +1,14 @@
 """The admin calls a live client (the page) adds: the event stream, products, recipes, one rule at once."""
 
-import json
-
+import orjson
+import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-import yaml
-
 from simulator import __version__
 from simulator.core.packaged import packaged
-from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving.admin_input import ScenarioReading, json_object, query
 from simulator.core.serving.event_stream import event_stream
 
 RECIPES = "recipes"
@@ -26,16 +24,19 @@ def recipes() -> list[dict]:
     return found
 
 
-def live_routes(sim, error, refused) -> list[Route]:
-    """`error(status, message)` and `refused(ScenarioError, message)` answer as the rest of the admin API does."""
+def live_routes(sim, max_body: int, reading: ScenarioReading) -> list[Route]:
+    """The calls take what they are sent as the rest of the admin API does (admin_input): `max_body`
+    bounds a rule, and `reading` reads and checks it off the event loop, one scenario text at a time."""
     world = sim.world
 
     async def events(request: Request):
+        query(request, ())
         hello = {"version": __version__, "clock": world.clock.describe(), "scenario": world.scenario.name}
         return StreamingResponse(event_stream(world.events, hello), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     async def products(request: Request):
+        query(request, ())
         return JSONResponse([
             {"name": name, "title": product.document.get("info", {}).get("title", name),
              "operations": [op.qualified for op in product.operations]}
@@ -43,22 +44,17 @@ def live_routes(sim, error, refused) -> list[Route]:
         ])
 
     async def packaged_recipes(request: Request):
+        query(request, ())
         return JSONResponse(recipes())
 
     async def scenario_rules(request: Request):
         """One rule put before all others, at once; the scenario's other rules keep their counters."""
-        try:
-            rule = await request.json()
-        except ValueError:
-            return error(400, "body must be a JSON scenario rule, e.g. "
-                              '{"match": {"operation": "osm.SendVerifyCodes"}, "times": 1, "error": "OSM.0001"}')
-        if not isinstance(rule, dict):
-            return error(400, "body must be a JSON object: one scenario rule")
-        rule = {"name": f"added-{len(world.scenario.rules) + 1}", **rule}
-        try:
-            sim.scenario_format.load(json.dumps({"rules": [rule]}, indent=2, ensure_ascii=False), source="rule")
-        except ScenarioError as problem:
-            return refused(problem, "rule refused; the scenario is unchanged")
+        query(request, ())
+        rule = await json_object(request, max_body, 'one scenario rule, e.g. {"match": {"operation": '
+                                                    '"osm.SendVerifyCodes"}, "times": 1, "error": "OSM.0001"}')
+        text = orjson.dumps({"rules": [rule]}, option=orjson.OPT_INDENT_2).decode()
+        await reading.read(sim.scenario_format.load, text, "rule", "rule", "the scenario is unchanged")
+        rule = {"name": f"added-{len(world.scenario.rules) + 1}", **rule}   # named after the wait: rules added at once differ
         world.scenario.prepend(rule)
         world.scenario_changed()
         return JSONResponse(rule, status_code=201)

@@ -2,13 +2,17 @@
 
 import argparse
 import gc
+import ipaddress
 import json
+import os
+import signal
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from simulator import __version__
-from simulator.core.compose import build_parts, create_simulator, standard_parts
+from simulator.core.compose import build_parts, standard_parts
 from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 
@@ -21,14 +25,18 @@ def _parts(args):
 
 
 def _serve(args) -> int:
+    from simulator.core.compose import read_scenario, simulator_from_texts
     from simulator.core.serving import logs
-    from simulator.core.serving.server import Server, listening_socket, server_config
+    from simulator.core.serving.admin import AdminSettings
+    from simulator.core.serving.server import listening_socket
 
     logs.configure(per_request=not args.quiet)
     try:
-        sim = create_simulator(args.scenario, args.seed, journal_capacity=args.journal_capacity,
-                               outbox_capacity=args.outbox_capacity, max_body=args.max_body,
-                               listeners={port: name for name, port in args.listen}, parts=_parts(args))
+        sources = [read_scenario(name) for name in args.scenario]
+        sim = simulator_from_texts(sources, args.seed, journal_capacity=args.journal_capacity,
+                                   outbox_capacity=args.outbox_capacity, max_body=args.max_body,
+                                   listeners={port: name for name, port in args.listen}, parts=_parts(args),
+                                   admin=AdminSettings(token=args.admin_token, max_body=args.admin_max_body))
     except ValueError as problem:
         print(f"otpsim: --listen: {problem}", file=sys.stderr)
         return 2
@@ -38,38 +46,69 @@ def _serve(args) -> int:
     except OSError as problem:
         print(f"otpsim: {problem}", file=sys.stderr)
         return 2
+    with ExitStack() as cleanup:
+        sockets = []
+        try:   # bound before the banner: a busy port is reported, and port 0 becomes a real one
+            for port in (args.port, *(port for _, port in args.listen)):
+                sockets.append(cleanup.enter_context(listening_socket(args.host, port)))
+        except OSError as problem:
+            print(f"otpsim: cannot listen on {args.host}:{port}: {problem.strerror or problem}", file=sys.stderr)
+            return 2
+        # Ctrl-C or SIGTERM from here on ends in a normal exit, so the cleanup always runs
+        # (uvicorn stops gracefully on either, then raises the signal again)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            _run(args, sim, sockets, cleanup)
+        except KeyboardInterrupt:
+            pass
+    return 0
+def _run(args, sim, sockets: list, cleanup: ExitStack):
+    """Serve `sim` on `sockets` until stopped; what needs removing on exit goes on `cleanup`."""
+    from simulator.core.serving.server import Server, server_config
+
     ssl = {}
     scheme = "http"
     if args.tls:
         from simulator.core.serving.tls import make_certificates
-        directory = Path(args.tls_dir or tempfile.mkdtemp(prefix="otpsim-tls-"))
+        if args.tls_dir:
+            directory = Path(args.tls_dir)
+        else:   # removed on exit, Ctrl-C and SIGTERM included: it holds a private key
+            directory = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="otpsim-tls-")))
         paths = make_certificates(directory)
         ssl = {"ssl_certfile": str(paths["cert"]), "ssl_keyfile": str(paths["key"])}
         scheme = "https"
         print(f"otpsim: CA certificate for clients to trust: {paths['ca']}", flush=True)
-    config = server_config(sim, args.host, args.port, **ssl)
-    try:
-        sockets = [config.bind_socket()] + [listening_socket(args.host, port) for _, port in args.listen]
-    except OSError as problem:
-        print(f"otpsim: {problem}", file=sys.stderr)
-        return 2
-    print(f"otpsim {__version__} serving {scheme}://{args.host}:{args.port} "
+    port = sockets[0].getsockname()[1]
+    print(f"otpsim {__version__} serving {scheme}://{_url_host(args.host)}:{port} "
           f"(products: {', '.join(sorted(sim.products))}; scenario: {sim.world.scenario.name}; "
           f"seed: {sim.world.seed})", flush=True)
-    for name, port in args.listen:
-        print(f"otpsim: {scheme}://{args.host}:{port} serves {name}", flush=True)
+    for name, extra in args.listen:
+        print(f"otpsim: {scheme}://{_url_host(args.host)}:{extra} serves {name}", flush=True)
     page_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-    page_host = f"[{page_host}]" if ":" in page_host else page_host
-    print(f"otpsim: the page (outbox, calls, journal, clock, scenario): {scheme}://{page_host}:{args.port}/__otpsim/",
+    print(f"otpsim: the page (outbox, calls, journal, clock, scenario): {scheme}://{_url_host(page_host)}:{port}/__otpsim/",
           flush=True)
+    if not args.admin_token and not _loopback(args.host):
+        print(f"otpsim: warning: {args.host} is reachable beyond this machine and the admin API "
+              "(/__otpsim) has no token; set --admin-token or OTPSIM_ADMIN_TOKEN", file=sys.stderr, flush=True)
     # start-up objects out of the collector's generations, full collections a tenth as often
     # (why: docs/performance.md, Shaped for speed)
     gc.collect()
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
+    config = server_config(sim, args.host, port, read_timeout_s=args.read_timeout, **ssl)
     Server(config).run(sockets=sockets)
-    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _listener(text: str) -> tuple[str, int]:
@@ -84,8 +123,10 @@ def _check(args) -> int:
     failed = False
     for name in args.files:
         try:
-            scenario_format.load_file(name)
-            print(f"{name}: ok")
+            _, warnings = scenario_format.check(Path(name).read_text(encoding="utf-8"), source=name)
+            for warning in warnings:
+                print(f"{warning} (warning)", file=sys.stderr)
+            print(f"{name}: ok" + (f", {len(warnings)} warning{'s' if len(warnings) > 1 else ''}" if warnings else ""))
         except OSError as problem:
             print(f"{name}: {problem.strerror}", file=sys.stderr)
             failed = True
@@ -180,25 +221,35 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve every product on one base URL", parents=[extra],
                                 description="Serve every simulated product on one base URL.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to listen on, 0 for any free one (default 8080)")
     serve.add_argument("--scenario", action="append", default=[], metavar="FILE",
-                       help="scenario file (YAML or JSON); repeat to merge several in order, "
-                            "over the packaged scenarios/default.yaml (docs/scenarios.md)")
+                       help="scenario file (YAML or JSON) or a packaged scenario's name (e.g. recipes/first-two-fail); "
+                            "repeat to merge several in order, over the packaged scenarios/default.yaml (docs/scenarios.md)")
     serve.add_argument("--listen", action="append", default=[], type=_listener, metavar="PRODUCT=PORT",
                        help="also listen on PORT, where every request names PRODUCT (for products sharing a path, "
                             "e.g. dysms and dypns on POST /: point each SDK at its own port); repeatable")
-    serve.add_argument("--seed", type=int, default=None,
+    serve.add_argument("--seed", type=_count(-(1 << 63), (1 << 63) - 1), default=None,
                        help="seed for codes, ids, fault decisions and delays (default: the scenario's seed, else 0)")
     serve.add_argument("--tls", action="store_true",
                        help="serve HTTPS with a certificate for localhost/127.0.0.1 made at start-up; "
                             "prints the CA file clients should trust")
-    serve.add_argument("--tls-dir", metavar="DIR", help="where --tls writes ca.pem, cert.pem, key.pem (default: a new temp dir)")
-    serve.add_argument("--journal-capacity", type=int, default=10_000, metavar="N",
+    serve.add_argument("--tls-dir", metavar="DIR",
+                       help="where --tls writes ca.pem, cert.pem, key.pem (default: a new temp dir, removed on exit)")
+    serve.add_argument("--journal-capacity", type=_count(1), default=10_000, metavar="N",
                        help="newest requests the journal keeps (default 10000)")
-    serve.add_argument("--outbox-capacity", type=int, default=10_000, metavar="N",
+    serve.add_argument("--outbox-capacity", type=_count(1), default=10_000, metavar="N",
                        help="newest messages the outbox keeps (default 10000)")
-    serve.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES",
+    serve.add_argument("--max-body", type=_count(1), default=1 << 20, metavar="BYTES",
                        help="largest request body accepted; larger ones get the product's documented error (default 1 MiB)")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help="every /__otpsim call must then carry it (Authorization: Bearer TOKEN, or the cookie "
+                            "otpsim_admin_token); the vendor routes never need it. Set it whenever otpsim listens "
+                            "beyond loopback")
+    serve.add_argument("--admin-max-body", type=_count(1), default=1 << 20, metavar="BYTES",
+                       help="largest admin request body, e.g. a scenario PUT; larger ones get 413 (default 1 MiB)")
+    serve.add_argument("--read-timeout", type=_seconds, default=15.0, metavar="SECONDS",
+                       help="a request's head, then its body, must arrive within this, else the connection is "
+                            "closed (default 15)")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.set_defaults(run=_serve)
 
@@ -237,13 +288,76 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _count(low: int, high: int | None = None):
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high if high is not None else 'any'})")
+        return value
+    whole.__name__ = "number"
+    return whole
+
+
+_port = _count(0, 65535)
+_port.__name__ = "port"
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (more than 0, at most 3600)")
+    return value
+
+
+ENVIRONMENT_PREFIX = "OTPSIM_"
+
+
+def _defaults_from_environment(command: argparse.ArgumentParser):
+    """OTPSIM_<OPTION> (e.g. OTPSIM_PORT, OTPSIM_ADMIN_TOKEN) sets an option's default, for every
+    command, as a container user expects; a flag takes 1/true/yes, a repeatable option a list separated by os.pathsep.
+    The command line still wins."""
+    for action in command._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        name = ENVIRONMENT_PREFIX + action.dest.upper()
+        if f"env {name}" not in (action.help or ""):   # an action shared by several commands (--products) once
+            action.help = f"{action.help}; env {name}" if action.help else f"env {name}"
+        if name not in os.environ:
+            continue
+        text = os.environ[name]
+        try:
+            if isinstance(action, argparse._StoreTrueAction):
+                if text.lower() not in ("1", "true", "yes", "0", "false", "no", ""):
+                    raise argparse.ArgumentTypeError(f"{text!r} is not 1/true/yes or 0/false/no")
+                action.default = text.lower() in ("1", "true", "yes")
+            elif isinstance(action, argparse._AppendAction):
+                action.default = [action.type(part) if action.type else part for part in text.split(os.pathsep) if part]
+            else:
+                action.default = action.type(text) if action.type else text
+        except argparse.ArgumentTypeError as problem:
+            command.error(f"environment {name}: {problem}")
+
+
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    for command in top._subparsers._group_actions[0].choices.values():
+        _defaults_from_environment(command)
+    args = top.parse_args(argv)
     try:
         return args.run(args)
     except SpecError as problem:   # a spec, module or scheme that does not fit (core/wiring.py)
         print(f"otpsim: refused at start-up: {problem}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`otpsim schema | head`): nothing more to say, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

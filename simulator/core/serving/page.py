@@ -1,9 +1,12 @@
 """The page at /__otpsim/: plain HTML, CSS and JavaScript shipped in simulator/web, no build step."""
 
+import base64
+import hashlib
+import re
 from functools import lru_cache
 from importlib import resources
 
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 MEDIA_TYPES = {
     "index.html": "text/html; charset=utf-8",
@@ -37,13 +40,39 @@ def _missing() -> Response:
     return Response(b'{"error": "no such page file"}', status_code=404, media_type="application/json")
 
 
+LOGIN = "/__otpsim/login"
+
+
+@lru_cache(maxsize=None)
+def _login_policy() -> str:
+    """The token form's policy: nothing but its own inline style, and posting to otpsim itself."""
+    style = re.search(rb"<style>(.*?)</style>", _read("login.html"), re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style).digest()).decode()
+    return (f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+
+
+def token_form(refused: bool) -> Response:
+    """The page's stand-in while the admin token is missing (401): a plain form, no script, that
+    posts the token to LOGIN; `refused` says the last one was wrong."""
+    text = _read("login.html").decode("utf-8")
+    if refused:
+        text = text.replace("<!--error-->", '<p class="error" role="alert">That token was refused. Try again.</p>')
+    return HTMLResponse(text, status_code=401, headers={
+        **HEADERS, "Content-Security-Policy": _login_policy(), "Cache-Control": "no-store"})
+
+
+def is_page(path: str) -> bool:
+    return path in (PAGE, PAGE[:-1])
+
+
 def with_page(admin):
-    """`admin` (an ASGI app) with the page in front: the page's files hold no data and answer
-    without the admin token, so that the page can ask for it; every data call goes to `admin`."""
+    """`admin` (an ASGI app) with the page in front; every data call goes to `admin`. With an
+    admin token, the page's files are behind it like every other call (admin_token.guarded)."""
 
     async def app(scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path in (PAGE, PAGE[:-1]) or path.startswith(ASSETS)):
+        if scope["type"] != "http" or not (is_page(path) or path.startswith(ASSETS)):
             await admin(scope, receive, send)
             return
         if path == PAGE[:-1]:

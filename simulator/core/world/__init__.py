@@ -7,12 +7,12 @@ from simulator.core.world.clock import Clock
 from simulator.core.world.codes import CodeBook
 from simulator.core.world.credentials import Credentials
 from simulator.core.world.events import Events
-from simulator.core.world.journal import Journal
+from simulator.core.world.journal import Journal, Secrets
 from simulator.core.world.outbox import Outbox
 from simulator.core.world.profiles import Profiles
 from simulator.core.world.receipts import Receipts
 from simulator.core.world.scheduler import Scheduler
-from simulator.core.world.store import MemoryStore
+from simulator.core.world.store import KEPT_ON_RESET, MemoryStore
 
 
 class World:
@@ -24,12 +24,13 @@ class World:
         self.clock = Clock()
         self.clock.on_change(self._clock_moved)
         self.scheduler = Scheduler(self.clock)
-        self.journal = Journal(journal_capacity, self.events)
+        secrets = Secrets(name for product in products.values() for name in product.secrets)
+        self.journal = Journal(journal_capacity, self.events, secrets)
         self.outbox = Outbox(self.clock, outbox_capacity, self.events)
         self.rng = random.Random(seed)
         # fault decisions and delays draw from their own stream, so adding a rule changes no code or id
         self.scenario_rng = random.Random(f"scenario/{seed}")
-        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng, events=self.events)
+        self.callbacks = Callbacks(self.clock, self.scheduler, self.scenario_rng, secrets, events=self.events)
         self.store = MemoryStore(self.clock)
         self.codes = CodeBook(self.store, self.clock, self.rng)
         self.receipts = Receipts(self.store, self.clock, self.scheduler, self.callbacks)
@@ -54,13 +55,14 @@ class World:
             self.events.publish("clock", self.clock.describe())
 
     def reset(self):
-        """Forget codes, outbox, journal, limits and calls; keep scenario, credentials and clock mode."""
+        """Forget codes, outbox, journal, limits and calls; keep scenario, credentials, issued tokens
+        and clock mode."""
         self.scheduler.clear()
         self.callbacks.clear()
         self.receipts.clear()
         self.journal.clear()
         self.outbox.clear()
-        self.store.clear()
+        self.store.clear(keep=KEPT_ON_RESET)
         self.reseed(self.seed)
         self.scenario.reset_counters()
         if self.events.listening:

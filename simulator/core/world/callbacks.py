@@ -8,6 +8,8 @@ and at most `capacity` are remembered.
 import asyncio
 import itertools
 import json
+import posixpath
+import re
 import time
 from collections import deque
 from urllib.parse import urlencode
@@ -15,13 +17,27 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from urllib.parse import unquote, urlsplit
+
+from simulator.core import ADMIN_PREFIX
 from simulator.core.world.clock import iso_utc
-from simulator.core.world.journal import mask_headers
+from simulator.core.world.journal import Secrets
 
 if TYPE_CHECKING:
     import httpx
 
 ANSWER_PREVIEW = 1024   # bytes of a receiver's answer kept with its attempt
+
+
+def targets_admin(url: str) -> bool:
+    """Whether `url` points into an admin API path (on any host: otpsim cannot tell its own names),
+    where a push could reset or reconfigure the server."""
+    try:
+        path = unquote(urlsplit(url).path)   # the server decodes %5F before it routes
+    except ValueError:
+        return False
+    path = posixpath.normpath(re.sub("/+", "/", path) or "/")   # and so do //, . and ..
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
 @dataclass
@@ -87,11 +103,10 @@ class Delivery:
     attempts: list = field(default_factory=list)
     state: str = "pending"     # pending | delivered | failed | dropped
 
-    def as_dict(self, masked: bool = False) -> dict:
+    def as_dict(self, secrets: Secrets) -> dict:
         return {
-            "id": self.id, "kind": self.kind, "url": self.url, "body": self.body,
-            "headers": mask_headers(self.headers) if masked else self.headers,
-            "attempts": self.attempts, "state": self.state,
+            "id": self.id, "kind": self.kind, "url": secrets.text(self.url), "body": secrets.fields(self.body),
+            "headers": secrets.headers(self.headers), "attempts": self.attempts, "state": self.state,
             "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of,
             "subjects": list(self.subjects), "created": iso_utc(self.created),
             "faults": self.faults,
@@ -106,9 +121,10 @@ def encode_body(body, encoding: str) -> bytes:
 
 
 class Callbacks:
-    def __init__(self, clock, scheduler, rng, concurrency: int = 32, capacity: int = 10_000,
-                 max_pending: int = 10_000, events=None):
+    def __init__(self, clock, scheduler, rng, secrets: Secrets | None = None, concurrency: int = 32,
+                 capacity: int = 10_000, max_pending: int = 10_000, events=None):
         self._clock = clock
+        self._secrets = secrets or Secrets()
         self._events = events
         self._scheduler = scheduler
         self._rng = rng
@@ -140,7 +156,7 @@ class Callbacks:
 
     def _published(self, delivery: Delivery):
         if self._events is not None and self._events.listening:
-            self._events.publish("delivery", delivery.as_dict(masked=True))
+            self._events.publish("delivery", delivery.as_dict(self._secrets))
 
     def _finish(self, delivery: Delivery, state: str):
         if delivery.state == "pending":
@@ -151,6 +167,9 @@ class Callbacks:
         """Deliver now, or as the scenario's callback faults say: dropped, sent twice, held back."""
         if self._pending > self._max_pending:
             self.drop(delivery, "queue full")
+            return
+        if targets_admin(delivery.url):
+            self.drop(delivery, f"refused: a push may not target the admin API ({ADMIN_PREFIX})")
             return
         copies = [delivery]
         if faults is not None and faults.applies(delivery.kind):
@@ -217,8 +236,9 @@ class Callbacks:
         delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
         self._published(delivery)
 
-    def list(self, kind: str | None = None, masked: bool = False) -> list[dict]:
-        return [d.as_dict(masked) for d in self._deliveries if kind is None or d.kind == kind]
+    def list(self, kind: str | None = None) -> list[dict]:
+        """Every delivery, secrets masked (issue 15: a push's X-AKSK is never shown)."""
+        return [d.as_dict(self._secrets) for d in self._deliveries if kind is None or d.kind == kind]
 
     def clear(self):
         self._deliveries.clear()

@@ -1,8 +1,20 @@
 """The one virtual clock every time rule reads: real time plus an offset, or frozen (manual)."""
 
+import math
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
+
+# The virtual clock stays within years datetime can write (a clock at 9999-12-31 broke every
+# time stamp a second later), with room to advance from the latest time it may be set to.
+EARLIEST = 0.0                                                        # 1970-01-01T00:00:00Z
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp()      # 9000-01-01T00:00:00Z
+
+
+def _in_range(when: float, what: str) -> float:
+    if not math.isfinite(when) or not EARLIEST <= when <= LATEST:
+        raise ValueError(f"{what} must be between {iso_utc(EARLIEST)} and {iso_utc(LATEST)}")
+    return when
 
 
 class Clock:
@@ -35,10 +47,18 @@ class Clock:
             listener()
 
     def advance(self, seconds: float):
+        """ValueError for a negative or non-finite step, or one beyond LATEST; the clock is unchanged then."""
+        if not math.isfinite(seconds):
+            raise ValueError("advance must be a finite number")
+        if seconds < 0:
+            raise ValueError("advance must not be negative")
+        _in_range(self.now() + seconds, "the clock after advance")
         self._offset += seconds
         self._changed()
 
     def set(self, when: float):
+        """ValueError when `when` is outside EARLIEST..LATEST; the clock is unchanged then."""
+        _in_range(when, "set")
         if self._frozen_at is None:
             self._offset = when - time.time()
         else:

@@ -1,10 +1,11 @@
-"""Every request and its answer, in order; secrets masked.
+"""Every request and its answer, in order; secrets masked (names from the specs, see Secrets).
 
 Entries keep headers and bodies as the bytes that crossed the wire (bodies cut at BODY_PREVIEW);
 they are decoded and masked only when the journal is read, so recording costs a request little.
 """
 
 import itertools
+import re
 from collections import deque
 from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
@@ -13,14 +14,8 @@ import orjson
 
 from simulator.core.world.clock import iso_utc
 
-SECRET_HEADERS = frozenset({
-    "authorization", "x-auth-token", "x-access-token", "x-aksk", "x-subject-token",
-    "x-acs-security-token", "proxy-authorization", "cookie",
-})
-SECRET_FIELDS = frozenset({
-    "password", "secret", "sk", "app_secret", "appKey", "app_key_secret", "access_key_secret",
-    "accessToken", "refreshToken", "Signature",
-})
+# HTTP's own credential headers (RFC 9110 §11, RFC 6265); every product's secrets come from its spec
+HTTP_CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie")
 MASK = "***"
 BODY_PREVIEW = 4096
 
@@ -36,25 +31,54 @@ def pack_headers(raw: list[tuple[bytes, bytes]]) -> bytes:
     return b"\n".join(name + b":" + value for name, value in raw)
 
 
+class Secrets:
+    """Masks the values of secret names (any case) wherever they show: headers, JSON fields at
+    any depth, and `name=value` or `"name": value` inside any other text (a form body, a query
+    string, malformed JSON, a body cut at BODY_PREVIEW)."""
+
+    def __init__(self, names=()):
+        self.names = frozenset(name.lower() for name in (*HTTP_CREDENTIAL_HEADERS, *names))
+        alternatives = "|".join(re.escape(name) for name in sorted(self.names, key=len, reverse=True))
+        # "name": "value" (its closing quote may have been cut off) or "name": 123; an object or
+        # list value is left to the names inside it
+        self._quoted = re.compile(rf'("(?:{alternatives})"\s*:\s*)(?:"(?:[^"\\]|\\.)*"?|[^\s,{{}}\[\]"][^,}}\]\s]*)', re.I)
+        # name=value in a form body or query string
+        self._pair = re.compile(rf'(?<![^&?;\s])((?:{alternatives})=)[^&\s]*', re.I)
+
+    def header(self, name: str, value: str) -> str:
+        return MASK if name.lower() in self.names else value
+
+    def headers(self, headers: dict) -> dict:
+        return {name: self.header(name, value) for name, value in headers.items()}
+
+    def fields(self, value):
+        if isinstance(value, dict):
+            return {k: (MASK if str(k).lower() in self.names else self.fields(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.fields(v) for v in value]
+        return value
+
+    def text(self, text: str) -> str:
+        return self._pair.sub(rf"\1{MASK}", self._quoted.sub(rf'\1"{MASK}"', text))
+
+    def body(self, raw):
+        """A body as shown: JSON with secret fields masked, else text with secret pairs masked."""
+        if not isinstance(raw, bytes):
+            return self.fields(raw)
+        if not raw:
+            return None
+        try:
+            return self.fields(orjson.loads(raw))
+        except (orjson.JSONDecodeError, RecursionError):   # not JSON, or nested past Python's stack
+            return self.text(raw.decode("utf-8", "replace"))
+
+
 def unpack_headers(packed: bytes) -> dict:
     headers = {}
     for line in packed.split(b"\n") if packed else ():
         name, _, value = line.partition(b":")
-        key = name.decode("latin-1")
-        headers[key] = MASK if key.lower() in SECRET_HEADERS else value.decode("latin-1")
+        headers[name.decode("latin-1")] = value.decode("latin-1")
     return headers
-
-
-def mask_headers(headers: dict) -> dict:
-    return {name: MASK if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
-
-
-def mask_fields(value):
-    if isinstance(value, dict):
-        return {k: (MASK if k in SECRET_FIELDS else mask_fields(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_fields(v) for v in value]
-    return value
 
 
 @dataclass(slots=True)
@@ -79,14 +103,15 @@ class Entry:
     wall: float | None = None          # epoch seconds on the wall clock as it was answered (signed times may follow it)
     id: int = 0
 
-    def readable(self) -> dict:
-        """The entry as it is shown: time in ISO 8601, headers unpacked and masked, bodies decoded and masked."""
+    def readable(self, secrets: Secrets) -> dict:
+        """The entry as it is shown: time in ISO 8601, headers unpacked, bodies decoded, secrets masked."""
         shown = asdict(self)
         shown["at"] = iso_utc(self.at)
         del shown["wall"]   # for the client report's signature check; the journal as shown stays deterministic
-        shown["headers"] = unpack_headers(self.headers)
-        shown["request_body"] = readable_body(self.request_body)
-        shown["response_body"] = readable_body(self.response_body)
+        shown["query"] = secrets.text(self.query)
+        shown["headers"] = secrets.headers(unpack_headers(self.headers))
+        shown["request_body"] = secrets.body(self.request_body)
+        shown["response_body"] = secrets.body(self.response_body)
         return shown
 
 
@@ -98,7 +123,8 @@ class Journal:
     garbage collector's tracking, where ten thousand kept objects would be walked by every full
     collection and lengthen the pauses of the requests it interrupts; it is also a third of a dict."""
 
-    def __init__(self, capacity: int = 10_000, events=None):
+    def __init__(self, capacity: int = 10_000, events=None, secrets: Secrets | None = None):
+        self._secrets = secrets or Secrets()
         self._rows: deque[tuple] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
         self._events = events
@@ -107,7 +133,7 @@ class Journal:
         entry.id = next(self._ids)
         self._rows.append(_AS_ROW(entry))
         if self._events is not None and self._events.listening:
-            self._events.publish("journal", entry.readable())
+            self._events.publish("journal", entry.readable(self._secrets))
 
     def entries(self) -> list[Entry]:
         """Every entry as recorded, oldest first: raw headers and bodies, nothing masked (for in-process readers)."""
@@ -123,20 +149,8 @@ class Journal:
             if (product is None or entry.product == product) and (
                     operation is None or entry.operation in (operation, f"{entry.product}.{operation}")):
                 chosen.append(entry)
-        return [entry.readable() for entry in reversed(chosen)]
+        return [entry.readable(self._secrets) for entry in reversed(chosen)]
 
     def clear(self):
         self._rows.clear()
         self._ids = itertools.count(1)
-
-
-def readable_body(raw):
-    """A body as shown: JSON with secret fields masked, else text."""
-    if not isinstance(raw, bytes):
-        return raw
-    if not raw:
-        return None
-    try:
-        return mask_fields(orjson.loads(raw))
-    except orjson.JSONDecodeError:
-        return raw.decode("utf-8", "replace")

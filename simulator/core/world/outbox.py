@@ -13,7 +13,7 @@ from simulator.core.world.clock import iso_utc
 class Message:
     id: int
     product: str
-    operation: str
+    operation: str   # qualified, e.g. osm.SendVerifyCodes: as the journal and scenarios name it
     channel: str
     to: str
     code: str

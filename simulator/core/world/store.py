@@ -7,6 +7,11 @@ run keeps only live state.
 
 import math
 from collections import deque
+from contextlib import contextmanager
+
+
+# Namespaces POST /__otpsim/reset keeps (issued tokens: a test's login outlasts a reset, as its credentials do)
+KEPT_ON_RESET: set[str] = set()
 
 
 class MemoryStore:
@@ -71,6 +76,17 @@ class MemoryStore:
         self.put(namespace, key, True, ttl=ttl)
         return True
 
+    @contextmanager
+    def reserved(self, namespace: str, key, value=True, ttl: float | None = None):
+        """`key` put for good if the block ends normally, taken back if it raises: a slot (a voice
+        port, say) is never held by a request that failed after taking it."""
+        self.put(namespace, key, value, ttl)
+        try:
+            yield
+        except BaseException:
+            self.pop(namespace, key)
+            raise
+
     def replace(self, namespace: str, key, value):
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
         space = self._spaces.get(namespace)
@@ -110,7 +126,8 @@ class MemoryStore:
         window[1] += 1
         return window[1] <= limit
 
-    def clear(self):
-        self._spaces.clear()
-        self._expiries.clear()
-        self._next_expiry = math.inf
+    def clear(self, keep=()):
+        """Forget every entry but those of the namespaces in `keep` (which still expire on time)."""
+        self._spaces = {namespace: space for namespace, space in self._spaces.items() if namespace in keep}
+        self._expiries = {queue_key: queue for queue_key, queue in self._expiries.items() if queue_key[0] in keep}
+        self._next_expiry = min((queue[0][1] for queue in self._expiries.values() if queue), default=math.inf)
