@@ -8,7 +8,10 @@ There is no signature; the client id alone identifies the application. Credentia
 from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.errors import SimError
+from simulator.core.report.signing import credential_header_reader
 from simulator.core.wiring import Needs
+
+credential_header_reader("oneaccess-client", "x-client-id")
 
 
 @scheme("oneaccess-client", credentials={"oneaccess_clients": CredentialKind(
