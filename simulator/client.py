@@ -112,6 +112,8 @@ class Attempt:
     status: int | None = None      # the receiver's HTTP status
     error: str | None = None       # why the attempt failed to connect
     dropped: str | None = None     # why the delivery was given up
+    answer: str | None = None      # the receiver's answer body (its first KB)
+    latency_ms: float | None = None   # how long the receiver took to answer, in real milliseconds
 
     @classmethod
     def from_json(cls, data: dict) -> "Attempt":
@@ -129,6 +131,7 @@ class Delivery:
     state: str                 # pending | delivered | failed | dropped
     max_attempts: int
     duplicate_of: int | None = None   # a scenario's `callbacks: {duplicate: ...}` sent this push twice
+    faults: list[str] | None = None   # the scenario's push faults applied: drop, duplicate, delay, out_of_order
 
     @classmethod
     def from_json(cls, data: dict) -> "Delivery":
@@ -244,6 +247,11 @@ class OtpsimClient:
     def reset(self) -> None:
         """Forget codes, outbox, journal, limits and calls; the scenario, credentials and issued tokens stay."""
         self._call("POST", "/reset")
+
+    def report(self, **settings) -> dict:
+        """The client report (docs/report.md): documented failures met, and findings; `settings` override
+        its thresholds, e.g. `report(slow_receiver_ms=500)`."""
+        return self._call("GET", "/report", params=_present(**settings)).json()
 
     def catalogue(self, product: str) -> list[CatalogueEntry]:
         return [CatalogueEntry.from_json(e) for e in self._call("GET", f"/catalogue/{product}").json()]

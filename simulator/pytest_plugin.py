@@ -9,6 +9,9 @@
 worker) and puts it back to its starting state after each test. Both are `EmbeddedOtpsim`s.
 """
 
+import json
+from pathlib import Path
+
 import pytest
 
 from simulator.core.errors import SpecError
@@ -18,6 +21,77 @@ from simulator.embedded import EmbeddedOtpsim, as_list
 
 MARKER = "otpsim"
 OPTIONS = ("scenario", "seed", "tls", "products", "admin_token")
+REPORTS = pytest.StashKey[list]()
+WORKER_REPORTS = "otpsim_reports"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("otpsim")
+    group.addoption("--otpsim-report", action="store_true", default=None,
+                    help="print the otpsim client report (documented failures met, findings) after the run")
+    group.addoption("--otpsim-report-json", metavar="PATH", default=None,
+                    help="write the otpsim client report as JSON to PATH (docs/report.md); implies collecting it")
+    parser.addini("otpsim_report", type="bool", default=False,
+                  help="print the otpsim client report after the run (as --otpsim-report)")
+    parser.addini("otpsim_report_settings", type="linelist", default=[],
+                  help="report thresholds as NAME=VALUE lines (docs/report.md)")
+
+
+def _reporting(config) -> bool:
+    return bool(config.getoption("--otpsim-report") or config.getoption("--otpsim-report-json")
+                or config.getini("otpsim_report"))
+
+
+def _report_settings(config):
+    from simulator.core.report.settings import ReportSettings
+
+    lines = dict(line.partition("=")[::2] for line in config.getini("otpsim_report_settings"))
+    try:
+        return ReportSettings.from_sources(ReportSettings.from_environment(), {k.strip(): v.strip() for k, v in lines.items()})
+    except ValueError as problem:
+        raise pytest.UsageError(f"otpsim_report_settings: {problem}") from None
+
+
+def _keep_report(request, server: EmbeddedOtpsim):
+    """The test's report, read from its simulator before the simulator forgets (nothing when not asked for)."""
+    config = request.config
+    if not _reporting(config):
+        return
+    from simulator.core.report import build_report
+
+    report = build_report(server.simulator, _report_settings(config))
+    if report["summary"]["requests"] or report["summary"]["deliveries"]:
+        config.stash.setdefault(REPORTS, []).append((request.node.nodeid, report))
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if _reporting(config) and hasattr(config, "workeroutput"):   # an xdist worker hands its reports over
+        config.workeroutput[WORKER_REPORTS] = json.dumps(config.stash.get(REPORTS, []))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    reports = getattr(node, "workeroutput", {}).get(WORKER_REPORTS)
+    if reports:
+        node.config.stash.setdefault(REPORTS, []).extend(tuple(item) for item in json.loads(reports))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if not _reporting(config) or hasattr(config, "workeroutput"):
+        return
+    from simulator.core.report import merge_reports
+    from simulator.core.report.text import render
+
+    merged = merge_reports(sorted(config.stash.get(REPORTS, []), key=lambda item: item[0]))
+    path = config.getoption("--otpsim-report-json")
+    if path:
+        Path(path).write_text(json.dumps(merged, indent=1, ensure_ascii=False), encoding="utf-8")
+    if config.getoption("--otpsim-report") or config.getini("otpsim_report"):
+        terminalreporter.write_sep("=", "otpsim client report")
+        terminalreporter.write(render(merged))
+    if path:
+        terminalreporter.write_line(f"otpsim client report written to {path}")
 
 
 def pytest_configure(config):
@@ -68,6 +142,7 @@ def otpsim(request):
     """
     with _embedded(_requested_options(request), request.path.parent) as server:
         yield server
+        _keep_report(request, server)
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +176,7 @@ def otpsim_session(_otpsim_session_server, request):
             pytest.fail(_refusal(problem), pytrace=False)
         server.scenario.load(chosen)
     yield server
+    _keep_report(request, server)
     server.reset()
     server.clock.wall_time()
     if server.scenario.get() != starting_scenario:

@@ -22,6 +22,7 @@ def locked():
 @pytest.mark.parametrize("method, path", [
     ("GET", "/__otpsim/health"), ("GET", "/__otpsim/outbox"), ("POST", "/__otpsim/reset"),
     ("PUT", "/__otpsim/scenario"), ("POST", "/__otpsim/clock"), ("GET", "/__otpsim/nothing-here"),
+    ("GET", "/__otpsim/report"),
 ])
 def test_every_admin_call_without_the_token_is_a_401_saying_how_to_send_it(locked, method, path):
     server, client = locked

@@ -18,6 +18,7 @@ from simulator.core.compose import create_simulator
 from simulator.core.serving.admin import AdminSettings
 from simulator.embedded import ThreadServer
 from voice_helpers import Receiver, b64, call_verify, freeze_clock, verify_body
+from voice_helpers import advance as voice_advance
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
 expect = sync_api.expect
@@ -242,6 +243,63 @@ def test_the_catalogue_answers_the_next_request_with_a_code_and_the_journal_show
     expect(forced.locator("dd", has_text="***").first).to_be_visible()              # Authorization masked
     assert "SDK-HMAC-SHA256" not in forced.inner_text()
     screenshot(page, "journal")
+
+
+def test_a_naive_clients_findings_appear_in_the_report_view_and_a_suggested_rule_grows_the_coverage(page, live, browser):
+    with Receiver() as receiver, httpx.Client(base_url=live.url) as client:
+        receiver.status["/status"] = 500
+        freeze_clock(client)
+        open_view(page, "report")
+        expect(page.locator("#report-findings-empty")).to_be_visible()
+        # the user taps "resend" twice at once; the client ignores the 200 OSM.01010024 it gets back
+        assert send_code(live, "13800000007").status_code == 200
+        assert send_code(live, "13800000007").json()["error_code"] == "OSM.01010024"
+        assert send_code(live, "13800000007").json()["error_code"] == "OSM.01010024"
+        # a voice code whose call events reach a receiver answering 500
+        assert call_verify(client, verify_body(statusUrl=b64(f"{receiver.url}/status"))).status_code == 200
+        voice_advance(client, 120)
+        pushed = [d["id"] for d in client.get("/__otpsim/callbacks", params={"kind": "voice.status"}).json()]
+    assert pushed
+
+    findings = page.locator("#report-findings > li")        # without a click: the view follows the event stream
+    expect(findings).to_have_count(3, timeout=LIVE_WITHIN_MS + 2000)
+    too_soon = findings.filter(has_text="throttle-retry-too-soon")
+    expect(too_soon).to_contain_text("osm.SendVerifyCodes repeated sooner than 60s after OSM.01010024")
+    expect(too_soon.get_by_role("link", name="journal entry 2")).to_be_visible()
+    expect(too_soon.get_by_role("link", name="journal entry 3")).to_be_visible()
+    expect(findings.filter(has_text="resend-inside-interval").locator("a")).to_have_text(["#1", "#2", "#3"])
+    refused = findings.filter(has_text="receiver-refused")
+    for delivery in pushed:
+        expect(refused.get_by_role("link", name=f"delivery {delivery}")).to_be_visible()
+    expect(page.locator("#count-report")).to_have_text("(3)")
+
+    osm = page.get_by_role("article", name=re.compile(r"^Huawei Cloud OSM "))
+    documented = len(httpx.get(f"{live.url}/__otpsim/catalogue/osm").json())
+    expect(osm.locator("h4")).to_contain_text(f"1 of {documented} codes met")
+    expect(osm.locator(".report-met tbody tr")).to_have_text([re.compile(r"^OSM\.01010024\s*200\s*2\s*simulator")])
+    osm.locator(".unmet > summary").click()
+    unmet = osm.locator(".report-unmet tbody tr", has_text="OSM.0001")
+    expect(unmet.first).to_contain_text("header X-Otpsim-Error: OSM.0001 on osm.SendVerifyCodes")
+    screenshot(page, "report", full_page=True)
+
+    page.get_by_role("button", name="Add a rule that answers OSM.0001 once", exact=True).click()
+    expect(page.locator("#report-message")).to_contain_text("the next osm.SendVerifyCodes request is answered with OSM.0001")
+    assert send_code(live, "13800000008").json()["error_code"] == "OSM.0001"
+    expect(osm.locator("h4")).to_contain_text(f"2 of {documented} codes met", timeout=LIVE_WITHIN_MS + 2000)
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live.url, color_scheme="dark")
+    small = phone.new_page()
+    open_view(small, "report")
+    expect(small.locator("#report-findings > li")).to_have_count(3)
+    small.locator(".unmet > summary").first.click()
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390   # nothing wider than a phone
+    small.evaluate("window.scrollTo(0, 0)")
+    screenshot(small, "report-phone")
+    phone.close()
+
+    too_soon.get_by_role("link", name="journal entry 2").click()   # the evidence opens in the journal
+    expect(page.locator("#view-journal")).to_be_visible()
+    expect(page.locator('#journal-list details[data-id="2"] .detail')).to_contain_text("13800000007")
 
 
 def test_the_clock_view_freezes_sets_and_returns_to_real_time(page, live):

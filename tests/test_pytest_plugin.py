@@ -338,3 +338,44 @@ def test_a_bad_marker_or_scenario_is_a_clear_setup_error(inner):
         "*otpsim has no option sed*",
     ])
     assert "Traceback" not in result.stdout.str()
+
+
+REPORTED = """
+    import httpx
+
+    def test_unsigned_sends(otpsim):
+        for _ in range(2):
+            httpx.post(otpsim.base_url + "/v2/servicerequest/verifycodes/send", json={})
+
+    def test_a_forced_error(otpsim_session):
+        httpx.post(otpsim_session.base_url + "/v2/servicerequest/verifycodes/send", json={},
+                   headers={"X-Otpsim-Error": "OSM.0004"})
+"""
+
+
+def test_the_report_section_appears_only_when_asked_for(inner):
+    inner.makepyfile(test_reported=REPORTED)
+    quiet = run(inner)
+    quiet.assert_outcomes(passed=2)
+    assert "otpsim client report" not in quiet.stdout.str()
+
+    asked = run(inner, "--otpsim-report", "--otpsim-report-json", "report.json")
+    asked.assert_outcomes(passed=2)
+    asked.stdout.fnmatch_lines(["*= otpsim client report =*", "otpsim client report: 3 requests, 0 pushes, 2/* documented codes met, 0 finding(s)",
+                                "osm *3 *2/*", "OSM.0004 *500 *x1 *header X-Otpsim-Error",
+                                "APIGW.0301@missing *401 *x2 *simulator", "otpsim client report written to report.json"])
+    written = json.loads((inner.path / "report.json").read_text())
+    [osm] = written["products"]
+    assert {m["key"]: m["tests"] for m in osm["met"]} == {
+        "APIGW.0301@missing": ["test_reported.py::test_unsigned_sends"], "OSM.0004": ["test_reported.py::test_a_forced_error"]}
+    assert written["summary"]["requests"] == 3
+
+
+def test_the_ini_option_turns_the_report_on_and_xdist_workers_hand_theirs_over(inner):
+    inner.makepyfile(test_reported=REPORTED)
+    inner.makeini("[pytest]\notpsim_report = true\notpsim_report_settings =\n    slow_receiver_ms = 50\n")
+    result = run(inner, "-p", "xdist", "-n", "2", "--otpsim-report-json", "report.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*= otpsim client report =*", "osm *3 *2/*"])
+    written = json.loads((inner.path / "report.json").read_text())
+    assert written["settings"]["slow_receiver_ms"] == 50 and written["summary"]["requests"] == 3

@@ -20,6 +20,7 @@ from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.core.errors import SimError
+from simulator.core.report.signing import Credentials, signature_reader
 from simulator.core.wiring import Needs
 
 ACS3 = "ACS3-HMAC-SHA256"
@@ -149,6 +150,24 @@ def _check_rpc(call) -> Principal:
         raise SimError("SignatureDoesNotMatch")
     _use_nonce(call, access_key_id, params["SignatureNonce"])
     return Principal("rpc-hmac-sha1", credential)
+
+
+def _signed_at(stamp: str | None) -> float | None:
+    for fmt in TIME_FORMATS:
+        try:
+            return parse_utc(stamp or "", fmt)
+        except ValueError:
+            continue
+    return None
+
+
+@signature_reader("acs")
+def read_credentials(headers: dict, params: dict, product) -> Credentials | None:
+    if headers.get("authorization", "").startswith("ACS3-"):
+        return Credentials(headers.get("x-acs-signature-nonce"), _signed_at(headers.get("x-acs-date")), "signature_skew_s")
+    if "Signature" in params or "AccessKeyId" in params:
+        return Credentials(params.get("SignatureNonce"), _signed_at(params.get("Timestamp")), "signature_skew_s")
+    return None
 
 
 @scheme("acs", credentials={"alibaba": CredentialKind(

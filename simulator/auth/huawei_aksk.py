@@ -23,6 +23,7 @@ from simulator.core.pipeline.auth import Principal, refuse, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.world.clock import parse_utc
 from simulator.auth.wsse import check_app_state
+from simulator.core.report.signing import Credentials, signature_reader
 from simulator.core.wiring import Needs
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -64,6 +65,18 @@ def parse_authorization(value: str) -> dict:
         name, _, content = part.strip().partition("=")
         fields[name] = content
     return fields
+
+
+@signature_reader("huawei-aksk")
+def read_credentials(headers: dict, params: dict, product) -> Credentials | None:
+    """The scheme has no nonce (sdk-wire §5.1)."""
+    if not headers.get("authorization", "").startswith(ALGORITHM):
+        return None
+    try:
+        signed_at = parse_utc(headers.get("x-sdk-date", ""), "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        signed_at = None
+    return Credentials(None, signed_at, "signature_skew_s")
 
 
 DEFAULT_OPTIONS = {"credentials": "huawei_aksk", "key": "ak", "secret": "sk"}

@@ -5,7 +5,9 @@ unknown, evicted or expired token gets the product's `auth.failure` (USG.0000000
 """
 
 from simulator.core.pipeline.auth import stored_token_scheme
+from simulator.core.report.signing import credential_header_reader
 
 TOKENS = "meeting-tokens"
 
 check = stored_token_scheme("meeting-token", "x-access-token", TOKENS)
+credential_header_reader("meeting-token", "x-access-token")

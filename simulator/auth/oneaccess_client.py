@@ -2,13 +2,16 @@
 
 There is no signature; the client id alone identifies the application. Credentials:
 `oneaccess_clients` entries ({client_id}). A missing or empty id is `APP.0002`, an unknown one
-`APP.0001` (vendor-facts §4.4). The other required headers are the spec's to enforce.
+`APP.0001` (the OneAccess error codes, https://huaweicloud.com/s/JeWNjuS4uuacjeWKoeS6keWumOe9kSU/t_30_p_2/JeW6lOeUqOi6q-S7veeuoeeQhuacjeWKoSBPbmVBY2Nlc3Ml). The other required headers are the spec's to enforce.
 """
 
 from simulator.core.pipeline.auth import Principal, scheme
 from simulator.core.product import CredentialKind
 from simulator.core.errors import SimError
+from simulator.core.report.signing import credential_header_reader
 from simulator.core.wiring import Needs
+
+credential_header_reader("oneaccess-client", "x-client-id")
 
 
 @scheme("oneaccess-client", credentials={"oneaccess_clients": CredentialKind(

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from simulator.core.pipeline.auth import Principal, refuse, scheme
 from simulator.core.world.clock import parse_utc
+from simulator.core.report.signing import Credentials, signature_reader
 from simulator.core.wiring import Needs
 
 TOKEN_PREFIX = "UsernameToken"
@@ -110,6 +111,22 @@ def _token(value: str, codes: dict, aliases: dict) -> dict:
     if not NONCE.fullmatch(fields["Nonce"]):
         refuse(codes, "nonce-missing")
     return fields
+
+
+@signature_reader("wsse")
+def read_credentials(headers: dict, params: dict, product) -> Credentials | None:
+    options = product.auth_options["wsse"]
+    if headers.get("authorization", "").split(" ", 1)[0] != options["authorization"]:
+        return None
+    token = attributes(headers.get(options["token-header"].lower(), "").removeprefix(TOKEN_PREFIX))
+    for alias, name in (options.get("aliases") or {}).items():
+        if alias in token:
+            token.setdefault(name, token[alias])
+    try:
+        signed_at = parse_utc(token.get("Created", ""), CREATED_FORMAT)
+    except ValueError:
+        signed_at = None
+    return Credentials(token.get("Nonce"), signed_at, "created_skew_s")
 
 
 @scheme("wsse", needs=Needs(settings=("created_skew_s", "nonce_window_s")))  # codes: the spec's, checked at load

@@ -43,13 +43,51 @@ class CatalogueEntry:
     headers: dict
     fields: dict
     description: str = ""
+    throttle: "Throttle | None" = None
 
     def as_dict(self) -> dict:
-        return {
+        shown = {
             "key": self.key, "code": self.code, "status": self.status, "message": self.message,
             "envelope": self.envelope, "source": self.source, "synthetic": self.synthetic,
             "headers": self.headers, "fields": self.fields, "description": self.description,
         }
+        if self.throttle is not None:
+            shown["throttle"] = self.throttle.as_dict()
+        return shown
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A catalogue entry that answers a request made too often (key `throttle`, openapi/CONVENTIONS.md).
+
+    `retry_after` is seconds, the name of the product setting that holds them, or the request field
+    that carries them (`query.Interval`; `default_s` when the request has none); `per` are the request
+    fields (`body.x`, `query.x`, `headers.x`) the limit counts by, none for the whole operation.
+    """
+    kind: str                    # rate: requests too fast | resend: a new code too soon for one contact
+    retry_after: float | str
+    per: tuple[str, ...]
+    source: str
+    synthetic: bool
+    default_s: float | None = None
+
+    def as_dict(self) -> dict:
+        shown = {"kind": self.kind, "retry-after-s": self.retry_after, "per": list(self.per),
+                 "source": self.source, "synthetic": self.synthetic}
+        if self.default_s is not None:
+            shown["default-s"] = self.default_s
+        return shown
+
+    def window_s(self, settings: dict, field=None) -> float:
+        """The wait in force: `field(path)` reads the throttled request's fields (None: the default)."""
+        if not isinstance(self.retry_after, str):
+            return float(self.retry_after)
+        if self.retry_after in settings:
+            return float(settings[self.retry_after])
+        try:
+            return float(field(self.retry_after)) if field is not None else self.default_s
+        except (TypeError, ValueError):
+            return self.default_s
 
 
 @dataclass(frozen=True)
@@ -266,7 +304,41 @@ def _resolve(node, root, seen=()):
     return node
 
 
-def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueEntry]:
+THROTTLE_KINDS = ("rate", "resend")
+THROTTLE_SECTIONS = ("body", "query", "headers")
+
+
+def _throttle(where: str, meta, settings: dict) -> Throttle | None:
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise SpecError(f"{where}: throttle must be a mapping")
+    kind = meta.get("kind", "rate")
+    if kind not in THROTTLE_KINDS:
+        raise SpecError(f"{where}: throttle.kind must be one of {', '.join(THROTTLE_KINDS)}")
+    retry_after = meta.get("retry-after-s")
+    source = meta.get("source")
+    default_s = meta.get("default-s")
+    if isinstance(retry_after, str) and retry_after.partition(".")[0] in THROTTLE_SECTIONS:
+        if not isinstance(default_s, (int, float)) or isinstance(default_s, bool) or default_s < 0:
+            raise SpecError(f"{where}: throttle.retry-after-s {retry_after} is a request field and needs default-s")
+    elif isinstance(retry_after, str):
+        if retry_after not in settings:
+            raise SpecError(f"{where}: throttle.retry-after-s names no setting {retry_after}")
+        source = source or f"setting {retry_after}: {settings[retry_after].get('source', '')}"
+    elif not isinstance(retry_after, (int, float)) or isinstance(retry_after, bool) or retry_after < 0:
+        raise SpecError(f"{where}: throttle.retry-after-s must be seconds, a setting's name or a request field")
+    if not source:
+        raise SpecError(f"{where}: throttle has no source")
+    per = tuple(meta.get("per") or ())
+    for field_path in per:
+        if field_path.partition(".")[0] not in THROTTLE_SECTIONS or "." not in field_path:
+            raise SpecError(f"{where}: throttle.per entry {field_path} is not body.NAME, query.NAME or headers.NAME")
+    return Throttle(kind, retry_after, per, str(source), bool(meta.get("synthetic", False)),
+                    float(default_s) if default_s is not None else None)
+
+
+def _catalogue(name: str, errors: dict, envelopes: dict, settings: dict) -> dict[str, CatalogueEntry]:
     catalogue = {}
     for key, meta in errors.items():
         for required in ("status", "message", "source"):
@@ -281,6 +353,7 @@ def _catalogue(name: str, errors: dict, envelopes: dict) -> dict[str, CatalogueE
             synthetic=bool(meta.get("synthetic", False)), headers=dict(meta.get("headers", {})),
             fields=dict(meta.get("fields", {})),
             description=str(meta.get("description", "")),
+            throttle=_throttle(f"{name}: catalogue entry {key}", meta.get("throttle"), settings),
         )
     return catalogue
 
@@ -313,7 +386,7 @@ def load_product(path: Path) -> ProductSpec:
         envelopes[kind] = {**envelope, "body": fill(envelope["body"], constants)}
     if "default" not in envelopes:
         raise SpecError(f"{name}: x-otpsim.envelopes has no default")
-    catalogue = _catalogue(name, ext.get("errors") or {}, envelopes)
+    catalogue = _catalogue(name, ext.get("errors") or {}, envelopes, ext.get("settings") or {})
     protocol_errors = ext.get("protocol-errors") or {}
     for kind in PROTOCOL_ERRORS:
         if protocol_errors.get(kind) not in catalogue:

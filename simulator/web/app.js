@@ -3,10 +3,11 @@
 
 const API = "/__otpsim";
 const SHOWN = 500;                 // newest messages, requests and deliveries kept on the page
+const REPORT_SETTLE_MS = 1000;     // the report is worked out again once events have paused this long
 
 const state = {
   messages: [], entries: [], deliveries: new Map(), clock: null, clockReadAt: 0,
-  products: [], scenarioName: "", recipes: [], catalogue: new Map(), view: "outbox",
+  products: [], scenarioName: "", recipes: [], catalogue: new Map(), view: "outbox", report: null,
 };
 
 // ---- small DOM helpers: data always goes in as text, never as markup ----
@@ -81,7 +82,7 @@ async function json(path, options) {
 
 // ---- views and navigation (#outbox, #calls, ...) ----
 
-const VIEWS = ["outbox", "calls", "journal", "clock", "scenario", "catalogue"];
+const VIEWS = ["outbox", "calls", "journal", "clock", "scenario", "catalogue", "report"];
 
 function showView() {
   const wanted = location.hash.slice(1);
@@ -93,6 +94,7 @@ function showView() {
   }
   document.title = `otpsim · ${document.querySelector(`nav a[data-view="${state.view}"]`).firstChild.textContent.trim()}`;
   if (state.view === "catalogue") loadCatalogue();
+  if (state.view === "report") loadReport();
   render();
 }
 
@@ -505,6 +507,112 @@ async function answerNext(code) {
   }
 }
 
+// ---- report: worked out by otpsim in a thread from a snapshot; asked again once events settle ----
+
+let reportLoading = false, reportWanted = false, reportTimer = null;
+
+function reportChanged() {   // an event the report may count: ask again when the events pause, and only if shown
+  reportWanted = true;
+  if (state.view !== "report") return;
+  clearTimeout(reportTimer);
+  reportTimer = setTimeout(loadReport, REPORT_SETTLE_MS);
+}
+
+async function loadReport() {
+  clearTimeout(reportTimer);
+  if (reportLoading) { reportWanted = true; return; }   // one report at a time; the latest events get the next
+  reportLoading = true;
+  reportWanted = false;
+  $("report-refresh").disabled = true;
+  try {
+    state.report = await json("/report");
+    say("report-message", "");
+    renderReport();
+  } catch (error) {
+    say("report-message", `cannot read the report: ${error.message}`, "bad");
+  } finally {
+    reportLoading = false;
+    $("report-refresh").disabled = false;
+    if (reportWanted && state.view === "report") reportTimer = setTimeout(loadReport, REPORT_SETTLE_MS);
+  }
+}
+
+function showEntry(id) {   // a journal id in the report opens that request in the journal
+  openEntries.add(id);
+  for (const name of ["product", "operation", "status"]) $("journal-filters")[name].value = "";
+  location.hash = "#journal";
+}
+
+function evidence(finding) {
+  const entries = finding.entries.map((id) => el("a", { href: "#journal", class: "mono", "aria-label": `journal entry ${id}`,
+    onclick: (event) => { event.preventDefault(); showEntry(id); } }, `#${id}`));
+  const deliveries = finding.deliveries.map((id) => el("a", { href: "#calls", class: "mono", "aria-label": `delivery ${id}` }, id));
+  return el("dl", { class: "kv" },
+    entries.length ? [el("dt", {}, "journal entries"), el("dd", { class: "ids" }, entries)] : null,
+    deliveries.length ? [el("dt", {}, "deliveries"), el("dd", { class: "ids" }, deliveries)] : null,
+    el("dt", {}, "rule"), el("dd", {}, finding.rule.text),
+    el("dt", {}, "source"), el("dd", { class: "source" }, finding.rule.source));
+}
+
+function renderReport() {
+  const report = state.report;
+  if (!report) return;
+  const summary = report.summary;
+  $("report-summary").textContent = `${summary.requests} requests, ${summary.deliveries} pushes, `
+    + `${summary.codes_met} of ${summary.codes_documented} documented codes met, ${summary.findings} finding(s) `
+    + `· as of ${showTime(epochOf(report.generated_at))}`;
+  $("count-report").textContent = summary.findings ? `(${summary.findings})` : "";
+  $("report-findings").replaceChildren(...report.findings.map((f) => el("li", { class: "finding" },
+    el("h4", {}, f.title), el("p", { class: "detail-text" }, f.detail),
+    el("p", { class: "meta" }, el("span", { class: "tag" }, f.kind), f.operation || f.product || ""),
+    evidence(f))));
+  $("report-findings-empty").hidden = report.findings.length > 0;
+  $("report-coverage").replaceChildren(...report.products.map(productCoverage));
+  $("report-coverage-empty").hidden = report.products.length > 0;
+}
+
+function productCoverage(p) {
+  const title = (state.products.find((known) => known.name === p.product) || {}).title || p.product;
+  const heading = `h-coverage-${p.product}`;
+  return el("article", { class: "product-coverage", "aria-labelledby": heading },
+    el("h4", { id: heading }, `${title} · ${p.codes.met} of ${p.codes.documented} codes met`),
+    el("meter", { min: 0, max: 1, value: p.codes.coverage, "aria-label": `${p.product} coverage` }),
+    el("p", { class: "meta" }, p.operations.map((op) => el("span", {}, `${op.operation}: ${op.requests} request(s)`))),
+    p.met.length ? el("div", { class: "table-wrap" }, el("table", { class: "catalogue report-met" },
+      el("caption", {}, "Met"),
+      el("thead", {}, el("tr", {}, ["Code", "HTTP", "Times", "Via", "Journal"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, p.met.map((m) => el("tr", {},
+        el("td", {}, m.key), el("td", {}, m.status), el("td", {}, m.times), el("td", {}, m.via.join(", ")),
+        el("td", { class: "ids" }, m.entries.map((id) => el("a", { href: "#journal", class: "mono", "aria-label": `journal entry ${id}`,
+          onclick: (event) => { event.preventDefault(); showEntry(id); } }, `#${id}`)))))))) : null,
+    p.limits.length ? el("p", { class: "meta" }, "Limits: ", p.limits.map((l) =>
+      el("span", { class: l.met ? "state-delivered" : "" }, `${l.key} (${l.kind}, ${seconds(l.window_s)}) ${l.met ? "hit" : "not hit"}`))) : null,
+    p.unmet.length ? el("details", { class: "unmet" },
+      el("summary", {}, `${p.unmet.length} not met yet, with the shortest way to meet each`),
+      el("div", { class: "table-wrap" }, el("table", { class: "catalogue report-unmet" },
+        el("thead", {}, el("tr", {}, ["Code", "HTTP", "Message", "Shortest way"].map((h) => el("th", { scope: "col" }, h)),
+          el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, "Action")))),
+        el("tbody", {}, p.unmet.map((u) => unmetRow(u)))))) : null);
+}
+
+function unmetRow(u) {
+  const rule = u.ways.find((way) => way.way === "scenario-rule");
+  return el("tr", {},
+    el("td", {}, u.key), el("td", {}, u.status), el("td", {}, u.message),
+    el("td", { class: "way" }, u.ways.length ? u.ways[0].text : "—"),
+    el("td", {}, rule ? el("button", { type: "button", "aria-label": `Add a rule that answers ${u.key} once`,
+      onclick: () => addReportRule(rule.rule) }, "Add rule") : ""));
+}
+
+async function addReportRule(rule) {
+  try {
+    await json("/scenario/rules", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(rule) });
+    say("report-message", `Rule “${rule.name}” added: the next ${rule.match.operation} request is answered with ${rule.error}.`, "ok");
+  } catch (error) {
+    say("report-message", `${error.message}${error.body && error.body.problems ? ": " + error.body.problems.join("; ") : ""}`, "bad");
+  }
+}
+
 // ---- live: the admin API's event stream ----
 
 let stream = null;
@@ -521,15 +629,16 @@ function connect() {
     reloadAll();   // catch up on what happened while the stream was away
   });
   stream.addEventListener("outbox", (event) => addMessage(JSON.parse(event.data)));
-  stream.addEventListener("journal", (event) => addEntry(JSON.parse(event.data)));
-  stream.addEventListener("delivery", (event) => addDelivery(JSON.parse(event.data)));
+  stream.addEventListener("journal", (event) => { addEntry(JSON.parse(event.data)); reportChanged(); });
+  stream.addEventListener("delivery", (event) => { addDelivery(JSON.parse(event.data)); reportChanged(); });
   stream.addEventListener("clock", (event) => setClock(JSON.parse(event.data)));
   stream.addEventListener("scenario", (event) => {
     state.scenarioName = JSON.parse(event.data).name;
     $("scenario-name").textContent = state.scenarioName;
+    reportChanged();   // a new rule can change the shortest ways
   });
-  stream.addEventListener("reset", () => reloadAll());
-  stream.addEventListener("missed", () => reloadAll());
+  stream.addEventListener("reset", () => { reloadAll(); reportChanged(); });
+  stream.addEventListener("missed", () => { reloadAll(); reportChanged(); });
   stream.onerror = async () => {
     live.textContent = "reconnecting…";
     live.className = "live off";
@@ -605,6 +714,7 @@ async function start() {
   $("catalogue-product").addEventListener("change", () => { renderCatalogueOperations(); loadCatalogue(); say("catalogue-message", ""); });
   $("catalogue-filters").find.addEventListener("input", renderCatalogue);
   $("catalogue-filters").addEventListener("submit", (event) => event.preventDefault());
+  $("report-refresh").addEventListener("click", loadReport);
   window.addEventListener("hashchange", showView);
   setInterval(tick, 1000);
 

@@ -11,6 +11,8 @@ from .errors import refusal
 SMS, EMAIL = 0, 1
 WRONG_OR_EXPIRED = "OSM.01010010"
 RESEND_TOO_SOON = "OSM.01010024"
+GATEWAY_THROTTLED = "APIGW.0308"
+RATE_LIMITS = (RESEND_TOO_SOON, GATEWAY_THROTTLED)
 
 
 class OsmCodes:
@@ -23,7 +25,7 @@ class OsmCodes:
     def send(self, contact: str, area_code: str = "86") -> None:
         """Send a code to a phone number or an e-mail address."""
         body = SendVerifyCodeReq(contact_value=contact, contact_way=_way(contact), area_code=area_code)
-        _raise_for(huawei.call(self._client.send_verify_codes, SendVerifyCodesRequest(body=body)))
+        _raise_for(huawei.call(self._client.send_verify_codes, SendVerifyCodesRequest(body=body), RATE_LIMITS))
 
     def check(self, contact: str, code: str, area_code: str = "86") -> bool:
         """True if `code` is the one sent to `contact` and still valid; a code works once."""
@@ -46,4 +48,4 @@ def _way(contact: str) -> int:
 def _raise_for(response):
     """OSM answers its business errors with HTTP 200 and error_code in the body; the SDK does not raise."""
     if response.error_code:
-        raise refusal(response.error_code, response.error_msg, (RESEND_TOO_SOON,))
+        raise refusal(response.error_code, response.error_msg, RATE_LIMITS)

@@ -6,6 +6,9 @@ from otp_app.errors import OtpError, RateLimited
 
 PHONE = "13800000000"
 OSM_DOWN = {"name": "osm-down", "rules": [{"match": {"operation": "osm.SendVerifyCodes"}, "error": "OSM.0004"}]}
+# The rule `pytest --otpsim-report` suggested for the one OSM limit these tests never hit
+GATEWAY_THROTTLED = {"name": "gateway-throttled", "rules": [
+    {"name": "meet-APIGW.0308", "match": {"operation": "osm.SendVerifyCodes"}, "times": 1, "error": "APIGW.0308"}]}
 
 
 def test_the_code_that_was_sent_verifies_once(otpsim, osm):
@@ -51,3 +54,13 @@ def test_an_osm_outage_reaches_the_app_as_the_documented_error(otpsim, osm):
         osm.send(PHONE)
     assert failed.value.code == "OSM.0004"
     assert otpsim.outbox.list() == []
+
+
+@pytest.mark.otpsim(scenario=["default", GATEWAY_THROTTLED])
+def test_gateway_throttling_reaches_the_app_as_a_rate_limit(otpsim, osm):
+    with pytest.raises(RateLimited) as limited:
+        osm.send(PHONE)
+    assert limited.value.code == "APIGW.0308"
+    otpsim.clock.advance(1)   # the gateway's window; then the code goes out
+    osm.send(PHONE)
+    assert len(otpsim.outbox.list(to=PHONE)) == 1

@@ -186,5 +186,5 @@ def journal_entry(call, sent: Answer | None, fault, elapsed_ms: float) -> Journa
         call.method, call.path, call.query_string, pack_headers(call.headers.raw), call.request_id,
         body_preview(call.raw_body), call.rule.name if call.rule is not None else None, call.delay_ms,
         fault.kind if fault else None, sent.status if sent else None, sent.code if sent else None,
-        body_preview(sent.body) if sent else None, round(elapsed_ms, 3),
+        body_preview(sent.body) if sent else None, round(elapsed_ms, 3), time.time(),
     )

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from simulator.core.serving.admin_input import (AdminError, ScenarioReading, body, command, error_response, number,
@@ -167,6 +167,27 @@ def build_admin(sim, settings: AdminSettings | None = None):
     async def catalogue(request: Request):
         return JSONResponse([entry.as_dict() for entry in named_product(request).catalogue.values()])
 
+    async def report(request: Request):
+        from starlette.concurrency import run_in_threadpool
+
+        from simulator.core.report import Observed, report_from
+        from simulator.core.report.settings import ReportSettings
+        from simulator.core.report.text import render
+
+        q = request.query_params
+        unknown = sorted(set(q) - set(ReportSettings.names()) - {"format"})
+        if unknown:
+            raise AdminError(400, f"no report setting {', '.join(unknown)}", settings=list(ReportSettings.names()))
+        try:
+            settings = ReportSettings.from_sources(ReportSettings.from_environment(), q)
+        except ValueError as problem:
+            raise AdminError(400, str(problem)) from None
+        # a snapshot here, the work in a thread: a long journal does not hold up the requests meanwhile
+        built = await run_in_threadpool(report_from, Observed(sim), settings)
+        if q.get("format") == "text":
+            return PlainTextResponse(render(built))
+        return JSONResponse(built)
+
     async def not_found(request: Request, exc):
         return error_response(exc.status_code, f"no admin call {request.method} {request.url.path}")
 
@@ -185,6 +206,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         Route("/__otpsim/reset", reset, methods=["POST"]),
         Route("/__otpsim/openapi/{product}.json", openapi),
         Route("/__otpsim/catalogue/{product}", catalogue),
+        Route("/__otpsim/report", report),
         *live_routes(sim, settings.max_body, reading),
     ]
     app = with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused}))

@@ -182,6 +182,36 @@ def _catalogue_scenario(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    import os
+
+    import httpx
+
+    from simulator.core.report.text import render
+
+    params = {}
+    for item in args.set:
+        name, equals, value = item.partition("=")
+        if not equals:
+            print(f"otpsim: --set needs NAME=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        params[name.strip()] = value.strip()
+    token = args.admin_token or os.environ.get("OTPSIM_ADMIN_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = args.url.rstrip("/") + "/__otpsim/report"
+    try:
+        response = httpx.get(url, params=params, headers=headers, timeout=30, verify=args.cafile or True, trust_env=False)
+    except httpx.HTTPError as problem:
+        print(f"otpsim: {url} is not reachable: {problem}", file=sys.stderr)
+        return 2
+    if response.status_code != 200:
+        print(f"otpsim: {url} answered {response.status_code}: {response.text}", file=sys.stderr)
+        return 2
+    report = response.json()
+    print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else render(report), end="" if not args.json else "\n")
+    return 1 if args.fail_on_findings and report["findings"] else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="otpsim",
@@ -252,6 +282,20 @@ def parser() -> argparse.ArgumentParser:
     catalogue.add_argument("field", metavar="FIELD", help="headers.NAME, query.NAME or body.PATH (dotted), "
                                                           "e.g. body.contact_value")
     catalogue.set_defaults(run=_catalogue_scenario)
+
+    report = commands.add_parser(
+        "report", help="print the client report of a running otpsim",
+        description="Print which documented failures the client under test met and how it behaved "
+                    "(GET /__otpsim/report, docs/report.md).")
+    report.add_argument("--url", default="http://127.0.0.1:8080", help="the otpsim's base URL (default http://127.0.0.1:8080)")
+    report.add_argument("--json", action="store_true", help="print the JSON instead of the table")
+    report.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a report threshold, e.g. --set slow_receiver_ms=500 (repeat; docs/report.md)")
+    report.add_argument("--admin-token", metavar="TOKEN",
+                        help="admin token, sent as Authorization: Bearer (default: $OTPSIM_ADMIN_TOKEN)")
+    report.add_argument("--cafile", metavar="FILE", help="CA file to trust for an https URL (the one --tls printed)")
+    report.add_argument("--fail-on-findings", action="store_true", help="exit 1 when there is any finding (for CI)")
+    report.set_defaults(run=_report)
     return top
 
 

@@ -26,6 +26,8 @@ from simulator.core.world.journal import Secrets
 if TYPE_CHECKING:
     import httpx
 
+ANSWER_PREVIEW = 1024   # bytes of a receiver's answer kept with its attempt
+
 
 def targets_admin(url: str) -> bool:
     """Whether `url` points into an admin API path (on any host: otpsim cannot tell its own names),
@@ -95,6 +97,7 @@ class Delivery:
     encoding: str = "json"     # how the body goes on the wire: "json", or "form" (a flat dict, urlencoded)
     due: float | None = None   # when the current (or, while pending, the next) attempt is due on the virtual clock
     duplicate_of: int | None = None
+    faults: list = field(default_factory=list)   # the scenario's push faults applied: drop, duplicate, delay, out_of_order
     subjects: tuple = ()       # what it is about (e.g. calls' session ids): deliveries of one subject form a timeline
     created: float = 0.0       # when it was recorded, on the virtual clock
     attempts: list = field(default_factory=list)
@@ -106,6 +109,7 @@ class Delivery:
             "headers": secrets.headers(self.headers), "attempts": self.attempts, "state": self.state,
             "max_attempts": self.policy.tries, "duplicate_of": self.duplicate_of,
             "subjects": list(self.subjects), "created": iso_utc(self.created),
+            "faults": self.faults,
             "due": iso_utc(self.due) if self.state == "pending" and self.due is not None else None,
         }
 
@@ -170,16 +174,21 @@ class Callbacks:
         copies = [delivery]
         if faults is not None and faults.applies(delivery.kind):
             if faults.drop and self._rng.random() < faults.drop:
+                delivery.faults.append("drop")
                 self.drop(delivery, "scenario: drop")
                 return
             if faults.duplicate and self._rng.random() < faults.duplicate:
+                delivery.faults.append("duplicate")
                 copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
                                           delivery.policy, delivery.sign, duplicate_of=delivery.id,
                                           accepts=delivery.accepts, encoding=delivery.encoding,
                                           subjects=delivery.subjects))
+                copies[-1].faults.append("duplicate")
             hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
+                held = [name for name, value in (("delay", faults.delay_s), ("out_of_order", faults.out_of_order_s)) if value]
                 for copy in copies:
+                    copy.faults.extend(held)
                     copy.due = self._clock.now() + hold
                     self._scheduler.at(copy.due, partial(self.deliver, copy))
                     self._published(copy)
@@ -203,6 +212,7 @@ class Callbacks:
                 response = await client.post(delivery.url, content=payload, headers=delivery.headers,
                                              timeout=delivery.policy.timeout_s)
                 attempt["status"] = response.status_code
+                attempt["answer"] = response.content[:ANSWER_PREVIEW].decode("utf-8", "replace")
                 ok = delivery.accepts(response)
                 if not ok and response.status_code == 200:
                     attempt["refused"] = response.text[:200]

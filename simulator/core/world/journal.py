@@ -100,12 +100,14 @@ class Entry:
     code: str | None = None
     response_body: bytes | None = None
     duration_ms: float | None = None
+    wall: float | None = None          # epoch seconds on the wall clock as it was answered (signed times may follow it)
     id: int = 0
 
     def readable(self, secrets: Secrets) -> dict:
         """The entry as it is shown: time in ISO 8601, headers unpacked, bodies decoded, secrets masked."""
         shown = asdict(self)
         shown["at"] = iso_utc(self.at)
+        del shown["wall"]   # for the client report's signature check; the journal as shown stays deterministic
         shown["query"] = secrets.text(self.query)
         shown["headers"] = secrets.headers(unpack_headers(self.headers))
         shown["request_body"] = secrets.body(self.request_body)
@@ -132,6 +134,10 @@ class Journal:
         self._rows.append(_AS_ROW(entry))
         if self._events is not None and self._events.listening:
             self._events.publish("journal", entry.readable(self._secrets))
+
+    def entries(self) -> list[Entry]:
+        """Every entry as recorded, oldest first: raw headers and bodies, nothing masked (for in-process readers)."""
+        return [Entry(*row) for row in self._rows]
 
     def list(self, product=None, operation=None, limit: int | None = None) -> list[dict]:
         """Entries oldest first; with `limit`, only the newest `limit` of those that match."""

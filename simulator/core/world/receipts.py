@@ -43,6 +43,9 @@ class Fates:
     """The rule's `receipts` list: the first entry whose `to` matches a number (or that has no `to`) decides."""
 
     def __init__(self, entries: list):
+        self._entries = []
+        if not entries:   # ALL_DELIVERED is built while the scenario module may still be importing
+            return
         # imported here: the scenario module builds Fates for its rules, and owns the matchers
         from simulator.core.pipeline.scenario import compile_matcher
 
