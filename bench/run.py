@@ -95,7 +95,7 @@ SCENARIOS = [
                                  "tone_s": 0.05, "readout_s": 0.05}}),
     # AK/SK signature, codes state and the outbox; a new contact each time (one send a minute each).
     Scenario("osm-send", "osm.SendVerifyCodes", "POST", "/v2/servicerequest/verifycodes/send", "huawei-aksk", HUAWEI,
-             200, "", body='{"contact_value":"{n}","contact_way":0,"area_code":"86"}', headers=JSON),
+             200, "{}", body='{"contact_value":"{n}","contact_way":0,"area_code":"86"}', headers=JSON),
     # ACS3 signature with a fresh nonce and the per-caller limit, lifted so it does not answer instead.
     Scenario("cams-getcode", "cams.GetMigrationVerifyCode", "POST", "/", "acs3", ALIBABA, 200, '"Code":"OK"',
              query="CustSpaceId=29348393884001&Locale=zh_CN&Method=sms&PhoneNumber=86{n}",
