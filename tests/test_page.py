@@ -3,7 +3,6 @@
 OTPSIM_SCREENSHOTS=1 writes a screenshot of each view to docs/page/ (the README shows them).
 """
 
-import json
 import os
 import re
 import shutil
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from alibaba_sms import advance, call, freeze, set_settings
-from huawei_signing import signed_headers
+from page_helpers import latest_code, send_code
 from simulator.core.compose import create_simulator
 from simulator.core.serving.admin import AdminSettings
 from simulator.embedded import ThreadServer
@@ -27,7 +26,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "page"
-SEND = "/v2/servicerequest/verifycodes/send"
 BUSY_CALLEE = "+8613900000001"   # the busy-callee recipe's number
 LIVE_WITHIN_MS = 3000            # the page shows a send within a second; the margin is for a loaded CI machine
 
@@ -66,16 +64,6 @@ def screenshot(page, name: str, **options):
     if os.environ.get("OTPSIM_SCREENSHOTS") == "1":
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), **options)
-
-
-def send_code(live, contact: str) -> httpx.Response:
-    """An OSM SendVerifyCodes signed with the default scenario's AK/SK, as the SDK sends it."""
-    raw = json.dumps({"contact_value": contact, "contact_way": 0, "area_code": "86"}).encode()
-    return httpx.post(live.url + SEND, content=raw, headers=signed_headers("POST", SEND, raw))
-
-
-def latest_code(live, contact: str) -> str:
-    return httpx.get(f"{live.url}/__otpsim/outbox/latest", params={"to": contact}).json()["code"]
 
 
 def test_a_sent_code_appears_without_a_reload_and_copies(page, live, browser):
