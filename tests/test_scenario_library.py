@@ -100,7 +100,8 @@ def test_recipe_slow_network_delays_every_answer_and_trickles_its_body():
         assert [served.send(str(n)) for n in range(2)] == [(200, None), (200, None)]
         journal = served.client.get("/__otpsim/journal").json()
         assert all(entry["delay_ms"] > 0 and entry["fault"] == "slow_body" for entry in journal)
-        assert all(entry["duration_ms"] >= entry["delay_ms"] + 300 for entry in journal)
+        # uvloop's timers have millisecond resolution: each sleep may end up to 1 ms early
+        assert all(entry["duration_ms"] >= entry["delay_ms"] + 300 - 20 for entry in journal)
 
 
 def test_recipe_throttling_a_contact_and_then_the_gateway():
