@@ -196,8 +196,7 @@ def _report(args) -> int:
             print(f"otpsim: --set needs NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         params[name.strip()] = value.strip()
-    token = args.admin_token or os.environ.get("OTPSIM_ADMIN_TOKEN")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Authorization": f"Bearer {args.admin_token}"} if args.admin_token else {}
     url = args.url.rstrip("/") + "/__otpsim/report"
     try:
         response = httpx.get(url, params=params, headers=headers, timeout=30, verify=args.cafile or True, trust_env=False)
@@ -292,7 +291,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a report threshold, e.g. --set slow_receiver_ms=500 (repeat; docs/report.md)")
     report.add_argument("--admin-token", metavar="TOKEN",
-                        help="admin token, sent as Authorization: Bearer (default: $OTPSIM_ADMIN_TOKEN)")
+                        help="admin token, sent as Authorization: Bearer")
     report.add_argument("--cafile", metavar="FILE", help="CA file to trust for an https URL (the one --tls printed)")
     report.add_argument("--fail-on-findings", action="store_true", help="exit 1 when there is any finding (for CI)")
     report.set_defaults(run=_report)
