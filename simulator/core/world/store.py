@@ -1,17 +1,25 @@
 """State behind one interface: namespaced keys with expiry on the virtual clock.
 
-The in-memory store is safe under concurrent requests because every operation runs to the end
-without awaiting, inside one event loop. Expired entries are evicted as time passes, so a long
-run keeps only live state.
+Every operation is a coroutine, so one product code serves the in-memory store and the Redis one
+(core/world/redis_store.py). Each operation is one atomic step: a check and the change it decides
+(`claim`, `hit`, `reserve`, `update`, ...) cannot interleave with another request's, in one process
+or, on Redis, across processes. Values are plain data (tuples, dicts, dataclasses of the simulator):
+a value read is a copy to change and `put` back, never a live object to mutate in place.
+
+The in-memory store is atomic because no operation awaits before it ends, inside one event loop.
+Expired entries are evicted as time passes, so a long run keeps only live state.
 """
 
 import math
 from collections import deque
-from contextlib import contextmanager
 
 
 # Namespaces POST /__otpsim/reset keeps (issued tokens: a test's login outlasts a reset, as its credentials do)
 KEPT_ON_RESET: set[str] = set()
+
+
+class StoreUnavailable(Exception):
+    """The shared store cannot be reached: vendor calls answer the product's service-unavailable error."""
 
 
 class MemoryStore:
@@ -19,14 +27,13 @@ class MemoryStore:
     Shaped for speed). Should the clock be set back, an entry may wait behind a later one: it is
     evicted late, and `get` never returns it meanwhile."""
 
+    shared = False   # one process's world
+
     def __init__(self, clock):
         self._clock = clock
         self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key)
         self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> its entries, oldest first
         self._next_expiry = math.inf
-
-    def __len__(self):
-        return sum(len(space) for space in self._spaces.values())
 
     def _evict_expired(self, now: float):
         if now < self._next_expiry:
@@ -45,7 +52,7 @@ class MemoryStore:
                 del self._expiries[queue_key]
         self._next_expiry = next_expiry
 
-    def get(self, namespace: str, key, default=None):
+    def _get(self, namespace: str, key, default=None):
         space = self._spaces.get(namespace)
         entry = space.get(key) if space is not None else None
         if entry is None:
@@ -56,7 +63,7 @@ class MemoryStore:
             return default
         return value
 
-    def put(self, namespace: str, key, value, ttl: float | None = None):
+    def _put(self, namespace: str, key, value, ttl: float | None = None):
         now = self._clock.now()
         self._evict_expired(now)
         expires_at = None if ttl is None else now + ttl
@@ -69,37 +76,68 @@ class MemoryStore:
             queue.append(entry)
             self._next_expiry = min(self._next_expiry, expires_at)
 
-    def claim(self, namespace: str, key, ttl: float) -> bool:
-        """True the first time `key` is claimed, which it then stays for `ttl`; False while it is (a used nonce)."""
-        if self.get(namespace, key) is not None:
-            return False
-        self.put(namespace, key, True, ttl=ttl)
-        return True
-
-    @contextmanager
-    def reserved(self, namespace: str, key, value=True, ttl: float | None = None):
-        """`key` put for good if the block ends normally, taken back if it raises: a slot (a voice
-        port, say) is never held by a request that failed after taking it."""
-        self.put(namespace, key, value, ttl)
-        try:
-            yield
-        except BaseException:
-            self.pop(namespace, key)
-            raise
-
-    def replace(self, namespace: str, key, value):
-        """A new value for a live entry, which keeps its expiry; nothing if there is none."""
-        space = self._spaces.get(namespace)
-        entry = space.get(key) if space is not None else None
-        if entry is not None:
-            space[key] = (value, entry[1], key)
-
-    def pop(self, namespace: str, key, default=None):
-        value = self.get(namespace, key, default)
+    def _pop(self, namespace: str, key, default=None):
+        value = self._get(namespace, key, default)
         self._spaces.get(namespace, {}).pop(key, None)
         return value
 
-    def items(self, namespace: str) -> list[tuple]:
+    def _count(self, namespace: str) -> int:
+        self._evict_expired(self._clock.now())
+        return len(self._spaces.get(namespace, ()))
+
+    async def get(self, namespace: str, key, default=None):
+        return self._get(namespace, key, default)
+
+    async def put(self, namespace: str, key, value, ttl: float | None = None):
+        self._put(namespace, key, value, ttl)
+
+    async def pop(self, namespace: str, key, default=None):
+        return self._pop(namespace, key, default)
+
+    async def claim(self, namespace: str, key, ttl: float) -> bool:
+        """True the first time `key` is claimed, which it then stays for `ttl`; False while it is (a used nonce)."""
+        if self._get(namespace, key) is not None:
+            return False
+        self._put(namespace, key, True, ttl=ttl)
+        return True
+
+    async def reserve(self, namespace: str, key, limit: int, value=True, ttl: float | None = None) -> bool:
+        """Put `key` if `namespace` holds fewer than `limit` live entries (a voice port); False if full."""
+        if self._count(namespace) >= limit:
+            return False
+        self._put(namespace, key, value, ttl)
+        return True
+
+    def _replace(self, namespace: str, key, value):
+        space = self._spaces.get(namespace)
+        entry = space.get(key) if space is not None else None
+        if entry is not None and self._get(namespace, key) is not None:
+            space[key] = (value, entry[1], key)
+
+    async def replace(self, namespace: str, key, value):
+        """A new value for a live entry, which keeps its expiry; nothing if there is none."""
+        self._replace(namespace, key, value)
+
+    async def update(self, namespace: str, keys: list, change, ttl: float | None = None):
+        """One atomic read-and-write of several keys: `change(values)` gets their live values (None
+        where absent) and returns `(new_values, result)`; a new value of None removes its key, the
+        others are put with `ttl`. Returns `result`. `change` must be a pure function of the values:
+        on Redis it may run again when another process changed a key meanwhile."""
+        new_values, result = change([self._get(namespace, key) for key in keys])
+        for key, value in zip(keys, new_values):
+            if value is None:
+                self._pop(namespace, key)
+            else:
+                self._put(namespace, key, value, ttl)
+        return result
+
+    async def incr(self, namespace: str, key, ttl: float | None = None) -> int:
+        """Add one to a counter (0 when absent or lapsed) and return it; each increment renews `ttl`."""
+        value = self._get(namespace, key, 0) + 1
+        self._put(namespace, key, value, ttl)
+        return value
+
+    async def items(self, namespace: str) -> list[tuple]:
         now = self._clock.now()
         return [
             (key, value)
@@ -107,27 +145,28 @@ class MemoryStore:
             if expires_at is None or expires_at > now
         ]
 
-    def sizes(self) -> dict[str, int]:
-        """Entries per namespace, expired ones not yet evicted included: for watching memory."""
-        return {namespace: len(space) for namespace, space in self._spaces.items()}
-
-    def count(self, namespace: str) -> int:
+    async def count(self, namespace: str) -> int:
         """How many live entries `namespace` holds, without listing them."""
-        self._evict_expired(self._clock.now())
-        return len(self._spaces.get(namespace, ()))
+        return self._count(namespace)
 
-    def hit(self, namespace: str, key, limit: int, window_s: float) -> bool:
+    async def hit(self, namespace: str, key, limit: int, window_s: float) -> bool:
         """Count one event in a fixed window that opens with its first event; True while within `limit`."""
-        now = self._clock.now()
-        window = self.get(namespace, key)
+        window = self._get(namespace, key)
         if window is None:
-            window = [now, 0]
-            self.put(namespace, key, window, ttl=window_s)
-        window[1] += 1
-        return window[1] <= limit
+            self._put(namespace, key, 1, ttl=window_s)
+            return 1 <= limit
+        self._replace(namespace, key, window + 1)
+        return window + 1 <= limit
 
-    def clear(self, keep=()):
+    async def clear(self, keep=()):
         """Forget every entry but those of the namespaces in `keep` (which still expire on time)."""
         self._spaces = {namespace: space for namespace, space in self._spaces.items() if namespace in keep}
         self._expiries = {queue_key: queue for queue_key, queue in self._expiries.items() if queue_key[0] in keep}
         self._next_expiry = min((queue[0][1] for queue in self._expiries.values() if queue), default=math.inf)
+
+    async def sizes(self) -> dict[str, int]:
+        """Entries per namespace, expired ones not yet evicted included: for watching memory."""
+        return {namespace: len(space) for namespace, space in self._spaces.items()}
+
+    async def close(self):
+        pass
