@@ -10,6 +10,7 @@
 `ThreadServer` serves any ASGI app the same way, e.g. a test's receiver for voice call events.
 """
 
+import asyncio
 import socket
 import tempfile
 import threading
@@ -133,6 +134,10 @@ class EmbeddedOtpsim(OtpsimClient):
     @property
     def port(self) -> int:
         return self._server.port
+
+    def run(self, work, timeout: float = 30):
+        """The result of coroutine `work`, run on the server's event loop (where the world lives)."""
+        return asyncio.run_coroutine_threadsafe(work, self.simulator.loop).result(timeout)
 
     def __enter__(self) -> "EmbeddedOtpsim":
         return self.start()

@@ -59,7 +59,7 @@ def _keep_report(request, server: EmbeddedOtpsim):
         return
     from simulator.core.report import build_report
 
-    report = build_report(server.simulator, _report_settings(config))
+    report = server.run(build_report(server.simulator, _report_settings(config)))
     if report["summary"]["requests"] or report["summary"]["deliveries"]:
         config.stash.setdefault(REPORTS, []).append((request.node.nodeid, report))
 

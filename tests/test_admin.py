@@ -1,6 +1,5 @@
 """The admin API as a test uses it: outbox, long-poll, clock, journal, reset, scenario, bounds."""
 
-import asyncio
 import json
 import threading
 import time
@@ -8,8 +7,6 @@ import time
 import httpx
 
 from huawei_signing import signed_headers
-from simulator.core.compose import create_simulator
-from simulator.core.world.journal import Entry
 
 SEND = "/v2/servicerequest/verifycodes/send"
 
@@ -115,59 +112,3 @@ def test_unknown_admin_call_is_a_clear_404(client):
     assert "no admin call" in response.json()["error"]
 
 
-def test_journal_and_outbox_keep_only_the_newest_entries():
-    sim = create_simulator(journal_capacity=3, outbox_capacity=2)
-    for n in range(5):
-        sim.world.outbox.send("osm", "osm.SendVerifyCodes", "sms", str(n), "123456", "text")
-        sim.world.journal.record(Entry(0.0, "osm", None, "GET", f"/{n}", "", b"", str(n)))
-    assert [m.to for m in sim.world.outbox.list()] == ["3", "4"]
-    assert [e["path"] for e in sim.world.journal.list()] == ["/2", "/3", "/4"]
-
-
-def test_expired_state_is_evicted_as_time_passes():
-    sim = create_simulator()
-    world = sim.world
-    world.clock.set_mode("manual")
-    for n in range(1000):
-        world.codes.issue("osm", str(n), 6, ttl_s=300, resend_interval_s=60)
-    assert len(world.store) == 1000
-    world.clock.advance(300 + 3600 + 1)
-    world.codes.issue("osm", "fresh", 6, ttl_s=300)
-    assert len(world.store) == 1
-
-
-def test_entries_of_different_lifetimes_lapse_each_on_time():
-    sim = create_simulator()
-    store, clock = sim.world.store, sim.world.clock
-    clock.set_mode("manual")
-    for n in range(10):
-        store.put("limits", n, "short" if n % 2 else "long", ttl=5 if n % 2 else 10)
-    store.put("limits", "again", "first", ttl=5)
-    store.put("limits", "again", "renewed", ttl=10)   # the earlier expiry no longer applies
-    clock.advance(5)
-    assert store.count("limits") == 6
-    assert [store.get("limits", n) for n in range(4)] == ["long", None, "long", None]
-    assert store.get("limits", "again") == "renewed"
-    clock.advance(5)
-    assert store.count("limits") == 0 and len(store) == 0
-
-
-def test_scheduled_work_runs_when_the_clock_moves():
-    sim = create_simulator()
-    world = sim.world
-    ran = []
-
-    async def scenario():
-        world.clock.set_mode("manual")
-
-        async def job():
-            ran.append(world.clock.now())
-
-        world.scheduler.after(3600, job)
-        await world.scheduler.settle(0.1)
-        assert ran == []
-        world.clock.advance(3600)
-        await world.scheduler.settle()
-        assert len(ran) == 1
-
-    asyncio.run(scenario())

@@ -49,9 +49,9 @@ def test_delayed_pushes_arrive_only_after_the_delay(client, receiver, world):
 
 
 def test_out_of_order_pushes_overtake_each_other_deterministically(client, receiver, world):
-    use_scenario(client, rules=faults_rule(out_of_order_s=60, kinds=["voice.status"]))
+    use_scenario(client, rules=faults_rule(out_of_order_s=600, kinds=["voice.status"]))
     place(client, world())
-    play_out(client, seconds=120)
+    play_out(client, seconds=700, step=10)
     arrived = receiver.events()
     assert sorted(arrived) == sorted(ORDER)
     assert arrived != ORDER        # the seeded draws reorder this call's events
@@ -102,11 +102,12 @@ def test_a_hanging_receiver_holds_up_neither_the_api_nor_other_calls(client, rec
 def test_the_delivery_queue_is_bounded(sim):
     import asyncio
     from simulator.core.world.callbacks import Callbacks, RetryPolicy
+    from simulator.core.world.log import MemoryLog
 
     async def overflow():
         world = sim.world
-        callbacks = Callbacks(world.clock, world.scheduler, world.scenario_rng, max_pending=3)
-        made = [callbacks.record("voice.status", "http://127.0.0.1:9/x", {}, {}, RetryPolicy()) for _ in range(5)]
+        callbacks = Callbacks(world.clock, world.scheduler, MemoryLog(10), max_pending=3)
+        made = [await callbacks.record("voice.status", "http://127.0.0.1:9/x", {}, {}, RetryPolicy()) for _ in range(5)]
         await callbacks.send(made[-1])
         return made[-1].state, made[-1].attempts[-1]
 

@@ -129,7 +129,7 @@ def test_ten_of_a_hundred_concurrent_calls_pass_flow_control(sim):
     answers = [(r.status_code, r.json()["Code"]) for r in asyncio.run(burst())]
     assert answers.count((200, "OK")) == 10
     assert answers.count((400, "System.LimitControl")) == 90
-    assert len(sim.world.outbox.list(product="cams")) == 10
+    assert len(asyncio.run(sim.world.outbox.list(product="cams"))) == 10
 
 
 # --- the official SDK, unchanged but for where it connects

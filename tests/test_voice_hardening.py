@@ -8,6 +8,7 @@ import pytest
 from simulator.embedded import ThreadServer as LiveServer
 from hardening import assert_still_serving, state_before
 from simulator.core.world.callbacks import Callbacks
+from simulator.core.world.log import MemoryLog
 from voice_helpers import b64, call_verify, freeze_clock, use_scenario, verify_body
 
 
@@ -60,9 +61,13 @@ def test_a_push_into_the_admin_api_is_dropped_and_nothing_is_reset(sim, path):
     with LiveServer(sim) as server, httpx.Client(base_url=server.url, timeout=10) as client:
         host = f"127.0.0.1:{server.port}"
         code = state_before(client, host)
-        callbacks = Callbacks(world.clock, world.scheduler, world.scenario_rng)   # pushes from this thread
-        delivery = callbacks.record("test.push", f"{server.url}{path}", {"x": 1}, {})
-        asyncio.run(callbacks.send(delivery))
+        callbacks = Callbacks(world.clock, world.scheduler, MemoryLog(10))   # pushes from this thread
+
+        async def push():
+            delivery = await callbacks.record("test.push", f"{server.url}{path}", {"x": 1}, {})
+            await callbacks.send(delivery)
+            return delivery
+        delivery = asyncio.run(push())
         assert delivery.state == "dropped"
         assert "may not target the admin API" in delivery.attempts[0]["dropped"]
         assert_still_serving(client, code, host)

@@ -101,13 +101,13 @@ def _check_time(call, stamp: str):
         raise SimError("IllegalTimestamp")
 
 
-def _use_nonce(call, access_key_id: str, nonce: str):
+async def _use_nonce(call, access_key_id: str, nonce: str):
     # a namespace per key id: the nonce alone is the key, no tuple per remembered nonce
-    if not call.world.store.claim(f"{NONCES}:{access_key_id}", nonce, call.settings["nonce_window_s"]):
+    if not await call.world.store.claim(f"{NONCES}:{access_key_id}", nonce, call.settings["nonce_window_s"]):
         raise SimError("SignatureNonceUsed")
 
 
-def _check_acs3(call) -> Principal:
+async def _check_acs3(call) -> Principal:
     headers = call.headers
     fields = parse_acs3_authorization(headers["authorization"])
     if fields is None:
@@ -129,11 +129,11 @@ def _check_acs3(call) -> Principal:
                                headers, signed, payload_hash)
     if not _same(acs3_sign(secret, text), fields["Signature"]):
         raise SimError("SignatureDoesNotMatch")
-    _use_nonce(call, access_key_id, headers["x-acs-signature-nonce"])
+    await _use_nonce(call, access_key_id, headers["x-acs-signature-nonce"])
     return Principal("acs3", credential)
 
 
-def _check_rpc(call) -> Principal:
+async def _check_rpc(call) -> Principal:
     params = call.wire_params
     for name in RPC_PARAMS:
         if not params.get(name):
@@ -148,7 +148,7 @@ def _check_rpc(call) -> Principal:
     text = rpc_string_to_sign(call.method, [(k, v) for k, v in params.items() if k != "Signature"])
     if not _same(rpc_sign(secret, text), params["Signature"]):
         raise SimError("SignatureDoesNotMatch")
-    _use_nonce(call, access_key_id, params["SignatureNonce"])
+    await _use_nonce(call, access_key_id, params["SignatureNonce"])
     return Principal("rpc-hmac-sha1", credential)
 
 
@@ -178,9 +178,9 @@ def read_credentials(headers: dict, params: dict, product) -> Credentials | None
 async def check(call):
     authorization = call.headers.get("authorization")
     if authorization is not None and authorization.startswith("ACS3-"):
-        return _check_acs3(call)
+        return await _check_acs3(call)
     if "Signature" in call.wire_params or "AccessKeyId" in call.wire_params:
-        return _check_rpc(call)
+        return await _check_rpc(call)
     if authorization is not None:
         raise SimError("IncompleteSignature")
     raise SimError("MissingParameter", field="AccessKeyId")

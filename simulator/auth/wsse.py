@@ -164,6 +164,6 @@ async def check(call):
     # A nonce is spent only by a genuine request; a replay gets the product's nonce-reused code.
     # A namespace per product and app: the nonce alone is the key.
     namespace = f"{USED_NONCES}:{call.operation.product.name}:{app['app_key']}"
-    if not call.world.store.claim(namespace, token["Nonce"], call.settings["nonce_window_s"]):
+    if not await call.world.store.claim(namespace, token["Nonce"], call.settings["nonce_window_s"]):
         refuse(codes, "nonce-reused")
     return Principal("wsse", app)

@@ -93,19 +93,19 @@ class CodePolicy:
         return Needs(errors=tuple(key for key in (self.wrong, self.expired, self.throttled) if key),
                      settings=tuple(name for name in (self.length, self.ttl, self.resend) if name))
 
-    def issue(self, call, scope: str, to: str) -> str:
+    async def issue(self, call, scope: str, to: str) -> str:
         settings = call.settings
         try:
-            return call.world.codes.issue(f"{call.product.name}:{scope}", to, settings[self.length], settings[self.ttl],
+            return await call.world.codes.issue(f"{call.product.name}:{scope}", to, settings[self.length], settings[self.ttl],
                                           settings[self.resend] if self.resend else 0)
         except CodeThrottled:
             raise SimError(self.throttled) from None
 
-    def check(self, call, scope: str, to: str, code: str, then: str | None = None) -> None:
+    async def check(self, call, scope: str, to: str, code: str, then: str | None = None) -> None:
         """Returns when `code` is right (it is then used up, or with `then` kept for one check in
         that scope); else raises the catalogue's answer."""
         name = call.product.name
-        outcome = call.world.codes.check(f"{name}:{scope}", to, code, then=f"{name}:{then}" if then else None)
+        outcome = await call.world.codes.check(f"{name}:{scope}", to, code, then=f"{name}:{then}" if then else None)
         if outcome == "ok":
             return
         raise SimError(self.expired if outcome == "expired" and self.expired else self.wrong)

@@ -75,9 +75,9 @@ def render(settings: dict, template_code: str, sign_name: str, params: dict, mis
     return f"【{sign_name}】" + VARIABLE.sub(lambda m: params.get(m.group(1), ""), template)
 
 
-def biz_id(world) -> str:
-    """Shaped like the vendor's, e.g. 118503281358247421^0 (the SDK capture)."""
-    return f"{world.rng.randrange(10**17, 10**18)}^0"
+async def biz_id(world, caller: str) -> str:
+    """Shaped like the vendor's, e.g. 118503281358247421^0 (the SDK capture); drawn per caller."""
+    return f"{(await world.draw('alibaba.biz-id', caller)).randrange(10**17, 10**18)}^0"
 
 
 def parameter_defaults(operation) -> dict:
@@ -123,16 +123,16 @@ def report(message: Tracked) -> dict:
     return body
 
 
-def send(call, to: str, code: str, text: str, fields: dict):
+async def send(call, to: str, code: str, text: str, fields: dict):
     """One accepted message: it reaches the phone (the outbox) when its fate (the rule's `receipts`) is to
     be delivered, and is kept for QuerySendDetails with its receipt scheduled (pushed when receipt_url is set)."""
     fate = call.receipts.of(to)
     if fate.delivered:
-        call.send_code("sms", to, code, text)
-    _track(call, to, fields, fate)
+        await call.send_code("sms", to, code, text)
+    await _track(call, to, fields, fate)
 
 
-def _track(call, to: str, fields: dict, fate: Fate):
+async def _track(call, to: str, fields: dict, fate: Fate):
     settings, world = call.settings, call.world
     product = call.product.name
     receiver = None
@@ -144,7 +144,7 @@ def _track(call, to: str, fields: dict, fate: Fate):
             batch_max=settings["receipt_batch_max"], faults=call.callback_faults,
         )
     message = Tracked(f"{fields['biz_id']}/{to}", to, world.clock.now(), fields)
-    world.receipts.track(f"{product}.sent:{call.principal['access_key_id']}", message, fate,
+    await world.receipts.track(f"{product}.sent:{call.principal['access_key_id']}", message, fate,
                          settings["receipt_delay_s"], (DELIVERED_CODE, settings["failure_receipt_code"]),
                          settings["query_days"] * 86400, receiver)
 
@@ -152,13 +152,13 @@ def _track(call, to: str, fields: dict, fate: Fate):
 SEND_STATUS = {"waiting": 1, "failed": 2, "delivered": 3}
 
 
-def send_details(call) -> tuple[int, list[dict]]:
+async def send_details(call) -> tuple[int, list[dict]]:
     """(TotalCount, the page's rows) of QuerySendDetails: the number's messages of SendDate, newest first."""
     params = call.params
     product = call.product.name
     day, phone, biz = params["SendDate"], params["PhoneNumber"], params.get("BizId")
     found = [
-        message for message in call.world.receipts.messages(f"{product}.sent:{call.principal['access_key_id']}")
+        message for message in await call.world.receipts.messages(f"{product}.sent:{call.principal['access_key_id']}")
         if same_number(message.to, phone) and (biz is None or message.fields["biz_id"] == biz)
         and datetime.fromtimestamp(message.sent_at, BEIJING).strftime("%Y%m%d") == day
     ]

@@ -10,23 +10,24 @@ class Sliders:
         self._live = namespace                      # token -> (hidden x, holder)
         self._checked = f"{namespace}-checked"      # token -> True once checked
 
-    def issue(self, call, width: int, height: int, piece_width: int, ttl_s: float, holder=None):
+    async def issue(self, call, width: int, height: int, piece_width: int, ttl_s: float, holder=None):
         """(token, SliderCaptcha); `holder` (e.g. the user it was asked for) comes back from take()."""
         from simulator.products._captcha_images import draw_slider_captcha  # Pillow on first use: most runs never need it
 
         world = call.world
-        captcha = draw_slider_captcha(world.rng, width, height, piece_width)
-        token = f"{world.rng.getrandbits(128):032x}"
-        world.store.put(self._live, token, (captcha.x, holder), ttl=ttl_s)
+        rng = await world.draw(f"{self._live}.captcha", holder if isinstance(holder, str) else "")
+        captcha = draw_slider_captcha(rng, width, height, piece_width)
+        token = f"{rng.getrandbits(128):032x}"
+        await world.store.put(self._live, token, (captcha.x, holder), ttl=ttl_s)
         return token, captcha
 
-    def take(self, call, token: str, ttl_s: float):
+    async def take(self, call, token: str, ttl_s: float):
         """(hidden x, holder) of a live captcha, which is spent by this; None when unknown, expired or used."""
         store = call.world.store
-        issued = store.pop(self._live, token)
+        issued = await store.pop(self._live, token)
         if issued is not None:
-            store.put(self._checked, token, True, ttl=ttl_s)
+            await store.put(self._checked, token, True, ttl=ttl_s)
         return issued
 
-    def used(self, call, token: str) -> bool:
-        return bool(call.world.store.get(self._checked, token))
+    async def used(self, call, token: str) -> bool:
+        return bool(await call.world.store.get(self._checked, token))

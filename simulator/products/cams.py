@@ -41,10 +41,10 @@ def _caller(call) -> str:
     return call.principal["access_key_id"]
 
 
-def _within_flow_control(call):
+async def _within_flow_control(call):
     """Seed 003: 10 requests a second per user and action; one more is System.LimitControl."""
     key = (_caller(call), call.operation.id)
-    if not call.world.store.hit(QPS_WINDOWS, key, call.settings["qps"], 1.0):
+    if not await call.world.store.hit(QPS_WINDOWS, key, call.settings["qps"], 1.0):
         raise SimError("System.LimitControl")
 
 
@@ -74,16 +74,20 @@ def _ok(call, message: str, **fields) -> dict:
 
 # --- the number's record: what each step leaves for the next ------------------------------------
 
+NEW_NUMBER = {"migration": None, "verified": False, "code_lapses_at": None}
+
+
 def _key(call) -> tuple:
     return _caller(call), call.params["CustSpaceId"], _phone(call)
 
 
-def _record(call) -> dict:
-    return call.world.store.get(NUMBERS, _key(call)) or {"migration": None, "verified": False, "code_lapses_at": None}
+async def _record(call) -> dict:
+    return await call.world.store.get(NUMBERS, _key(call)) or NEW_NUMBER
 
 
-def _update(call, **changes) -> None:
-    call.world.store.put(NUMBERS, _key(call), {**_record(call), **changes})
+async def _update(call, **changes) -> None:
+    await call.world.store.update(NUMBERS, [_key(call)], lambda records: (
+        [{**(records[0] or NEW_NUMBER), **changes}], None))
 
 
 def _verification_status(call, record: dict) -> str:
@@ -93,57 +97,57 @@ def _verification_status(call, record: dict) -> str:
     return "EXPIRED" if lapses is not None and call.world.clock.now() >= lapses else "NOT_VERIFIED"
 
 
-def _send(call, purpose: str) -> None:
+async def _send(call, purpose: str) -> None:
     params = call.params
-    code = CODES.issue(call, _scope(call, purpose), params["PhoneNumber"])
+    code = await CODES.issue(call, _scope(call, purpose), params["PhoneNumber"])
     channel = params["Method"]
     text = _text(params["Locale"], code, channel, call.settings["code_ttl_s"] // 60)
-    call.send_code(channel, params["PhoneNumber"], code, text)
-    _update(call, code_lapses_at=call.world.clock.now() + call.settings["code_ttl_s"])
+    await call.send_code(channel, params["PhoneNumber"], code, text)
+    await _update(call, code_lapses_at=call.world.clock.now() + call.settings["code_ttl_s"])
 
 
-def _verify(call, purpose: str) -> None:
-    CODES.check(call, _scope(call, purpose), call.params["PhoneNumber"], call.params["VerifyCode"])
-    _update(call, verified=True, code_lapses_at=None)
+async def _verify(call, purpose: str) -> None:
+    await CODES.check(call, _scope(call, purpose), call.params["PhoneNumber"], call.params["VerifyCode"])
+    await _update(call, verified=True, code_lapses_at=None)
 
 
 # --- the migration ------------------------------------------------------------------------------
 
 @product.operation("CreateChatappMigrationInitiate")
 async def create_chatapp_migration_initiate(call):
-    _within_flow_control(call)
-    _update(call, migration="MIGRATING", verified=False, code_lapses_at=None)   # a restart drops a verification
+    await _within_flow_control(call)
+    await _update(call, migration="MIGRATING", verified=False, code_lapses_at=None)   # a restart drops a verification
     return _ok(call, "SUCCESS", Data={**_phone_data(call), "Status": "MIGRATING"})
 
 
 @product.operation("GetMigrationVerifyCode")
 async def get_migration_verify_code(call):
-    _within_flow_control(call)
-    _send(call, "migration")
+    await _within_flow_control(call)
+    await _send(call, "migration")
     return _ok(call, "None", Data=_phone_data(call))  # the seed's example answers Message "None"
 
 
 @product.operation("ChatappMigrationVerified")
 async def chatapp_migration_verified(call):
-    _within_flow_control(call)
-    _verify(call, "migration")
+    await _within_flow_control(call)
+    await _verify(call, "migration")
     return _ok(call, "SUCCESS", Data=_phone_data(call))  # vendor-facts §3.4: Message example SUCCESS
 
 
 @product.operation("ChatappMigrationRegister")
 async def chatapp_migration_register(call):
-    _within_flow_control(call)
-    record = _record(call)
+    await _within_flow_control(call)
+    record = await _record(call)
     if record["migration"] is None or not record["verified"]:
         raise SimError(NOT_VERIFIED)
-    _update(call, migration="REGISTERED")
+    await _update(call, migration="REGISTERED")
     return _ok(call, "SUCCESS")
 
 
 @product.operation("GetPhoneNumberVerificationStatus")
 async def get_phone_number_verification_status(call):
-    _within_flow_control(call)
-    status = _verification_status(call, _record(call))
+    await _within_flow_control(call)
+    status = _verification_status(call, await _record(call))
     return _ok(call, "SUCCESS", Data={**_phone_data(call), "CodeVerificationStatus": status})
 
 
@@ -151,13 +155,13 @@ async def get_phone_number_verification_status(call):
 
 @product.operation("GetChatappVerifyCode")
 async def get_chatapp_verify_code(call):
-    _within_flow_control(call)
-    _send(call, "registration")
+    await _within_flow_control(call)
+    await _send(call, "registration")
     return _ok(call, "SUCCESS", Success=True)
 
 
 @product.operation("ChatappVerifyAndRegister")
 async def chatapp_verify_and_register(call):
-    _within_flow_control(call)
-    _verify(call, "registration")
+    await _within_flow_control(call)
+    await _verify(call, "registration")
     return _ok(call, "SUCCESS", Success=True)

@@ -13,6 +13,7 @@ import string
 from simulator.core.errors import SimError
 from simulator.core.product import ProductModule
 from simulator.core.wiring import Needs
+from simulator.core.world.store import KEEP
 from simulator.products._alibaba_sms import (RECEIPT_SETTINGS, biz_id, mainland_number, parameter_defaults, render,
                                              send, send_details, template_variables)
 
@@ -64,9 +65,10 @@ def _key(call, params, number) -> tuple:
     return call.principal["access_key_id"], scheme, number
 
 
-def _new_code(world, length: int, code_type: int) -> str:
-    alphabet = ALPHABETS[code_type]
-    return "".join(world.rng.choice(alphabet) for _ in range(length))
+async def _new_code(world, number: str, length: int, code_type: int) -> str:
+    """Drawn for the number: its n-th code is fixed by the seed, whatever else is sent meanwhile."""
+    rng, alphabet = await world.draw("dypns.code", number), ALPHABETS[code_type]
+    return "".join(rng.choice(alphabet) for _ in range(length))
 
 
 @product.operation("SendSmsVerifyCode")
@@ -76,21 +78,21 @@ async def send_sms_verify_code(call):
     key = _key(call, params, number)
     values = template_variables(params["TemplateParam"], "isv.INVALID_PARAMETERS")
     now = world.clock.now()
-    last = world.store.get(LAST_SENT, key)
-    if last is not None and now - last < params["Interval"]:
+    interval = params["Interval"]
+    if not await world.store.update(LAST_SENT, [key], lambda last: (
+            ([now], True) if last[0] is None or now - last[0] >= interval else (last, False)), ttl=interval):
         raise SimError("biz.FREQUENCY")
     generated = any(PLACEHOLDER in value for value in values.values())
-    code = _new_code(world, params["CodeLength"], params["CodeType"]) if generated else values.get("code", "")
+    code = await _new_code(world, number, params["CodeLength"], params["CodeType"]) if generated else values.get("code", "")
     values = {name: value.replace(PLACEHOLDER, code) for name, value in values.items()}
     text = render(settings, params["TemplateCode"], params["SignName"], values, None)
-    world.store.put(LAST_SENT, key, now, ttl=params["Interval"])
     if generated:  # a literal code is sent as is: the platform cannot check it (SendSmsVerifyCode page)
-        valid_s = params["ValidTime"]
-        kept = () if params["DuplicatePolicy"] != KEEP_ALL else tuple(
-            entry for entry in world.store.get(CODES, key, ()) if entry[1] > now)
-        world.store.put(CODES, key, kept + ((code, now + valid_s),), ttl=valid_s)
-    biz = biz_id(world)
-    send(call, params["PhoneNumber"], code, text,
+        valid_s, keep_all = params["ValidTime"], params["DuplicatePolicy"] == KEEP_ALL
+        await world.store.update(CODES, [key], lambda codes: ([(
+            tuple(entry for entry in codes[0] or () if entry[1] > now) if keep_all else ()) + ((code, now + valid_s),)],
+            None), ttl=valid_s)
+    biz = await biz_id(world, call.principal["access_key_id"])
+    await send(call, params["PhoneNumber"], code, text,
          {"biz_id": biz, "out_id": params.get("OutId"), "template_code": params["TemplateCode"], "content": text})
     model = {"BizId": biz, "RequestId": call.request_id}
     if params.get("OutId") is not None:
@@ -110,16 +112,16 @@ def _matches(given: str, sent: str, policy: int) -> bool:
 async def check_sms_verify_code(call):
     params, world = _params(call), call.world
     key = _key(call, params, _number(call, params))
-    now = world.clock.now()
-    codes = [entry for entry in world.store.get(CODES, key, ()) if entry[1] > now]
-    passed = next((entry for entry in codes if _matches(params["VerifyCode"], entry[0], params["CaseAuthPolicy"])),
-                  None)
-    if passed is not None:  # a code is good once
-        remaining = tuple(entry for entry in codes if entry is not passed)
-        if remaining:
-            world.store.replace(CODES, key, remaining)
-        else:
-            world.store.pop(CODES, key)
+    now, given, policy = world.clock.now(), params["VerifyCode"], params["CaseAuthPolicy"]
+
+    def spend(values):   # a code is good once
+        codes = [entry for entry in values[0] or () if entry[1] > now]
+        passed = next((entry for entry in codes if _matches(given, entry[0], policy)), None)
+        if passed is None:
+            return values, None
+        return [tuple(entry for entry in codes if entry is not passed) or None], passed
+
+    passed = await world.store.update(CODES, [key], spend, ttl=KEEP)
     model = {"VerifyResult": "PASS" if passed is not None else "UNKNOWN"}
     if params.get("OutId") is not None:
         model["OutId"] = params["OutId"]
@@ -128,6 +130,6 @@ async def check_sms_verify_code(call):
 
 @product.operation("QuerySendDetails")
 async def query_send_details(call):
-    total, rows = send_details(call)
+    total, rows = await send_details(call)
     return {"Code": "OK", "Message": SUCCESS_MESSAGE, "Success": True, "TotalCount": total, "Model": rows,
             "RequestId": call.request_id}

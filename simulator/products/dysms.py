@@ -45,36 +45,40 @@ def _check_code_variable(params: dict):
         raise SimError("isv.INVALID_PARAMETERS")
 
 
-def _within_limits(call, messages: list[tuple[str, str]]):
+async def _within_limits(call, messages: list[tuple[str, str]]):
     """The per number and signature limits (1 a minute, 5 an hour, 10 a day by default) over a sliding
     window; a refused send does not count. All messages of one request pass, or none is sent."""
-    store, now, settings = call.world.store, call.world.clock.now(), call.settings
+    now, settings = call.world.clock.now(), call.settings
     caller = call.principal["access_key_id"]
-    pending: dict[tuple, list] = {}
-    for number, sign in messages:
-        key = (caller, sign, mainland_number(number) or number)
-        times = pending.get(key)
-        if times is None:
-            times = pending[key] = [t for t in store.get(SENDS, key, ()) if now - t < DAY_S]
-        for name, window_s, setting in LIMITS:
-            permits = settings[setting]
-            if permits and sum(1 for t in times if now - t < window_s) >= permits:
-                raise SimError(f"isv.BUSINESS_LIMIT_CONTROL@{name}", permits=permits)
-        times.append(now)
-    for key, times in pending.items():
-        store.put(SENDS, key, tuple(times), ttl=DAY_S)
+    numbers = [(caller, sign, mainland_number(number) or number) for number, sign in messages]
+    keys = list(dict.fromkeys(numbers))
+
+    def count(values):   # one atomic step over every number of the request
+        pending = {key: [t for t in value or () if now - t < DAY_S] for key, value in zip(keys, values)}
+        for key in numbers:
+            times = pending[key]
+            for name, window_s, setting in LIMITS:
+                permits = settings[setting]
+                if permits and sum(1 for t in times if now - t < window_s) >= permits:
+                    return values, SimError(f"isv.BUSINESS_LIMIT_CONTROL@{name}", permits=permits)
+            times.append(now)
+        return [tuple(pending[key]) for key in keys], None
+
+    refused = await call.world.store.update(SENDS, keys, count, ttl=DAY_S)
+    if refused is not None:
+        raise refused
 
 
-def _send(call, messages: list[tuple[str, str, dict, str | None]]) -> dict:
+async def _send(call, messages: list[tuple[str, str, dict, str | None]]) -> dict:
     """messages: (number, signature, variables, up-extend code). Renders all, checks limits, sends."""
     params, settings, world = call.params, call.settings, call.world
     template_code = params["TemplateCode"]
     texts = [render(settings, template_code, sign, variables, "isv.TEMPLATE_MISSING_PARAMETERS")
              for _, sign, variables, _ in messages]
-    _within_limits(call, [(number, sign) for number, sign, _, _ in messages])
-    biz = biz_id(world)
+    await _within_limits(call, [(number, sign) for number, sign, _, _ in messages])
+    biz = await biz_id(world, call.principal["access_key_id"])
     for (number, _, values, _), text in zip(messages, texts):
-        send(call, number, values.get("code", ""), text,
+        await send(call, number, values.get("code", ""), text,
              {"biz_id": biz, "out_id": params.get("OutId"), "template_code": template_code, "content": text})
     return _ok(call, biz)
 
@@ -86,7 +90,7 @@ async def send_sms(call):
     _check_numbers(numbers, call.settings["max_numbers"])
     values = template_variables(params.get("TemplateParam"), "isv.INVALID_JSON_PARAM")
     _check_code_variable(values)
-    return _send(call, [(number, params["SignName"], values, params.get("SmsUpExtendCode")) for number in numbers])
+    return await _send(call, [(number, params["SignName"], values, params.get("SmsUpExtendCode")) for number in numbers])
 
 
 @product.operation("SendBatchSms")
@@ -103,7 +107,7 @@ async def send_batch_sms(call):
     parsed = [variables(item, "isv.INVALID_JSON_PARAM") for item in values]
     for one in parsed:
         _check_code_variable(one)
-    return _send(call, list(zip(numbers, signs, parsed, extends)))
+    return await _send(call, list(zip(numbers, signs, parsed, extends)))
 
 
 def _json_array(text: str | None, length: int | None) -> list | None:
@@ -118,6 +122,6 @@ def _json_array(text: str | None, length: int | None) -> list | None:
 
 @product.operation("QuerySendDetails")
 async def query_send_details(call):
-    total, rows = send_details(call)
+    total, rows = await send_details(call)
     return {"RequestId": call.request_id, "Code": "OK", "Message": "OK", "TotalCount": total,
             "SmsSendDetailDTOs": {"SmsSendDetailDTO": rows}}

@@ -65,8 +65,8 @@ async def keystone_create_user_token_by_password(call):
     scoped = _scope(auth["scope"], domain)
 
     now, ttl = world.clock.now(), call.settings["token_ttl_s"]
-    token = "MII" + base64.b64encode(world.rng.randbytes(TOKEN_BYTES)).decode()
-    world.store.put(TOKENS, token, Principal("iam-token", {
+    token = "MII" + base64.b64encode((await world.draw("iam.token", user_id)).randbytes(TOKEN_BYTES)).decode()
+    await world.store.put(TOKENS, token, Principal("iam-token", {
         "domain_id": domain["id"], "domain": domain["name"], "user_id": user_id, "user": user["name"],
     }), ttl=ttl)
     body = {

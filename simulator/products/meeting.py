@@ -84,28 +84,31 @@ def _user_info(user_id: str, account: str, name: str, admin_type: int, app_id: s
     }
 
 
-def _issue_token(call, user: dict, client_type: int) -> dict:
+async def _issue_token(call, user: dict, client_type: int) -> dict:
     """Store a new token for `user`, evicting the user's oldest beyond the allowed count."""
     world, settings = call.world, call.settings
     now = world.clock.now()
     ttl, refresh_ttl = settings["token_ttl_s"], settings["refresh_token_ttl_s"]
-    token = _random_token(world.rng, "stb", 36)
+    rng = await world.draw("meeting.token", user["userId"])
+    token = _random_token(rng, "stb", 36)
     created_ms = int(now * 1000)
     principal = Principal("meeting-token", {"user_id": user["userId"], "account": user["ucloginAccount"],
                                             "user": user, "client_type": client_type, "created_ms": created_ms,
                                             "expires_at": now + ttl})
-    world.store.put(TOKENS, token, principal, ttl=ttl)
+    await world.store.put(TOKENS, token, principal, ttl=ttl)
 
     allowed = settings["tokens_per_user"] if client_type == API_CLIENT_TYPE else 1
-    live = [t for t in world.store.get(USER_TOKENS, user["userId"], []) if world.store.get(TOKENS, t)]
-    live.append(token)
-    while len(live) > allowed:
-        world.store.pop(TOKENS, live.pop(0))
-    world.store.put(USER_TOKENS, user["userId"], live, ttl=ttl)
-    return _token_info(call, token, principal, ttl)
+
+    def hold(values):   # the user's tokens, oldest first (lapsed ones are the oldest): the newest `allowed` stay
+        held = (*(values[0] or ()), token)
+        return [held[-allowed:]], held[:-allowed]
+
+    for evicted in await world.store.update(USER_TOKENS, [user["userId"]], hold, ttl=ttl):
+        await world.store.pop(TOKENS, evicted)
+    return _token_info(call, token, principal, ttl, rng)
 
 
-def _token_info(call, token: str, principal: Principal, valid_s: float, with_user: bool = True) -> dict:
+def _token_info(call, token: str, principal: Principal, valid_s: float, rng, with_user: bool = True) -> dict:
     """The TokenInfo answer of a live token: `valid_s` seconds left from now."""
     world, settings = call.world, call.settings
     now, refresh_ttl = world.clock.now(), settings["refresh_token_ttl_s"]
@@ -116,7 +119,7 @@ def _token_info(call, token: str, principal: Principal, valid_s: float, with_use
         "clientType": principal["client_type"], "forceLoginInd": None,
         "firstLogin": False, "pwdExpired": False, "daysPwdAvailable": None, "proxyToken": None,
         "delayDelete": False, "tokenType": 0,
-        "refreshToken": _random_token(world.rng, "cnr", 40), "refreshValidPeriod": refresh_ttl,
+        "refreshToken": _random_token(rng, "cnr", 40), "refreshValidPeriod": refresh_ttl,
         "refreshExpireTime": int(created_ms / 1000 + refresh_ttl), "refreshCreateTime": created_ms,
     }
     if not with_user:
@@ -140,12 +143,12 @@ async def create_account_token(call):
     account, password = _basic_credentials(call.headers["authorization"])
     configured = call.world.credentials.find("meeting_accounts", account=account)
     if (configured is None or account != call.body["account"]
-            or not hmac.compare_digest(_password(call, configured).encode(), password.encode())):
+            or not hmac.compare_digest((await _password(call, configured)).encode(), password.encode())):
         raise SimError("USG.000000020")
     user_id = configured.get("user_id") or _stable_id("account", account)
     name = configured.get("name") or call.world.profiles.person_name(f"meeting:{user_id}")
     user = _user_info(user_id, account, name, admin_type=2, app_id=None)
-    return _issue_token(call, user, call.body["clientType"])
+    return await _issue_token(call, user, call.body["clientType"])
 
 
 def _app_authorization(value: str) -> dict:
@@ -180,7 +183,7 @@ async def create_app_id_token(call):
     stable_id = _stable_id("app", f"{app_id}/{user_id}")
     name = body.get("userName") or world.profiles.person_name(f"meeting:{stable_id}")
     user = _user_info(stable_id, account, name, admin_type=2 if user_id else 0, app_id=app_id)
-    return _issue_token(call, user, body["clientType"])
+    return await _issue_token(call, user, body["clientType"])
 
 
 def _language(call) -> str:
@@ -197,13 +200,13 @@ def _code_scope(call) -> str:
 async def send_veri_code_for_update_user_info(call):
     contact, settings = call.body["contact"], call.settings
     channel = "email" if "@" in contact else "sms"      # the spec's pattern admits only these two
-    code = CODES.issue(call, _code_scope(call), contact)
+    code = await CODES.issue(call, _code_scope(call), contact)
     text = TEXTS[_language(call)].format(code=code, seconds=settings["code_ttl_s"])
-    call.send_code(channel, contact, code, text)
+    await call.send_code(channel, contact, code, text)
     return None
 
 
-def _check_contact_code(call, scope: str, then: str | None = None) -> str:
+async def _check_contact_code(call, scope: str, then: str | None = None) -> str:
     """The body's contact once its verificationCode checks in `scope` (attempts limited per contact)."""
     body, settings, world = call.body, call.settings, call.world
     code = body.get("verificationCode")
@@ -211,25 +214,25 @@ def _check_contact_code(call, scope: str, then: str | None = None) -> str:
         raise SimError("USG.000000001", field="verificationCode")
     contact = body["contact"]
     # Counted and checked without awaiting in between, so concurrent attempts cannot overshoot.
-    if not world.store.hit(VERIFY_ATTEMPTS, contact, settings["verify_attempts_per_window"], settings["verify_window_s"]):
+    if not await world.store.hit(VERIFY_ATTEMPTS, contact, settings["verify_attempts_per_window"], settings["verify_window_s"]):
         raise SimError("USG.000000012")
-    CODES.check(call, scope, contact, code, then=then)
+    await CODES.check(call, scope, contact, code, then=then)
     return contact
 
 
 @product.operation("CheckVeriCodeForUpdateUserInfo")
 async def check_veri_code_for_update_user_info(call):
     # the SDK's next step, UpdateContact, carries the same code again
-    _check_contact_code(call, _code_scope(call), then=f"{_code_scope(call)}:contact")
+    await _check_contact_code(call, _code_scope(call), then=f"{_code_scope(call)}:contact")
     return None
 
 
 @product.operation("UpdateContact")
 async def update_contact(call):
-    contact = _check_contact_code(call, f"{_code_scope(call)}:contact")
+    contact = await _check_contact_code(call, f"{_code_scope(call)}:contact")
     kind = "email" if "@" in contact else "phone"
-    contacts = call.world.store.get(CONTACTS, _code_scope(call), {})
-    call.world.store.put(CONTACTS, _code_scope(call), {**contacts, kind: contact})
+    await call.world.store.update(CONTACTS, [_code_scope(call)], lambda contacts: (
+        [{**(contacts[0] or {}), kind: contact}], None))
     return None
 
 
@@ -239,32 +242,33 @@ async def update_contact(call):
 async def update_token(call):
     token, ttl = call.headers["x-access-token"], call.settings["token_ttl_s"]
     principal = Principal("meeting-token", {**call.principal.credential, "expires_at": call.world.clock.now() + ttl})
-    call.world.store.put(TOKENS, token, principal, ttl=ttl)
-    return _token_info(call, token, principal, ttl)
+    await call.world.store.put(TOKENS, token, principal, ttl=ttl)
+    return _token_info(call, token, principal, ttl, await call.world.draw("meeting.token", principal["user_id"]))
 
 
 @product.operation("DeleteToken")
 async def delete_token(call):
-    call.world.store.pop(TOKENS, call.headers["x-access-token"])
+    await call.world.store.pop(TOKENS, call.headers["x-access-token"])
     return None
 
 
 @product.operation("CheckToken")
 async def check_token(call):
     body, store = call.body, call.world.store
-    principal = store.get(TOKENS, body["token"])
+    principal = await store.get(TOKENS, body["token"])
     if principal is None:
         raise SimError("USG.000000004")
     if body.get("needGenNewToken"):
-        return _issue_token(call, principal["user"], principal["client_type"])
+        return await _issue_token(call, principal["user"], principal["client_type"])
     left = principal["expires_at"] - call.world.clock.now()
-    return _token_info(call, body["token"], principal, left, with_user=body.get("needAccountInfo", True))
+    return _token_info(call, body["token"], principal, left, await call.world.draw("meeting.token", principal["user_id"]),
+                       with_user=body.get("needAccountInfo", True))
 
 
 # --- forgotten password ----------------------------------------------------------------------
 
-def _password(call, account: dict) -> str:
-    return call.world.store.get(PASSWORDS, account["account"]) or str(account.get("password", ""))
+async def _password(call, account: dict) -> str:
+    return (await call.world.store.get(PASSWORDS, account["account"])) or str(account.get("password", ""))
 
 
 def _account(call, user: str) -> dict:
@@ -277,17 +281,17 @@ def _account(call, user: str) -> dict:
     raise SimError("USG.000000013")
 
 
-def _pass_token(call, namespace: str, holder: str) -> dict:
-    token = f"{call.world.rng.getrandbits(128):032x}"
+async def _pass_token(call, namespace: str, holder: str) -> dict:
+    token = f"{(await call.world.draw(namespace, holder)).getrandbits(128):032x}"
     ttl = call.settings["reset_token_ttl_s"]
-    call.world.store.put(namespace, token, holder, ttl=ttl)
+    await call.world.store.put(namespace, token, holder, ttl=ttl)
     return {"token": token, "expire": ttl}
 
 
-def _spend_pass(call, namespace: str, token: str, holder: str) -> None:
-    if call.world.store.get(namespace, token) != holder:
+async def _spend_pass(call, namespace: str, token: str, holder: str) -> None:
+    if await call.world.store.get(namespace, token) != holder:
         raise SimError("USG.000000016")
-    call.world.store.pop(namespace, token)
+    await call.world.store.pop(namespace, token)
 
 
 def _masked(contact: str | None) -> str | None:
@@ -303,7 +307,7 @@ def _masked(contact: str | None) -> str | None:
 async def send_slide_verify_code(call):
     settings, user = call.settings, call.body["user"]
     _account(call, user)
-    token, captcha = SLIDERS.issue(call, settings["slider_width"], settings["slider_height"],
+    token, captcha = await SLIDERS.issue(call, settings["slider_width"], settings["slider_height"],
                                    settings["slider_piece_width"], settings["slider_ttl_s"], holder=user)
     return {"shadowImage": base64.b64encode(captcha.background_png).decode("ascii"),
             "cutImage": base64.b64encode(captcha.jigsaw_png).decode("ascii"),
@@ -313,43 +317,43 @@ async def send_slide_verify_code(call):
 @product.operation("CheckSlideVerifyCode")
 async def check_slide_verify_code(call):
     body, settings = call.body, call.settings
-    issued = SLIDERS.take(call, body["token"], settings["slider_ttl_s"])
+    issued = await SLIDERS.take(call, body["token"], settings["slider_ttl_s"])
     if issued is None:
-        raise SimError("USG.000000014" if SLIDERS.used(call, body["token"]) else "USG.000000015")
+        raise SimError("USG.000000014" if await SLIDERS.used(call, body["token"]) else "USG.000000015")
     hidden_x, user = issued
     if user != body["user"] or abs(body["pointX"] - hidden_x) > settings["slider_tolerance_px"]:
         raise SimError("USG.000000014")
-    return _pass_token(call, SLIDE_PASSES, user)
+    return await _pass_token(call, SLIDE_PASSES, user)
 
 
 @product.operation("SendVeriCodeForChangePwd")
 async def send_veri_code_for_change_pwd(call):
     body, settings = call.body, call.settings
     user = body["user"]
-    _spend_pass(call, SLIDE_PASSES, body["token"], user)
+    await _spend_pass(call, SLIDE_PASSES, body["token"], user)
     account = _account(call, user)
     phone, email = account.get("phone"), account.get("email")
     method = body.get("sendMethod") or ("sms" if phone else "email")
     to = phone if method == "sms" else email
     if not to:
         raise SimError("USG.000000013")
-    code = CODES.issue(call, CHANGE_PWD_SCOPE, user)
+    code = await CODES.issue(call, CHANGE_PWD_SCOPE, user)
     text = TEXTS[_language(call)].format(code=code, seconds=settings["code_ttl_s"])
-    call.send_code("sms" if method == "sms" else "email", to, code, text)
+    await call.send_code("sms" if method == "sms" else "email", to, code, text)
     return {"expire": settings["code_ttl_s"], "bindPhone": _masked(phone), "bindEmail": _masked(email)}
 
 
 @product.operation("CheckVerifyCode")
 async def check_verify_code(call):
     body = call.body
-    CODES.check(call, CHANGE_PWD_SCOPE, body["user"], body["code"])
-    return _pass_token(call, RESET_PASSES, _account(call, body["user"])["account"])
+    await CODES.check(call, CHANGE_PWD_SCOPE, body["user"], body["code"])
+    return await _pass_token(call, RESET_PASSES, _account(call, body["user"])["account"])
 
 
 @product.operation("ResetPwd")
 async def reset_pwd(call):
     body = call.body
     account = _account(call, body["user"])["account"]
-    _spend_pass(call, RESET_PASSES, call.headers["x-access-token"], account)
-    call.world.store.put(PASSWORDS, account, body["newPwd"])
+    await _spend_pass(call, RESET_PASSES, call.headers["x-access-token"], account)
+    await call.world.store.put(PASSWORDS, account, body["newPwd"])
     return None

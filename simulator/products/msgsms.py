@@ -13,7 +13,6 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
 from urllib.parse import urlsplit
 
 from simulator.auth.huawei_aksk import sign, string_to_sign
@@ -23,6 +22,7 @@ from simulator.core.product import CredentialKind, ProductModule
 from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import RetryPolicy
 from simulator.core.world.receipts import Fate, Receiver, Tracked
+from simulator.core.world.tasks import task
 
 REPORT_PUSH = "msgsms.report"
 product = ProductModule(
@@ -65,14 +65,14 @@ async def batch_send_sms(call):
     body = call.body
     numbers = body["to"].split(",")
     batch = Batch(numbers, body["templateId"], _paras(body.get("templateParas")), body.get("signature"))
-    return _send(call, body.get("statusCallback") or body.get("statusCallBack"), [batch])
+    return await _send(call, body.get("statusCallback") or body.get("statusCallBack"), [batch])
 
 
 @product.operation("BatchSendDiffSms")
 async def batch_send_diff_sms(call):
     batches = [Batch(item["to"], item["templateId"], item.get("templateParas") or [], item.get("signature"))
                for item in call.body["smsContent"]]
-    return _send(call, call.body.get("statusCallback"), batches)
+    return await _send(call, call.body.get("statusCallback"), batches)
 
 
 def _paras(text: str | None) -> list:
@@ -128,7 +128,13 @@ def _country(number: str) -> str | None:
     return next((COUNTRIES[digits[:n]] for n in (3, 2) if digits[:n] in COUNTRIES), None)
 
 
-def _send(call, callback_url: str | None, batches: list):
+async def _message_id(world, number: str) -> str:
+    """Shaped like the vendor's smsMsgId (a UUID, an underscore, a number), drawn per number."""
+    rng = await world.draw("msgsms.message-id", number)
+    return f"{new_request_id(rng, 'uuid')}_{rng.randrange(1, 10**8)}"
+
+
+async def _send(call, callback_url: str | None, batches: list):
     world, settings = call.world, call.settings
     sender = call.body["from"]
     _check_numbers(batches, settings["max_numbers"])
@@ -141,7 +147,7 @@ def _send(call, callback_url: str | None, batches: list):
         content = _content(settings, batch)
         for number in batch.to:
             entry = {"originTo": number, "createTime": created, "from": sender,
-                     "smsMsgId": f"{new_request_id(world.rng, 'uuid')}_{world.rng.randrange(1, 10**8)}"}
+                     "smsMsgId": await _message_id(world, number)}
             if number in seen:
                 entry["status"] = DUPLICATE_NUMBER
             elif content is None:
@@ -155,7 +161,7 @@ def _send(call, callback_url: str | None, batches: list):
             if entry["status"] == TAKEN:
                 text = f"【{batch.signature or settings['default_signature']}】{content}"
                 entry["total"] = _parts(text)
-                _take(call, entry, text, _code(batch.paras, settings["code_param"]), fates.of(number), receiver, now)
+                await _take(call, entry, text, _code(batch.paras, settings["code_param"]), fates.of(number), receiver, now)
             result.append(entry)
     if all(entry["status"] != TAKEN for entry in result):
         refusal = call.product.entry("E000510")
@@ -163,16 +169,16 @@ def _send(call, callback_url: str | None, batches: list):
     return {"code": TAKEN, "description": "Success", "result": result}
 
 
-def _take(call, entry: dict, text: str, code: str, fate: Fate, receiver: Receiver | None, now: float):
+async def _take(call, entry: dict, text: str, code: str, fate: Fate, receiver: Receiver | None, now: float):
     """The message reaches the phone unless its fate says otherwise; each of its parts is reported."""
     if fate.delivered:
-        call.send_code("sms", entry["originTo"], code, text)
+        await call.send_code("sms", entry["originTo"], code, text)
     delay = call.settings["report_delay_s"] if fate.delay_s is None else fate.delay_s
     fields = {"smsMsgId": entry["smsMsgId"], "total": entry["total"], "extend": call.body.get("extend")}
     for sequence in range(1, entry["total"] + 1):
         part = Tracked(f"{entry['smsMsgId']}/{sequence}", entry["originTo"], now, {**fields, "sequence": sequence})
         # kept until its report is due: Huawei has no query API to read it later
-        call.world.receipts.track(f"{product.name}.sent:{call.principal['app_key']}", part, fate, delay,
+        await call.world.receipts.track(f"{product.name}.sent:{call.principal['app_key']}", part, fate, delay,
                                   (DELIVERED, FAILED), delay, receiver)
 
 
@@ -180,7 +186,7 @@ def _receiver(call, url: str) -> Receiver:
     """Status reports go to the request's statusCallback one by one, form-encoded (sms_05_0003)."""
     settings = call.settings
     policy = RetryPolicy(attempts=1 + settings["report_retries"], interval_s=settings["report_retry_interval_s"])
-    signer = partial(_report_signature, call.world, call.principal.credential, url) if settings["sign_reports"] else None
+    signer = task(_report_signature, call.principal.credential, url) if settings["sign_reports"] else None
     return Receiver(kind=REPORT_PUSH, url=url, render=_report, policy=policy, headers={"Content-Type": FORM_TYPE},
                     faults=call.callback_faults, single=True, encoding="form", sign=signer)
 

@@ -19,6 +19,7 @@ import string
 from simulator.core.errors import SimError
 from simulator.core.product import CodePolicy, CredentialKind, ProductModule
 from simulator.core.wiring import Needs
+from simulator.core.world.store import KEEP
 from simulator.products._slider import Sliders
 
 SMS_CODES = CodePolicy(wrong="SMS.0002", expired="SMS.0003", throttled="SMS.0001", length="sms_code_length",
@@ -73,9 +74,10 @@ def _point(point_json: str) -> tuple[float, float]:
 @product.operation("GetCaptcha")
 async def get_captcha(call):
     settings, world = call.settings, call.world
-    token, captcha = CAPTCHAS.issue(call, settings["captcha_width"], settings["captcha_height"],
+    token, captcha = await CAPTCHAS.issue(call, settings["captcha_width"], settings["captcha_height"],
                                     settings["jigsaw_width"], settings["captcha_ttl_s"])
-    secret_key = "".join(world.rng.choice(string.ascii_letters + string.digits) for _ in range(SECRET_KEY_LENGTH))
+    rng = await world.draw("oneaccess.secret-key", token)
+    secret_key = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(SECRET_KEY_LENGTH))
     return {
         "captchaId": None,
         "projectCode": None,
@@ -99,16 +101,16 @@ async def get_captcha(call):
 async def validate_captcha(call):
     body, settings, store = call.body, call.settings, call.world.store
     token = body["token"]
-    issued = CAPTCHAS.take(call, token, settings["captcha_ttl_s"])
+    issued = await CAPTCHAS.take(call, token, settings["captcha_ttl_s"])
     if issued is None:
-        raise SimError("CAPTCHA.0003" if CAPTCHAS.used(call, token) else "CAPTCHA.0001")
+        raise SimError("CAPTCHA.0003" if await CAPTCHAS.used(call, token) else "CAPTCHA.0001")
     hidden_x = issued[0]
     x, y = _point(body["point_json"])
     if abs(x - hidden_x) > settings["captcha_tolerance_px"] or y != settings["captcha_y"]:
         raise SimError("CAPTCHA.0002")
     # Java doubles, as the vendor's example prints them: 237.0
     captcha_token = f'{token}{SEPARATOR}{{"x":{x!r},"y":{y!r}}}'
-    store.put(CAPTCHA_TOKENS, token, {"captcha_token": captcha_token, "sender": body["sender"]},
+    await store.put(CAPTCHA_TOKENS, token, {"captcha_token": captcha_token, "sender": body["sender"]},
               ttl=settings["captcha_token_ttl_s"])
     return {"captcha_token": captcha_token}
 
@@ -118,48 +120,59 @@ async def send_sms_verify_code(call):
     body, settings, world = call.body, call.settings, call.world
     mobile, captcha_token = body["mobile"], body["captcha_token"]
     token = captcha_token.partition(SEPARATOR)[0]
-    issued = world.store.get(CAPTCHA_TOKENS, token)
-    if issued is None or issued["captcha_token"] != captcha_token or issued["sender"] != mobile:
-        raise SimError("CAPTCHA.0003" if world.store.get(SPENT_CAPTCHA_TOKENS, token) else "CAPTCHA.0004")
-    code = SMS_CODES.issue(call, body["type"], mobile)
-    world.store.pop(CAPTCHA_TOKENS, token)
-    world.store.put(SPENT_CAPTCHA_TOKENS, token, True, ttl=settings["captcha_token_ttl_s"])
+    ttl = settings["captcha_token_ttl_s"]
+
+    def spend(values):   # the captcha token is good for one send: taken in the same step as it is checked
+        issued = values[0]
+        if issued is None or issued["captcha_token"] != captcha_token or issued["sender"] != mobile:
+            return values, None
+        return [None], issued
+
+    issued = await world.store.update(CAPTCHA_TOKENS, [token], spend, ttl=KEEP)
+    if issued is None:
+        raise SimError("CAPTCHA.0003" if await world.store.get(SPENT_CAPTCHA_TOKENS, token) else "CAPTCHA.0004")
+    try:
+        code = await SMS_CODES.issue(call, body["type"], mobile)
+    except SimError:   # a refused send leaves the captcha token usable, as the vendor's does
+        await world.store.put(CAPTCHA_TOKENS, token, issued, ttl=ttl)
+        raise
+    await world.store.put(SPENT_CAPTCHA_TOKENS, token, True, ttl=ttl)
     minutes = math.ceil(settings["sms_code_ttl_s"] / 60)
     text = SMS_TEXTS[_language(call)].format(code=code, minutes=minutes)
-    call.send_code("sms", mobile, code, text)
+    await call.send_code("sms", mobile, code, text)
     return None
 
 
-def _user(call, mobile: str) -> dict | None:
+async def _user(call, mobile: str) -> dict | None:
     """The user with this mobile: as registered or changed here, else as the scenario lists it."""
-    return call.world.store.get(USERS, mobile) or call.world.credentials.find("oneaccess_users", mobile=mobile)
+    return await call.world.store.get(USERS, mobile) or call.world.credentials.find("oneaccess_users", mobile=mobile)
 
 
-def _user_by_login(call, login: str) -> dict | None:
+async def _user_by_login(call, login: str) -> dict | None:
     """The user a password login names, by user name or mobile."""
-    found = _user(call, login)
+    found = await _user(call, login)
     if found is not None:
         return found
-    for _, user in call.world.store.items(USERS):
+    for _, user in await call.world.store.items(USERS):
         if user.get("user_name") == login:
             return user
     configured = call.world.credentials.find("oneaccess_users", user_name=login)
-    return None if configured is None else _user(call, configured["mobile"])
+    return None if configured is None else await _user(call, configured["mobile"])
 
 
-def _token(call) -> str:
-    return f"{call.world.rng.getrandbits(256):064x}"
+async def _token(call, mobile: str) -> str:
+    return f"{(await call.world.draw('oneaccess.token', mobile)).getrandbits(256):064x}"
 
 
-def _session(call, user: dict) -> dict:
+async def _session(call, user: dict) -> dict:
     ttl = call.settings["session_token_ttl_s"]
-    token = _token(call)
-    call.world.store.put(SESSIONS, token, user["mobile"], ttl=ttl)
+    token = await _token(call, user["mobile"])
+    await call.world.store.put(SESSIONS, token, user["mobile"], ttl=ttl)
     return {"status": "SUCCESS", "session_token": token, "expire": ttl}
 
 
-def _known_user(call, mobile: str) -> dict:
-    user = _user(call, mobile)
+async def _known_user(call, mobile: str) -> dict:
+    user = await _user(call, mobile)
     if user is None:
         raise SimError("ACCOUNT.0001")
     return user
@@ -168,55 +181,55 @@ def _known_user(call, mobile: str) -> dict:
 @product.operation("LoginByMobileVerifyCode")
 async def login_by_mobile_verify_code(call):
     mobile = call.body["mobile"]
-    user = _known_user(call, mobile)
-    SMS_CODES.check(call, "LOGIN_SMS", mobile, call.body["verify_code"])
-    return _session(call, user)
+    user = await _known_user(call, mobile)
+    await SMS_CODES.check(call, "LOGIN_SMS", mobile, call.body["verify_code"])
+    return await _session(call, user)
 
 
 @product.operation("RegisterByMobile")
 async def register_by_mobile(call):
     body = call.body
     mobile = body["mobile"]
-    if _user(call, mobile) is not None:
+    if await _user(call, mobile) is not None:
         raise SimError("ACCOUNT.0002")
-    SMS_CODES.check(call, "REGISTER_SMS", mobile, body["verify_code"])
+    await SMS_CODES.check(call, "REGISTER_SMS", mobile, body["verify_code"])
     user = {"mobile": mobile, "user_name": body.get("user_name") or mobile}
     if body.get("pwd"):
         user["password"] = body["pwd"]
-    call.world.store.put(USERS, mobile, user)
-    return _session(call, user)
+    await call.world.store.put(USERS, mobile, user)
+    return await _session(call, user)
 
 
 @product.operation("LoginByUserNamePwd")
 async def login_by_user_name_pwd(call):
     body = call.body
-    user = _user_by_login(call, body["user_name"])
+    user = await _user_by_login(call, body["user_name"])
     if user is None or not user.get("password") or not hmac.compare_digest(
             str(user["password"]).encode(), body["password"].encode()):
         raise SimError("ACCOUNT.0003")
     if user.get("mfa") == "sms":
-        token = _token(call)
-        call.world.store.put(STATE_TOKENS, token, user["mobile"], ttl=call.settings["state_token_ttl_s"])
+        token = await _token(call, user["mobile"])
+        await call.world.store.put(STATE_TOKENS, token, user["mobile"], ttl=call.settings["state_token_ttl_s"])
         return {"status": "MFA_AUTH", "state_token": token}
-    return _session(call, user)
+    return await _session(call, user)
 
 
 @product.operation("SecondaryAuthByMobileVerifyCode")
 async def secondary_auth_by_mobile_verify_code(call):
     mobile, store = call.body["mobile"], call.world.store
     state_token = call.headers["x-state-token"]
-    if store.get(STATE_TOKENS, state_token) != mobile:
+    if await store.get(STATE_TOKENS, state_token) != mobile:
         raise SimError("STATE.0001")
-    SMS_CODES.check(call, "OTP_REST_SMS", mobile, call.body["verify_code"])
-    store.pop(STATE_TOKENS, state_token)
-    return _session(call, _known_user(call, mobile))
+    await SMS_CODES.check(call, "OTP_REST_SMS", mobile, call.body["verify_code"])
+    await store.pop(STATE_TOKENS, state_token)
+    return await _session(call, await _known_user(call, mobile))
 
 
 @product.operation("GetBackPwdByMobile")
 async def get_back_pwd_by_mobile(call):
     body = call.body
     mobile = body["mobile"]
-    user = _known_user(call, mobile)
-    SMS_CODES.check(call, "FORGET_PWD_SMS", mobile, body["verify_code"])
-    call.world.store.put(USERS, mobile, {**user, "password": body["password"]})
+    user = await _known_user(call, mobile)
+    await SMS_CODES.check(call, "FORGET_PWD_SMS", mobile, body["verify_code"])
+    await call.world.store.put(USERS, mobile, {**user, "password": body["password"]})
     return None

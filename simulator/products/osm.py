@@ -41,9 +41,9 @@ def _language(call) -> str:
 @product.operation("SendVerifyCodes")
 async def send_verify_codes(call):
     body = call.body
-    code = CODES.issue(call, _account(call), repr(_contact(body)))
+    code = await CODES.issue(call, _account(call), repr(_contact(body)))
     text = TEXTS[_language(call)].format(code=code, minutes=call.settings["code_ttl_s"] // 60)
-    call.send_code(CHANNELS[body["contact_way"]], body["contact_value"], code, text)
+    await call.send_code(CHANNELS[body["contact_way"]], body["contact_value"], code, text)
     return SUCCESS
 
 
@@ -52,14 +52,14 @@ async def check_verify_codes(call):
     body, world = call.body, call.world
     contact = _contact(body)
     account = _account(call)
-    CODES.check(call, account, repr(contact), body["verify_code"])
+    await CODES.check(call, account, repr(contact), body["verify_code"])
     ttl = call.settings["verified_ttl_s"]
     record = {
         "contact_way": contact[0], "contact_value": contact[2], "area_code": contact[1],
-        "verified_id": f"{world.rng.getrandbits(80):020x}", "expires_at": world.clock.now() + ttl,
+        "verified_id": f"{(await world.draw('osm.verified-id', account)).getrandbits(80):020x}", "expires_at": world.clock.now() + ttl,
         "customer_id": body.get("customer_id") or "", "sub_customer_id": body.get("x_customer_id") or "",
     }
-    world.store.put(VERIFIED, (account, contact), record, ttl=ttl)
+    await world.store.put(VERIFIED, (account, contact), record, ttl=ttl)
     return SUCCESS
 
 
@@ -67,15 +67,15 @@ async def check_verify_codes(call):
 async def check_need_verify(call):
     query = call.params
     contact = (query["contact_way"], query.get("area_code") or "", query["contact_value"])
-    record = call.world.store.get(VERIFIED, (_account(call), contact))
+    record = await call.world.store.get(VERIFIED, (_account(call), contact))
     if record is None:
         return {"need_verify_code": 1, "expire_time": None}
     return {"need_verify_code": 0, "expire_time": iso_utc(record["expires_at"])}
 
 
-def _verified_by(call, account: str) -> list[dict]:
+async def _verified_by(call, account: str) -> list[dict]:
     """The caller's live verified contacts, oldest first."""
-    return [record for (owner, _), record in call.world.store.items(VERIFIED) if owner == account]
+    return [record for (owner, _), record in await call.world.store.items(VERIFIED) if owner == account]
 
 
 def _moment(text: str) -> float:
@@ -95,7 +95,7 @@ async def list_has_verified_contacts(call):
     still_verified_at = _moment(query["expired_time"]) if "expired_time" in query else None
     matching = [
         {k: record[k] for k in ("contact_way", "contact_value", "area_code", "verified_id")}
-        for record in _verified_by(call, _account(call))
+        for record in await _verified_by(call, _account(call))
         if all(record[k] == v for k, v in filters.items())
         and (still_verified_at is None or record["expires_at"] > still_verified_at)
     ]
@@ -103,11 +103,11 @@ async def list_has_verified_contacts(call):
     return {"count": len(matching), "contact_list": matching[offset:offset + limit]}
 
 
-def _prove_contacts(call, account: str) -> None:
+async def _prove_contacts(call, account: str) -> None:
     """Each remind contact is proved by a live verified_id of the caller on its channel, or by a code
     sent to it; a verified_id sent at all must be live and, with a remind contact, be that contact's."""
     body = call.body
-    verified = _verified_by(call, account)
+    verified = await _verified_by(call, account)
     for way, (header, field) in PROOFS.items():
         verified_id, contact_value = call.headers.get(header), body.get(field)
         if verified_id is not None:
@@ -118,17 +118,16 @@ def _prove_contacts(call, account: str) -> None:
             if "verify_code" not in body:
                 raise SimError(NOT_VERIFIED)
             contact = (way, body.get("area_code") or "", contact_value)   # as SendVerifyCodes keyed it
-            CODES.check(call, account, repr(contact), body["verify_code"])
+            await CODES.check(call, account, repr(contact), body["verify_code"])
 
 
 @product.operation("CreateCases")
 async def create_cases(call):
     account = _account(call)
-    _prove_contacts(call, account)
+    await _prove_contacts(call, account)
     world = call.world
     day = world.clock.utcnow().strftime("%Y%m%d")
-    number = world.store.get(CASES, day, 0) + 1
-    world.store.put(CASES, day, number)
+    number = await world.store.incr(CASES, day)
     return {"incident_id": f"CS{day}{number:06d}"}
 
 

@@ -11,13 +11,13 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
 from simulator.auth.wsse import header_pair, password_digest
 from simulator.core.errors import SimError
 from simulator.core.product import CredentialKind, ProductModule, RuleKey
 from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
+from simulator.core.world.tasks import task
 
 SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed 004 response example
 PUSH_TIME = "%Y-%m-%d %H:%M:%S"                                 # UTC (vendor-facts §5.2, §5.4)
@@ -27,6 +27,8 @@ PUSH_URL = re.compile(r"https?://[A-Za-z0-9\-:./]+")            # seed 004 table
 SERVICE_TYPE_VOICE_PLAYBACK = "001"                             # vendor-facts §5.4
 ACTIVE_CALLS = "voice-active-calls"
 FEE_BATCHES = "voice-fee-batches"
+FEE_RECORDS = "voice-fee-records"
+FEE_BATCH_TTL_S = 86_400   # well past any call's end and fee delay: then only a lapsed batch number is forgotten
 
 # stateDesc per stateCode (vendor-facts §5.3). Synthetic: the vendor documents no exact strings.
 STATE_DESCRIPTIONS = {
@@ -222,7 +224,7 @@ def _push_url(body: dict, field: str, configured: str | None) -> str | None:
     return url
 
 
-def _check_limits(world, settings, body, app_key):
+async def _check_limits(world, settings, body, app_key):
     subjects = {
         "sp_calls": "sp", "app_calls": app_key, "display_calls": body["displayNbr"],
         "caller_calls": body["displayNbr"], "callee_calls": body["calleeNbr"],
@@ -230,7 +232,7 @@ def _check_limits(world, settings, body, app_key):
     }
     for name, code in LIMITS.items():
         limit = settings[f"{name}_max"]
-        if limit and not world.store.hit(f"voice-{name}", subjects[name], limit, settings[f"{name}_window_s"]):
+        if limit and not await world.store.hit(f"voice-{name}", subjects[name], limit, settings[f"{name}_window_s"]):
             raise SimError(code)
 
 
@@ -257,9 +259,8 @@ def _timeline(plan: CallPlan, settings: dict, playback_s: float, start: float) -
     return events
 
 
-def _session_id(world, host: str, started: str) -> str:
+def _session_id(rng, host: str, started: str) -> str:
     """Shaped like the vendor's examples, e.g. 1201_612_4294967295_20190124030424@callenabler245.huaweicaas.com."""
-    rng = world.rng
     return f"{rng.choice((1200, 1201))}_{rng.randrange(100, 1000)}_{rng.getrandbits(32)}_{started}@{host}"
 
 
@@ -277,51 +278,55 @@ async def call_verify(call):
     app = call.principal.credential
     status_url = _push_url(body, "statusUrl", app.get("status_url"))
     fee_url = _push_url(body, "feeUrl", app.get("fee_url"))
-    _check_limits(world, settings, body, app["app_key"])
-    active = world.store.count(ACTIVE_CALLS)
-    if active >= settings["voice_ports"]:
-        raise SimError("1020154")
+    await _check_limits(world, settings, body, app["app_key"])
 
     heard = body["times"] or settings["loop_listen_times"]   # times 0 loops until the callee hangs up
     playback_s = settings["tone_s"] * (2 if body.get("posTone") else 1) + settings["readout_s"] * heard
     start = world.clock.now()
     started = world.clock.utcnow().strftime("%Y%m%d%H%M%S")
+    rng = await world.draw("voice.call", body["calleeNbr"])
     voice_call = VoiceCall(
-        session_id=_session_id(world, settings["session_host"], started),
-        icid=f"CAE-{started}-{world.rng.randrange(10**7, 10**8)}",
+        session_id=_session_id(rng, settings["session_host"], started),
+        icid=f"CAE-{started}-{rng.randrange(10**7, 10**8)}",
         app=app, caller=body["displayNbr"], callee=body["calleeNbr"],
         bind_num=body.get("bindNbr") or body["displayNbr"], user_data=body.get("userData"),
         status_url=status_url, fee_url=fee_url, times_heard=heard,
         events=_timeline(call.rule_data("call", ANSWERED), settings, playback_s, start),
         push_faults=call.callback_faults,
     )
-    with world.store.reserved(ACTIVE_CALLS, voice_call.session_id):   # the call's port
+    # the call's port, taken while one is free; given back if placing the call fails
+    if not await world.store.reserve(ACTIVE_CALLS, voice_call.session_id, settings["voice_ports"]):
+        raise SimError("1020154")
+    try:
         if voice_call.fee_url:
-            _queue_fee(world, settings, voice_call)
+            await _queue_fee(world, settings, voice_call)
         if voice_call.answered:
-            call.send_code("voice", body["calleeNbr"], body["verifyCode"], _transcript(body, heard))
+            await call.send_code("voice", body["calleeNbr"], body["verifyCode"], _transcript(body, heard))
         if voice_call.status_url:
-            world.scheduler.at(voice_call.events[0].at, partial(_play, world, settings, voice_call, 0))
+            await world.scheduler.at(voice_call.events[0].at, task(_play, settings, voice_call, 0))
         else:  # nobody receives the events: the port is only freed when the call ends (the call itself is not kept)
-            world.scheduler.at(voice_call.events[-1].at, partial(_end, world, voice_call.session_id))
+            await world.scheduler.at(voice_call.events[-1].at, task(_end, voice_call.session_id))
+    except BaseException:
+        await world.store.pop(ACTIVE_CALLS, voice_call.session_id)
+        raise
 
     answer = {**SUCCESS, "sessionId": voice_call.session_id}
     if body["returnIdlePort"] == "true":
-        answer["idlePort"] = max(settings["voice_ports"] - active - 1, 0)
+        answer["idlePort"] = max(settings["voice_ports"] - await world.store.count(ACTIVE_CALLS), 0)
     return answer
 
 
 async def _push(world, settings, kind: str, app: dict, url: str, body: dict, policy: RetryPolicy,
                 faults: CallbackFaults | None, session_ids):
-    sign = partial(_push_signature, world, app, url) if settings["sign_pushes"] else None
-    delivery = world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign,
+    sign = task(_push_signature, app, url) if settings["sign_pushes"] else None
+    delivery = await world.callbacks.record(kind, url, body, {"Content-Type": PUSH_CONTENT_TYPE}, policy, sign=sign,
                                       subjects=session_ids)
     await world.callbacks.send(delivery, faults)
 
 
-def _push_signature(world, app: dict, url: str, payload: bytes) -> dict:
+async def _push_signature(world, app: dict, url: str, payload: bytes) -> dict:
     """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2); it signs the URL, not the payload."""
-    nonce = f"{world.rng.getrandbits(128):032X}"
+    nonce = f"{(await world.draw('voice.push-nonce', app['app_key'])).getrandbits(128):032X}"
     created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = password_digest(app["app_secret"], f"{url}\n{nonce}\n{created}")
     return header_pair(app["app_key"], digest, nonce, created)
@@ -345,13 +350,13 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
         await _push(world, settings, STATUS_PUSH, voice_call.app, voice_call.status_url,
                     _status_body(voice_call, event), policy, voice_call.push_faults, [voice_call.session_id])
     if index + 1 < len(voice_call.events):
-        world.scheduler.at(voice_call.events[index + 1].at, partial(_play, world, settings, voice_call, index + 1))
+        await world.scheduler.at(voice_call.events[index + 1].at, task(_play, settings, voice_call, index + 1))
     else:
-        _end(world, voice_call.session_id)
+        await _end(world, voice_call.session_id)
 
 
-def _end(world, session_id: str):
-    world.store.pop(ACTIVE_CALLS, session_id)
+async def _end(world, session_id: str):
+    await world.store.pop(ACTIVE_CALLS, session_id)
 
 
 def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
@@ -385,28 +390,35 @@ def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
     return record
 
 
-def _queue_fee(world, settings, voice_call: VoiceCall):
+async def _queue_fee(world, settings, voice_call: VoiceCall):
     """Records of one app ending in the same second share a push, up to fee_merge_max (vendor-facts §5.4).
 
     Queued when the call is placed (its timeline is known then), so the batches do not depend on
-    how the status pushes of concurrent calls interleave.
+    how the status pushes of concurrent calls interleave. The batch open for a second is numbered
+    in FEE_BATCHES; its records gather in FEE_RECORDS until its push takes them.
     """
     end = voice_call.events[-1].at
-    key = (voice_call.app["app_key"], voice_call.fee_url, int(end))
-    batch = world.store.get(FEE_BATCHES, key)
-    if batch is None or len(batch) >= settings["fee_merge_max"]:
-        batch = []
-        world.store.put(FEE_BATCHES, key, batch)
-        world.scheduler.at(end + settings["fee_delay_s"],
-                           partial(_push_fees, world, settings, voice_call.app, voice_call.fee_url, key, batch,
-                                   voice_call.push_faults))
-    batch.append(_fee_record(voice_call, settings))
+    second = (voice_call.app["app_key"], voice_call.fee_url, int(end))
+    merge_max = settings["fee_merge_max"]
+
+    def join(values):
+        number, size = values[0] or (0, merge_max)
+        opened = size >= merge_max
+        return [(number + 1, 1) if opened else (number, size + 1)], (number + 1 if opened else number, opened)
+
+    number, opened = await world.store.update(FEE_BATCHES, [second], join, ttl=FEE_BATCH_TTL_S)
+    batch = (*second, number)
+    record = _fee_record(voice_call, settings)
+    await world.store.update(FEE_RECORDS, [batch], lambda records: ([(records[0] or ()) + (record,)], None),
+                             ttl=FEE_BATCH_TTL_S)
+    if opened:
+        await world.scheduler.at(end + settings["fee_delay_s"],
+                                 task(_push_fees, settings, voice_call.app, batch, voice_call.push_faults))
 
 
-async def _push_fees(world, settings, app, url, key, batch, faults):
-    if world.store.get(FEE_BATCHES, key) is batch:
-        world.store.pop(FEE_BATCHES, key)
+async def _push_fees(world, settings, app, batch: tuple, faults):
+    records = list(await world.store.pop(FEE_RECORDS, batch, ()))
     policy = RetryPolicy(attempts=1 + settings["fee_retries"], interval_s=settings["fee_retry_interval_s"],
                          timeout_s=settings["push_timeout_s"])
-    await _push(world, settings, FEE_PUSH, app, url, {"eventType": "fee", "feeLst": batch}, policy, faults,
-                [record["sessionId"] for record in batch])
+    await _push(world, settings, FEE_PUSH, app, batch[1], {"eventType": "fee", "feeLst": records}, policy, faults,
+                [record["sessionId"] for record in records])

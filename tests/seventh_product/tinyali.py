@@ -9,6 +9,6 @@ product = ProductModule("tinyali", needs=CODES.needs)
 @product.operation("SendTinyCode")
 async def send_tiny_code(call):
     phone = call.params["PhoneNumber"]
-    code = CODES.issue(call, call.principal["access_key_id"], phone)
-    call.send_code("sms", phone, code, f"TinyAli code {code}")
+    code = await CODES.issue(call, call.principal["access_key_id"], phone)
+    await call.send_code("sms", phone, code, f"TinyAli code {code}")
     return {"RequestId": call.request_id, "Code": "OK"}

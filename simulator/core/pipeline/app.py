@@ -1,5 +1,6 @@
 """The ASGI app: vendor traffic through the pipeline, `/__otpsim` to the admin API."""
 
+import asyncio
 import logging
 import time
 from urllib.parse import parse_qsl
@@ -29,7 +30,7 @@ class Simulator:
 
     def __init__(self, parts, document: dict, seed: int = 0, max_body: int = DEFAULT_MAX_BODY,
                  journal_capacity: int = 10_000, outbox_capacity: int = 10_000, listeners: dict | None = None,
-                 admin: AdminSettings | None = None):
+                 admin: AdminSettings | None = None, backend=None):
         self.products = parts.products
         self.modules = parts.contributions.modules
         self.schemes = parts.contributions.schemes
@@ -43,7 +44,9 @@ class Simulator:
         self.scenario_format = parts.scenario_format
         self.base_scenario = parts.default_scenario
         self.world = World(self.products, Scenario(document, self.rule_keys), seed, journal_capacity,
-                           outbox_capacity)
+                           outbox_capacity, backend)
+        self.world.compile_scenario = self.compile_scenario
+        self.loop = None
         self.admin = build_admin(self, admin)
 
     def _handlers(self) -> dict:
@@ -63,11 +66,13 @@ class Simulator:
         document = self.scenario_format.load(text, source)
         return Scenario(merge_documents([document], base=self.base_scenario), self.rule_keys), document
 
-    def use_scenario(self, scenario: Scenario, document: dict):
-        """A prepared scenario in force at once (its seed too, if it gives one)."""
-        self.world.use_scenario(scenario)
-        if "seed" in document:
-            self.world.reseed(document["seed"])
+    async def use_scenario(self, scenario: Scenario, document: dict):
+        """A prepared scenario in force at once (its seed too, if it gives one), on every worker."""
+        await self.world.put_scenario(scenario, document.get("seed"))
+
+    def compile_scenario(self, document: dict) -> Scenario:
+        """A scenario another worker put in force, from its merged document (checked there)."""
+        return Scenario(document, self.rule_keys)
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
@@ -85,10 +90,13 @@ class Simulator:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.loop = asyncio.get_running_loop()   # embedded servers run work on it from other threads
+                await self.world.backend.start(self.world)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.world.scheduler.clear()
+                await self.world.scheduler.clear()
                 await self.world.callbacks.close()
+                await self.world.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -109,7 +117,9 @@ class Simulator:
         if product is None:
             await send_whole(send, _otpsim_answer(404, f"no product serves {method} {path}"))
             return
-        request_id = new_request_id(world.rng, product.request_id_format)
+        if world.shared:
+            await world.backend.refresh(world)   # the clock and scenario in force, as other workers left them
+        request_id = new_request_id(await world.draw("request-id", product.name), product.request_id_format)
         if product.request_id_echo:
             # the client's own id comes back only when it has the shape the spec documents for ids
             given = headers.get(product.request_id_header)
@@ -120,7 +130,8 @@ class Simulator:
             product=product, operation=route.operation, route_error=route.error, method=method, path=path,
             wire_path=wire_path.decode("latin-1") if wire_path else path, query_string=query_string,
             host=host, headers=headers, wire_params=query, request_id=request_id,
-            received_at=world.clock.now(), settings=world.settings[product.name], world=world, receive=receive,
+            received_at=world.clock.now(), settings=world.settings[product.name], scenario=world.scenario,
+            world=world, receive=receive,
             path_params=route.path_params,
         )
         try:
@@ -135,7 +146,7 @@ class Simulator:
         fault = call.rule.fault if call.rule is not None else None
         sent = await deliver(scope, receive, send, call.answer, fault)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        world.journal.record(journal_entry(call, sent, fault, elapsed_ms))
+        await world.journal.record(journal_entry(call, sent, fault, elapsed_ms))
         if log.isEnabledFor(logging.INFO):
             outcome = f"{sent.status} {sent.code or '-'}" if sent else f"fault {fault.kind}"
             log.info("%s %s %.1fms", call.operation.qualified if call.operation else f"{method} {path}",

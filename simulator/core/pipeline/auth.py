@@ -96,7 +96,7 @@ def stored_token_scheme(name: str, header: str, namespace: str):
         token = call.headers.get(header)
         if token is None:
             return None
-        principal = call.world.store.get(namespace, token)
+        principal = await call.world.store.get(namespace, token)
         if principal is None:
             refuse(scheme_codes(call, name), "unknown-token")
         return principal

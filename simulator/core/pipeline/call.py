@@ -26,6 +26,7 @@ class Call:
         "request_id",     # this request's id, in the product's format
         "received_at",    # epoch seconds on the virtual clock
         "settings",       # the product's settings: spec defaults overridden by the scenario
+        "scenario",       # the Scenario in force as the request arrived: it is answered under that one throughout
         "world",
         "receive",        # the ASGI receive channel the body comes from
         # what the stages add
@@ -43,7 +44,7 @@ class Call:
 
     @classmethod
     def routed(cls, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
-               wire_params, request_id, received_at, settings, world, receive, path_params=None) -> "Call":
+               wire_params, request_id, received_at, settings, scenario, world, receive, path_params=None) -> "Call":
         """The context of a request routing has just matched (why a classmethod: docs/performance.md,
         Shaped for speed)."""
         self = object.__new__(cls)
@@ -62,6 +63,7 @@ class Call:
         self.request_id = request_id
         self.received_at = received_at
         self.settings = settings
+        self.scenario = scenario
         self.world = world
         self.receive = receive
         self.raw_body = b""
@@ -89,11 +91,11 @@ class Call:
         wire_headers.append(JSON_CONTENT_TYPE)
         return Answer(status, wire_headers, encode_json(body), None)
 
-    def send_code(self, channel: str, to: str, code: str, text: str):
+    async def send_code(self, channel: str, to: str, code: str, text: str):
         """Send `code` to `to` as this product and operation: it lands in the outbox, unless the
         scenario rule that matched says `deliver: false` (accepted, never arrives)."""
         rule = self.rule
-        self.world.outbox.send(self.product.name, self.operation.qualified, channel, to, code, text,
+        await self.world.outbox.send(self.product.name, self.operation.qualified, channel, to, code, text,
                                delivered=rule is None or rule.delivers)
 
     def rule_data(self, key: str, default=None):

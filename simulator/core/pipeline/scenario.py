@@ -141,9 +141,15 @@ def respond_answer(respond: dict) -> Answer:
     return Answer(int(respond["status"]), headers, body, None)
 
 
+RULE_COUNTS = "rule-counts"
+
+
 class Rule:
-    def __init__(self, index: int, spec: dict, rule_keys: dict):
+    def __init__(self, index: int, spec: dict, rule_keys: dict, serial: int = 0):
         self.spec = spec
+        # names the rule's counters in the store: its place counted from the end of the list, which
+        # a rule added in front (prepend) leaves as it is, on every worker
+        self.serial = serial
         self.name = spec.get("name", f"rule-{index + 1}")
         self.match = RuleMatch(spec.get("match") or {})
         self.after = spec.get("after", 0)
@@ -158,20 +164,20 @@ class Rule:
         self.receipts = Fates.from_spec(spec.get("receipts"))
         # the keys products declare (RuleKey), parsed once into what their handlers read
         self.data = {key: declared.parse(spec[key]) for key, declared in rule_keys.items() if key in spec}
-        self.seen = 0
-        self.answered = 0
 
-    def admit(self, rng) -> bool:
-        """Count a matching request; True if this rule answers it (after, times, probability)."""
-        self.seen += 1
-        if self.seen <= self.after:
+    async def admit(self, world, generation: int) -> bool:
+        """Count a matching request; True if this rule answers it (after, times, probability).
+        The counters live in the world's store, so `after` and `times` count across workers."""
+        store, counter = world.store, (generation, self.serial)
+        if self.after and await store.incr(RULE_COUNTS, (*counter, "seen")) <= self.after:
             return False
-        if self.times is not None and self.answered >= self.times:
+        if self.probability is not None and (await world.draw("scenario", counter)).random() >= self.probability:
             return False
-        if self.probability is not None and rng.random() >= self.probability:
-            return False
-        self.answered += 1
-        return True
+        if self.times is None:
+            return True
+        times = self.times
+        return await store.update(RULE_COUNTS, [(*counter, "answered")], lambda answered: (
+            [(answered[0] or 0) + 1], True) if (answered[0] or 0) < times else (answered, False))
 
 
 class Scenario:
@@ -182,12 +188,14 @@ class Scenario:
         self.credentials = document.get("credentials") or {}
         self.product_settings = document.get("products") or {}
         self._rule_keys = rule_keys or {}
-        self.rules = [Rule(index, spec, self._rule_keys) for index, spec in enumerate(document.get("rules") or [])]
+        specs = document.get("rules") or []
+        self.rules = [Rule(index, spec, self._rule_keys, len(specs) - 1 - index) for index, spec in enumerate(specs)]
         self._rules_by_operation: dict[str, OperationRules] = {}
+        self.generation = 0   # set as the world puts it in force: each scenario put in force counts afresh
 
-    def select(self, request, rng) -> Rule | None:
+    async def select(self, request, world) -> Rule | None:
         for rule in self._rules_for(request.operation).candidates(request):
-            if rule.match.fields_match(request) and rule.admit(rng):
+            if rule.match.fields_match(request) and await rule.admit(world, self.generation):
                 return rule
         return None
 
@@ -202,15 +210,11 @@ class Scenario:
 
     def prepend(self, spec: dict) -> Rule:
         """`spec` (a valid rule) in force at once, before every other rule; theirs keep their counters."""
-        rule = Rule(0, spec, self._rule_keys)
+        rule = Rule(0, spec, self._rule_keys, len(self.rules))
         self.rules.insert(0, rule)
         self.document["rules"] = [spec, *(self.document.get("rules") or [])]
         self._rules_by_operation.clear()
         return rule
-
-    def reset_counters(self):
-        for rule in self.rules:
-            rule.seen = rule.answered = 0
 
 
 class OperationRules:

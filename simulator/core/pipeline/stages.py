@@ -72,10 +72,9 @@ def parse_body(call, sim):
     call.body_problem = "unsupported-media-type"
 
 
-def select_rule(call, sim):
+async def select_rule(call, sim):
     """The first scenario rule that matches and admits the request."""
-    world = sim.world
-    call.rule = world.scenario.select(call, world.scenario_rng)
+    call.rule = await call.scenario.select(call, sim.world)
 
 
 async def delay(call, sim):
@@ -83,7 +82,7 @@ async def delay(call, sim):
     delay_ms = _header_delay(call.headers.get("x-otpsim-delay-ms"))
     rule = call.rule
     if delay_ms is None and rule is not None and rule.delay is not None:
-        delay_ms = rule.delay(sim.world.scenario_rng)
+        delay_ms = rule.delay(await sim.world.draw("delay", (call.scenario.generation, rule.serial)))
     if delay_ms:
         call.delay_ms = round(delay_ms, 3)
         await asyncio.sleep(delay_ms / 1000)

@@ -16,8 +16,8 @@ from simulator.core.world.clock import iso_utc
 VERSION = 1
 
 
-def build_report(sim, settings: ReportSettings | None = None) -> dict:
-    return report_from(Observed(sim), settings)
+async def build_report(sim, settings: ReportSettings | None = None) -> dict:
+    return report_from(await Observed.read(sim), settings)
 
 
 def report_from(observed: Observed, settings: ReportSettings | None = None) -> dict:

@@ -162,19 +162,24 @@ class Observed:
     """The journal and the deliveries of one simulator, read once for one report: a snapshot taken on
     the simulator's own thread, so the report can be worked out in another while requests go on."""
 
-    def __init__(self, sim):
+    def __init__(self, sim, entries: list, deliveries: list):
         self.products = sim.products
         self.now = sim.world.clock.now()
         self._settings = {name: dict(values) for name, values in sim.world.settings.items()}
         indexes = {name: catalogue_index(product) for name, product in self.products.items()}
         self.requests = [Request(entry, self.products.get(entry.product), indexes.get(entry.product, {}))
-                         for entry in sim.world.journal.entries()]
-        self.deliveries = sim.world.callbacks.list()
+                         for entry in entries]
+        self.deliveries = deliveries
         self.pushes = PushSpecs(self.products)
         self.operations = {op.qualified: op for product in self.products.values() for op in product.operations}
         self.error_rules = [rule for rule in sim.world.scenario.rules if rule.error is not None]
         self.error_rule_names = {rule.name for rule in self.error_rules}
         self.base_rule_names = {rule.get("name") for rule in ((sim.base_scenario or {}).get("rules") or [])}
+
+    @classmethod
+    async def read(cls, sim) -> "Observed":
+        world = sim.world
+        return cls(sim, await world.journal.entries(), await world.callbacks.list())
 
     def settings(self, product: str) -> dict:
         return self._settings.get(product, {})

@@ -72,7 +72,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         q = query(request, ("to", "channel", "product", "since", "limit"))
         since = whole(q["since"], "since") if "since" in q else 0
         limit = _limit(q)
-        messages = world.outbox.list(to=recipient(q.get("to")), channel=q.get("channel"),
+        messages = await world.outbox.list(to=recipient(q.get("to")), channel=q.get("channel"),
                                      product=known_product(q.get("product")), since=since)
         if limit is not None:
             messages = messages[len(messages) - limit:] if limit else []
@@ -82,7 +82,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         to = recipient(query(request, ("to",)).get("to"))
         if not to:
             raise AdminError(400, "to is required")
-        message = world.outbox.latest(to)
+        message = await world.outbox.latest(to)
         if message is None:
             raise AdminError(404, f"no message to {to}")
         return JSONResponse(message.as_dict())
@@ -101,12 +101,12 @@ def build_admin(sim, settings: AdminSettings | None = None):
 
     async def journal(request: Request):
         q = query(request, ("product", "operation", "limit"))
-        return JSONResponse(world.journal.list(product=known_product(q.get("product")), operation=q.get("operation"),
+        return JSONResponse(await world.journal.list(product=known_product(q.get("product")), operation=q.get("operation"),
                                                limit=_limit(q)))
 
     async def callbacks(request: Request):
         # `masked` is accepted for the page; secrets are masked always
-        return JSONResponse(world.callbacks.list(kind=query(request, ("kind", "masked")).get("kind")))
+        return JSONResponse(await world.callbacks.list(kind=query(request, ("kind", "masked")).get("kind")))
 
     async def clock(request: Request):
         query(request, ())
@@ -119,17 +119,9 @@ def build_admin(sim, settings: AdminSettings | None = None):
             if when is not None:
                 when = _instant(when)
             seconds = number(sent["advance"], "advance") if "advance" in sent else None
-            before = world.clock.mode, world.clock.now()
             try:
-                if mode is not None:
-                    world.clock.set_mode(mode)
-                if when is not None:
-                    world.clock.set(when)
-                if seconds is not None:
-                    world.clock.advance(seconds)
+                await world.move_clock(mode, when, seconds)
             except ValueError as problem:
-                world.clock.set_mode(before[0])
-                world.clock.set(before[1])
                 raise AdminError(400, f"{problem}; the clock is unchanged") from None
             await world.scheduler.settle()
         return JSONResponse(world.clock.describe())
@@ -143,7 +135,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
                                       "back); the previous one stays in force")
             prepared = await reading.read(sim.prepare_scenario, text, "request body",
                                           "scenario", "the previous one stays in force")
-            sim.use_scenario(*prepared)
+            await sim.use_scenario(*prepared)
         if request.query_params.get("format") == "yaml":
             text = yaml.safe_dump(world.scenario.document, sort_keys=False, allow_unicode=True, width=120)
             return Response(text, media_type="application/yaml; charset=utf-8")
@@ -151,7 +143,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
 
     async def reset(request: Request):
         query(request, ())
-        world.reset()
+        await world.reset()
         return JSONResponse({"status": "reset"})
 
     def named_product(request: Request):
@@ -183,7 +175,7 @@ def build_admin(sim, settings: AdminSettings | None = None):
         except ValueError as problem:
             raise AdminError(400, str(problem)) from None
         # a snapshot here, the work in a thread: a long journal does not hold up the requests meanwhile
-        built = await run_in_threadpool(report_from, Observed(sim), settings)
+        built = await run_in_threadpool(report_from, await Observed.read(sim), settings)
         if q.get("format") == "text":
             return PlainTextResponse(render(built))
         return JSONResponse(built)

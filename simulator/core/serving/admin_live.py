@@ -55,8 +55,7 @@ def live_routes(sim, max_body: int, reading: ScenarioReading) -> list[Route]:
         text = orjson.dumps({"rules": [rule]}, option=orjson.OPT_INDENT_2).decode()
         await reading.read(sim.scenario_format.load, text, "rule", "rule", "the scenario is unchanged")
         rule = {"name": f"added-{len(world.scenario.rules) + 1}", **rule}   # named after the wait: rules added at once differ
-        world.scenario.prepend(rule)
-        world.scenario_changed()
+        await world.prepend_rule(rule)
         return JSONResponse(rule, status_code=201)
 
     return [

@@ -6,15 +6,13 @@ and at most `capacity` are remembered.
 """
 
 import asyncio
-import itertools
 import json
 import posixpath
 import re
 import time
-from collections import deque
 from urllib.parse import urlencode
 from dataclasses import dataclass, field
-from functools import partial
+from simulator.core.world.tasks import run, task
 from typing import TYPE_CHECKING
 
 from urllib.parse import unquote, urlsplit
@@ -121,20 +119,22 @@ def encode_body(body, encoding: str) -> bytes:
 
 
 class Callbacks:
-    def __init__(self, clock, scheduler, rng, secrets: Secrets | None = None, concurrency: int = 32,
-                 capacity: int = 10_000, max_pending: int = 10_000, events=None):
+    """Deliveries kept in a log (newest `capacity`), each saved again after every change, so any
+    worker can make the next attempt. `max_pending` and `concurrency` hold per process."""
+
+    def __init__(self, clock, scheduler, log, secrets: Secrets | None = None, concurrency: int = 32,
+                 max_pending: int = 10_000, events=None):
         self._clock = clock
         self._secrets = secrets or Secrets()
         self._events = events
         self._scheduler = scheduler
-        self._rng = rng
+        self._log = log
         self._max_pending = max_pending
         self._pending = 0
         self._concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None
-        self._deliveries: deque[Delivery] = deque(maxlen=capacity)
-        self._ids = itertools.count(1)
         self._client: httpx.AsyncClient | None = None
+        self.world = None   # set by the World that owns it: fault draws and signers use it
 
     def _http(self) -> "httpx.AsyncClient":
         if self._client is None:
@@ -143,16 +143,22 @@ class Callbacks:
             self._slots = asyncio.Semaphore(self._concurrency)
         return self._client
 
-    def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
-               sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json",
-               subjects=()) -> Delivery:
-        delivery = Delivery(next(self._ids), kind, url, body, dict(headers), policy or RetryPolicy(), sign,
+    async def record(self, kind: str, url: str, body, headers: dict, policy: RetryPolicy | None = None,
+                     sign=None, duplicate_of: int | None = None, accepts=None, encoding: str = "json",
+                     subjects=()) -> Delivery:
+        """`sign` and `accepts` are module-level functions or Tasks: a delivery is data any worker can resume."""
+        delivery = Delivery(0, kind, url, body, dict(headers), policy or RetryPolicy(), sign,
                             accepts or answered_200, encoding, duplicate_of=duplicate_of, subjects=tuple(subjects),
                             created=self._clock.now())
-        self._deliveries.append(delivery)
+        delivery.id = await self._log.add(delivery)
+        await self._log.put(delivery.id, delivery)   # now with its id
         self._pending += 1
         self._published(delivery)
         return delivery
+
+    async def _save(self, delivery: Delivery):
+        await self._log.put(delivery.id, delivery)
+        self._published(delivery)
 
     def _published(self, delivery: Delivery):
         if self._events is not None and self._events.listening:
@@ -160,38 +166,40 @@ class Callbacks:
 
     def _finish(self, delivery: Delivery, state: str):
         if delivery.state == "pending":
-            self._pending -= 1
+            self._pending = max(self._pending - 1, 0)
         delivery.state = state
 
     async def send(self, delivery: Delivery, faults: CallbackFaults | None = None):
         """Deliver now, or as the scenario's callback faults say: dropped, sent twice, held back."""
         if self._pending > self._max_pending:
-            self.drop(delivery, "queue full")
+            await self.drop(delivery, "queue full")
             return
         if targets_admin(delivery.url):
-            self.drop(delivery, f"refused: a push may not target the admin API ({ADMIN_PREFIX})")
+            await self.drop(delivery, f"refused: a push may not target the admin API ({ADMIN_PREFIX})")
             return
         copies = [delivery]
         if faults is not None and faults.applies(delivery.kind):
-            if faults.drop and self._rng.random() < faults.drop:
+            rng = await self.world.draw("callbacks", delivery.kind)
+            if faults.drop and rng.random() < faults.drop:
                 delivery.faults.append("drop")
-                self.drop(delivery, "scenario: drop")
+                await self.drop(delivery, "scenario: drop")
                 return
-            if faults.duplicate and self._rng.random() < faults.duplicate:
+            if faults.duplicate and rng.random() < faults.duplicate:
                 delivery.faults.append("duplicate")
-                copies.append(self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
-                                          delivery.policy, delivery.sign, duplicate_of=delivery.id,
-                                          accepts=delivery.accepts, encoding=delivery.encoding,
-                                          subjects=delivery.subjects))
-                copies[-1].faults.append("duplicate")
-            hold = faults.delay_s + (self._rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
+                copy = await self.record(delivery.kind, delivery.url, delivery.body, delivery.headers,
+                                         delivery.policy, delivery.sign, duplicate_of=delivery.id,
+                                         accepts=delivery.accepts, encoding=delivery.encoding,
+                                         subjects=delivery.subjects)
+                copy.faults.append("duplicate")
+                copies.append(copy)
+            hold = faults.delay_s + (rng.uniform(0, faults.out_of_order_s) if faults.out_of_order_s else 0)
             if hold > 0:
                 held = [name for name, value in (("delay", faults.delay_s), ("out_of_order", faults.out_of_order_s)) if value]
                 for copy in copies:
                     copy.faults.extend(held)
                     copy.due = self._clock.now() + hold
-                    self._scheduler.at(copy.due, partial(self.deliver, copy))
-                    self._published(copy)
+                    await self._save(copy)
+                    await self._scheduler.at(copy.due, task(attempt_delivery, copy.id))
                 return
         for copy in copies:
             await self.deliver(copy)
@@ -204,7 +212,7 @@ class Callbacks:
             delivery.due = self._clock.now()
         payload = encode_body(delivery.body, delivery.encoding)
         if delivery.sign is not None:
-            delivery.headers.update(delivery.sign(payload))
+            delivery.headers.update(await run(delivery.sign, self.world, payload))
         attempt = {"at": iso_utc(self._clock.now())}
         async with self._slots:
             started = time.perf_counter()
@@ -225,26 +233,36 @@ class Callbacks:
             self._finish(delivery, "delivered")
         elif (wait := delivery.policy.wait_after(len(delivery.attempts))) is not None:
             delivery.due += wait
-            self._scheduler.at(delivery.due, lambda: self.deliver(delivery))
+            await self._scheduler.at(delivery.due, task(attempt_delivery, delivery.id))
         else:
             self._finish(delivery, "failed")
-        self._published(delivery)
+        await self._save(delivery)
         return ok
 
-    def drop(self, delivery: Delivery, reason: str):
+    async def drop(self, delivery: Delivery, reason: str):
         self._finish(delivery, "dropped")
         delivery.attempts.append({"at": iso_utc(self._clock.now()), "dropped": reason})
-        self._published(delivery)
+        await self._save(delivery)
 
-    def list(self, kind: str | None = None) -> list[dict]:
+    async def list(self, kind: str | None = None) -> list[dict]:
         """Every delivery, secrets masked (issue 15: a push's X-AKSK is never shown)."""
-        return [d.as_dict(self._secrets) for d in self._deliveries if kind is None or d.kind == kind]
+        return [d.as_dict(self._secrets) for _, d in await self._log.rows() if kind is None or d.kind == kind]
 
-    def clear(self):
-        self._deliveries.clear()
+    async def get(self, delivery_id: int) -> Delivery | None:
+        return await self._log.get(delivery_id)
+
+    async def clear(self):
+        await self._log.clear()
         self._pending = 0
 
     async def close(self):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+async def attempt_delivery(world, delivery_id: int):
+    """A scheduled attempt of a kept delivery (gone if the log dropped it meanwhile)."""
+    delivery = await world.callbacks.get(delivery_id)
+    if delivery is not None and delivery.state == "pending":
+        await world.callbacks.deliver(delivery)

@@ -4,9 +4,7 @@ Entries keep headers and bodies as the bytes that crossed the wire (bodies cut a
 they are decoded and masked only when the journal is read, so recording costs a request little.
 """
 
-import itertools
 import re
-from collections import deque
 from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
 
@@ -123,34 +121,37 @@ class Journal:
     garbage collector's tracking, where ten thousand kept objects would be walked by every full
     collection and lengthen the pauses of the requests it interrupts; it is also a third of a dict."""
 
-    def __init__(self, capacity: int = 10_000, events=None, secrets: Secrets | None = None):
+    def __init__(self, log, events=None, secrets: Secrets | None = None):
         self._secrets = secrets or Secrets()
-        self._rows: deque[tuple] = deque(maxlen=capacity)
-        self._ids = itertools.count(1)
+        self._log = log
         self._events = events
 
-    def record(self, entry: Entry):
-        entry.id = next(self._ids)
-        self._rows.append(_AS_ROW(entry))
+    async def record(self, entry: Entry):
+        entry.id = await self._log.add(_AS_ROW(entry))
         if self._events is not None and self._events.listening:
             self._events.publish("journal", entry.readable(self._secrets))
 
-    def entries(self) -> list[Entry]:
+    async def entries(self) -> list[Entry]:
         """Every entry as recorded, oldest first: raw headers and bodies, nothing masked (for in-process readers)."""
-        return [Entry(*row) for row in self._rows]
+        return [_entry(row_id, row) for row_id, row in await self._log.rows()]
 
-    def list(self, product=None, operation=None, limit: int | None = None) -> list[dict]:
+    async def list(self, product=None, operation=None, limit: int | None = None) -> list[dict]:
         """Entries oldest first; with `limit`, only the newest `limit` of those that match."""
         chosen = []
-        for row in reversed(self._rows):
+        for row_id, row in reversed(await self._log.rows()):
             if limit is not None and len(chosen) >= limit:
                 break
-            entry = Entry(*row)
+            entry = _entry(row_id, row)
             if (product is None or entry.product == product) and (
                     operation is None or entry.operation in (operation, f"{entry.product}.{operation}")):
                 chosen.append(entry)
         return [entry.readable(self._secrets) for entry in reversed(chosen)]
 
-    def clear(self):
-        self._rows.clear()
-        self._ids = itertools.count(1)
+    async def clear(self):
+        await self._log.clear()
+
+
+def _entry(row_id: int, row: tuple) -> Entry:
+    entry = Entry(*row)
+    entry.id = row_id
+    return entry

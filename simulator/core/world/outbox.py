@@ -1,9 +1,7 @@
 """Every code sent — SMS, e-mail, voice — lands here, readable by tests."""
 
 import asyncio
-import itertools
 import time
-from collections import deque
 from dataclasses import asdict, dataclass
 
 from simulator.core.world.clock import iso_utc
@@ -27,31 +25,34 @@ class Message:
 
 
 class Outbox:
-    """Messages are kept as tuples of their fields and become Message objects when read (why:
-    docs/performance.md, Shaped for speed)."""
+    """Messages are kept as tuples of their fields, without the id, and become Message objects
+    when read (why: docs/performance.md, Shaped for speed)."""
 
-    def __init__(self, clock, capacity: int = 10_000, events=None):
+    def __init__(self, clock, log, events=None):
         self._clock = clock
         self._events = events
-        self._rows: deque[tuple] = deque(maxlen=capacity)
-        self._ids = itertools.count(1)
+        self._log = log
         self._waiters: dict[str, list[asyncio.Future]] = {}
 
-    def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str,
-             delivered: bool = True):
-        """A message; `delivered=False`: the vendor accepted it and it never arrives (its id is spent)."""
-        row = (next(self._ids), product, operation, channel, to, code, text, self._clock.now(), time.time())
+    async def send(self, product: str, operation: str, channel: str, to: str, code: str, text: str,
+                   delivered: bool = True):
+        """A message; `delivered=False`: the vendor accepted it and it never arrives."""
         if not delivered:
             return
-        self._rows.append(row)
+        row = (product, operation, channel, to, code, text, self._clock.now(), time.time())
+        message = Message(await self._log.add(row), *row)
         if self._events is not None and self._events.listening:
-            self._events.publish("outbox", Message(*row).as_dict())
-        for waiter in self._waiters.pop(to, []):
-            if not waiter.done():
-                waiter.set_result(Message(*row))
+            self._events.publish("outbox", message.as_dict())
+        self.arrived(message)
 
-    def list(self, to=None, channel=None, product=None, since: int = 0) -> list[Message]:
-        messages = (Message(*row) for row in self._rows)
+    def arrived(self, message: Message):
+        """Wake the waits for `message`'s recipient (a message sent here, or through another worker)."""
+        for waiter in self._waiters.pop(message.to, []):
+            if not waiter.done():
+                waiter.set_result(message)
+
+    async def list(self, to=None, channel=None, product=None, since: int = 0) -> list[Message]:
+        messages = (Message(row_id, *row) for row_id, row in await self._log.rows())
         return [
             m for m in messages
             if m.id > since
@@ -60,20 +61,20 @@ class Outbox:
             and (product is None or m.product == product)
         ]
 
-    def latest(self, to: str) -> Message | None:
-        for message in (Message(*row) for row in reversed(self._rows)):
-            if message.to == to:
-                return message
+    async def latest(self, to: str) -> Message | None:
+        for row_id, row in reversed(await self._log.rows()):
+            if row[3] == to:
+                return Message(row_id, *row)
         return None
 
     async def wait(self, to: str, timeout: float, since: int | None = None) -> Message | None:
         """The newest message to `to` (newer than `since` when given), waiting up to `timeout` seconds."""
-        existing = self.list(to=to, since=since or 0)
-        if existing:
-            return existing[0] if since is not None else existing[-1]
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(to, []).append(waiter)
+        self._waiters.setdefault(to, []).append(waiter)   # before looking: a message sent meanwhile wakes it
         try:
+            existing = await self.list(to=to, since=since or 0)
+            if existing:
+                return existing[0] if since is not None else existing[-1]
             return await asyncio.wait_for(waiter, timeout)
         except asyncio.TimeoutError:
             return None
@@ -84,6 +85,5 @@ class Outbox:
                 if not waiters:
                     del self._waiters[to]
 
-    def clear(self):
-        self._rows.clear()
-        self._ids = itertools.count(1)
+    async def clear(self):
+        await self._log.clear()

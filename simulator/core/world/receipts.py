@@ -11,10 +11,10 @@ the batch for its receiver, so the reports falling due together for one receiver
 push (split at `batch_max`), through the callbacks with their retries and callback faults.
 """
 
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
 
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
+from simulator.core.world.tasks import task
 
 OUTCOMES = ("delivered", "failed", "never")
 
@@ -103,54 +103,57 @@ class Receiver:
     sign: object = field(default=None, hash=False, compare=False)   # callable(payload) -> headers, per attempt
 
 
-class Receipts:
-    def __init__(self, store, clock, scheduler, callbacks):
-        self._store = store
-        self._clock = clock
-        self._scheduler = scheduler
-        self._callbacks = callbacks
-        self._batches: dict[tuple, list] = {}
+BATCHES = "receipt-batches"
 
-    def track(self, namespace: str, message: Tracked, fate: Fate, delay_s: float, codes: tuple[str, str],
-              retention_s: float, receiver: Receiver | None):
+
+class Receipts:
+    """Messages and their waiting reports live in the store, and settling and pushing are Tasks,
+    so any worker may run them."""
+
+    def __init__(self, store, scheduler):
+        self._store = store
+        self._scheduler = scheduler
+
+    async def track(self, namespace: str, message: Tracked, fate: Fate, delay_s: float, codes: tuple[str, str],
+                    retention_s: float, receiver: Receiver | None):
         """Keep `message` for `retention_s` (its query window) and settle it as `fate` says, after
         `delay_s` unless the fate says otherwise; `codes` are the product's (delivered, failed) defaults."""
-        self._store.put(namespace, message.id, message, ttl=retention_s)
+        await self._store.put(namespace, message.id, message, ttl=retention_s)
         if not fate.reported:
             return
         due = message.sent_at + (fate.delay_s if fate.delay_s is not None else delay_s)
         code = fate.code or codes[0 if fate.delivered else 1]
-        self._scheduler.at(due, partial(self._settle, message, fate, code, due, receiver))
+        await self._scheduler.at(due, task(_settle, namespace, message, fate, code, due, receiver))
 
-    def _settle(self, message: Tracked, fate: Fate, code: str, due: float, receiver: Receiver | None):
-        message.status, message.code, message.description, message.extra, message.reported_at = (
-            fate.outcome, code, fate.description, fate.fields, due)
-        if receiver is None:
-            return
-        key = (receiver.kind, receiver.url, receiver.faults, due)
-        batch = self._batches.get(key)
-        if batch is None:
-            batch = self._batches[key] = []
-            # runs after the other jobs due at this moment: reports settling together share the push
-            self._scheduler.at(due, partial(self._push, key, receiver))
-        batch.append(message)
-
-    async def _push(self, key: tuple, receiver: Receiver):
-        batch = self._batches.pop(key, [])
-        if receiver.single:
-            parts = [(receiver.render(message), [message]) for message in batch]
-        else:
-            parts = [([receiver.render(m) for m in batch[start:start + receiver.batch_max]],
-                      batch[start:start + receiver.batch_max]) for start in range(0, len(batch), receiver.batch_max)]
-        for body, messages in parts:
-            delivery = self._callbacks.record(receiver.kind, receiver.url, body, receiver.headers, receiver.policy,
-                                              sign=receiver.sign, accepts=receiver.accepts, encoding=receiver.encoding,
-                                              subjects=[m.id for m in messages])
-            await self._callbacks.send(delivery, receiver.faults)
-
-    def messages(self, namespace: str) -> list[Tracked]:
+    async def messages(self, namespace: str) -> list[Tracked]:
         """The messages of `namespace` still inside their retention, oldest first."""
-        return sorted((message for _, message in self._store.items(namespace)), key=lambda m: m.sent_at)
+        return sorted((message for _, message in await self._store.items(namespace)), key=lambda m: m.sent_at)
 
-    def clear(self):
-        self._batches.clear()
+
+async def _settle(world, namespace: str, message: Tracked, fate: Fate, code: str, due: float, receiver: Receiver | None):
+    store = world.store
+    message = replace(message, status=fate.outcome, code=code, description=fate.description, extra=fate.fields,
+                      reported_at=due)
+    await store.replace(namespace, message.id, message)   # for queries, while it is kept
+    if receiver is None:
+        return
+    # the reports falling due together for one receiver share a push; the first of them schedules it
+    key = (receiver.kind, receiver.url, repr(receiver.faults), due)
+    opened = await store.update(BATCHES, [key], lambda batches: (
+        [(batches[0] or ()) + (message,)], batches[0] is None))
+    if opened:   # runs after the other jobs due at this moment
+        await world.scheduler.at(due, task(_push, key, receiver))
+
+
+async def _push(world, key: tuple, receiver: Receiver):
+    batch = await world.store.pop(BATCHES, key, ())
+    if receiver.single:
+        parts = [(receiver.render(message), [message]) for message in batch]
+    else:
+        parts = [([receiver.render(m) for m in batch[start:start + receiver.batch_max]],
+                  batch[start:start + receiver.batch_max]) for start in range(0, len(batch), receiver.batch_max)]
+    for body, messages in parts:
+        delivery = await world.callbacks.record(receiver.kind, receiver.url, body, receiver.headers, receiver.policy,
+                                                sign=receiver.sign, accepts=receiver.accepts,
+                                                encoding=receiver.encoding, subjects=[m.id for m in messages])
+        await world.callbacks.send(delivery, receiver.faults)

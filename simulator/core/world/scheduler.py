@@ -1,4 +1,7 @@
-"""Work due at a moment of the virtual clock: moving the clock plays it forward."""
+"""Work due at a moment of the virtual clock: moving the clock plays it forward.
+
+Jobs are Tasks (core/world/tasks.py), run with the world: `job(world)`.
+"""
 
 import asyncio
 import heapq
@@ -10,8 +13,11 @@ log = logging.getLogger("otpsim")
 
 
 class Scheduler:
+    """One process's due jobs, in a heap."""
+
     def __init__(self, clock):
         self._clock = clock
+        self.world = None   # set by the World that owns it: jobs run with it
         self._heap: list[tuple[float, int, object]] = []
         self._seq = itertools.count()
         self._wake: asyncio.Event | None = None
@@ -22,16 +28,13 @@ class Scheduler:
     def __len__(self):
         return len(self._heap)
 
-    def at(self, when: float, job):
-        """Call `job()` once the clock reaches `when` (epoch seconds). A coroutine function runs as a
+    async def at(self, when: float, job):
+        """Run `job(world)` once the clock reaches `when` (epoch seconds). A coroutine function runs as a
         task of its own; a plain function runs at once, in turn with the other due jobs."""
         heapq.heappush(self._heap, (when, next(self._seq), job))
         self._ensure_runner()
         if self._heap[0][0] == when:   # the earliest now: the runner's timer is set for a later one
             self._poke()
-
-    def after(self, seconds: float, job):
-        self.at(self._clock.now() + seconds, job)
 
     def _poke(self):
         if self._wake is not None:
@@ -48,7 +51,7 @@ class Scheduler:
         while self._heap and self._heap[0][0] <= now:
             _, _, job = heapq.heappop(self._heap)
             try:
-                result = job()
+                result = job(self.world)
             except Exception:  # a failing job must not stop the clock for everyone else
                 log.exception("scheduled job failed")
                 continue
@@ -94,7 +97,7 @@ class Scheduler:
                 return
             await asyncio.wait(pending, timeout=remaining)
 
-    def clear(self):
+    async def clear(self):
         self._heap.clear()
         for task in list(self._running):
             task.cancel()

@@ -18,6 +18,9 @@ from collections import deque
 KEPT_ON_RESET: set[str] = set()
 
 
+KEEP = "keep"   # an update's ttl that leaves a live key's expiry as it is
+
+
 class StoreUnavailable(Exception):
     """The shared store cannot be reached: vendor calls answer the product's service-unavailable error."""
 
@@ -118,17 +121,20 @@ class MemoryStore:
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
         self._replace(namespace, key, value)
 
-    async def update(self, namespace: str, keys: list, change, ttl: float | None = None):
+    async def update(self, namespace: str, keys: list, change, ttl=None):
         """One atomic read-and-write of several keys: `change(values)` gets their live values (None
         where absent) and returns `(new_values, result)`; a new value of None removes its key, the
-        others are put with `ttl`. Returns `result`. `change` must be a pure function of the values:
-        on Redis it may run again when another process changed a key meanwhile."""
+        others are put with `ttl`: seconds, None (no expiry) or KEEP (a live key keeps its expiry,
+        a new one has none). Returns `result`. `change` must be a pure function of the
+        values: on Redis it may run again when another process changed a key meanwhile."""
         new_values, result = change([self._get(namespace, key) for key in keys])
         for key, value in zip(keys, new_values):
             if value is None:
                 self._pop(namespace, key)
+            elif ttl == KEEP and self._get(namespace, key) is not None:
+                self._replace(namespace, key, value)
             else:
-                self._put(namespace, key, value, ttl)
+                self._put(namespace, key, value, None if ttl == KEEP else ttl)
         return result
 
     async def incr(self, namespace: str, key, ttl: float | None = None) -> int:

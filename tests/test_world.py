@@ -1,0 +1,99 @@
+"""The world's own behaviour, read through its parts: the same assertions for every backend."""
+
+import asyncio
+
+import pytest
+
+from simulator.core.compose import create_simulator
+from simulator.core.world.journal import Entry
+from simulator.core.world.tasks import task
+
+RAN = []
+
+
+@pytest.fixture(params=["memory"])
+def world_of(request):
+    """make(**simulator options) -> a started world of the chosen backend, inside one event loop."""
+    def make(**options):
+        return create_simulator(**options).world
+    return make
+
+
+def run(work):
+    return asyncio.run(work)
+
+
+def test_journal_and_outbox_keep_only_the_newest_entries(world_of):
+    world = world_of(journal_capacity=3, outbox_capacity=2)
+
+    async def scenario():
+        for n in range(5):
+            await world.outbox.send("osm", "osm.SendVerifyCodes", "sms", str(n), "123456", "text")
+            await world.journal.record(Entry(0.0, "osm", None, "GET", f"/{n}", "", b"", str(n)))
+        assert [m.to for m in await world.outbox.list()] == ["3", "4"]
+        assert [m.id for m in await world.outbox.list()] == [4, 5]
+        assert [e["path"] for e in await world.journal.list()] == ["/2", "/3", "/4"]
+    run(scenario())
+
+
+def test_expired_state_is_evicted_as_time_passes(world_of):
+    world = world_of()
+
+    async def scenario():
+        world.clock.set_mode("manual")
+        for n in range(1000):
+            await world.codes.issue("osm", str(n), 6, ttl_s=300, resend_interval_s=60)
+        assert (await world.store.sizes())["codes"] == 1000
+        world.clock.advance(300 + 3600 + 1)
+        await world.codes.issue("osm", "fresh", 6, ttl_s=300)
+        assert (await world.store.sizes())["codes"] <= 2   # the fresh code, and at most one not yet evicted
+        assert await world.store.count("codes") == 1
+    run(scenario())
+
+
+def test_entries_of_different_lifetimes_lapse_each_on_time(world_of):
+    world = world_of()
+    store, clock = world.store, world.clock
+
+    async def scenario():
+        clock.set_mode("manual")
+        for n in range(10):
+            await store.put("limits", n, "short" if n % 2 else "long", ttl=5 if n % 2 else 10)
+        await store.put("limits", "again", "first", ttl=5)
+        await store.put("limits", "again", "renewed", ttl=10)   # the earlier expiry no longer applies
+        clock.advance(5)
+        assert await store.count("limits") == 6
+        assert [await store.get("limits", n) for n in range(4)] == ["long", None, "long", None]
+        assert await store.get("limits", "again") == "renewed"
+        clock.advance(5)
+        assert await store.count("limits") == 0
+    run(scenario())
+
+
+def remember_time(world):
+    RAN.append(world.clock.now())
+
+
+def test_scheduled_work_runs_when_the_clock_moves(world_of):
+    world = world_of()
+    RAN.clear()
+
+    async def scenario():
+        await world.move_clock("manual")
+        await world.scheduler.at(world.clock.now() + 3600, task(remember_time))
+        await world.scheduler.settle(0.1)
+        assert RAN == []
+        await world.move_clock(seconds=3600)
+        await world.scheduler.settle()
+        assert len(RAN) == 1
+    run(scenario())
+
+
+def test_a_code_is_the_seeds_whatever_else_is_sent_meanwhile(world_of):
+    quiet, busy = world_of(seed=7), world_of(seed=7)
+
+    async def first_code(world, noise: int):
+        for n in range(noise):
+            await world.codes.issue("osm", f"+86139{n:08d}", 6, ttl_s=300)
+        return await world.codes.issue("osm", "+8613800000001", 6, ttl_s=300)
+    assert run(first_code(quiet, 0)) == run(first_code(busy, 25))
