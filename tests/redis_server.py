@@ -12,7 +12,7 @@ import pytest
 START_TIMEOUT_S = 10
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -31,7 +31,7 @@ class RedisServer:
     def __init__(self, executable: str, directory: str):
         self._executable = executable
         self._directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen | None = None
 

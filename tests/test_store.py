@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 import pytest
+from redis_server import free_port
 
 from simulator.client import Message
 from simulator.core.pipeline.auth import Principal
@@ -242,10 +243,6 @@ def test_eviction_keeps_only_live_state(run):
 
 # --- the Redis store alone
 
-def _open(url: str, clock, prefix: str):
-    return _redis_store(url, clock, prefix)
-
-
 def test_redis_keeps_every_key_under_its_prefix(redis_server):
     import redis.asyncio as redis
 
@@ -327,6 +324,15 @@ def test_redis_unavailable_then_back(redis_server):
             await store.clear()
             await store.close()
     asyncio.run(main())
+
+
+def test_redis_unreachable_names_its_url_without_the_password():
+    closed_port = free_port()   # nothing listens there
+    url = f"redis://:s3cret@127.0.0.1:{closed_port}/0"
+    with pytest.raises(StoreUnavailable) as unavailable:
+        asyncio.run(_redis_store(url, FakeClock()))
+    assert f"redis://:***@127.0.0.1:{closed_port}/0" in str(unavailable.value)
+    assert "s3cret" not in str(unavailable.value)
 
 
 # --- atomicity: many at once, across two clients (Redis) or in one loop (memory)

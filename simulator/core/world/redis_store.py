@@ -58,8 +58,8 @@ def decode_key(field: bytes):
 # --- values: counters as digits (Lua counts them), anything else pickled and read back restricted
 
 _SAFE_BUILTINS = frozenset({
-    "bool", "bytearray", "bytes", "complex", "dict", "float", "frozenset", "int", "list", "object",
-    "range", "set", "slice", "str", "tuple",
+    "bool", "bytearray", "bytes", "complex", "dict", "float", "frozenset", "int", "list", "range", "set",
+    "slice", "str", "tuple",
 })
 _SAFE_GLOBALS = {
     "functools": frozenset({"partial"}),
@@ -155,6 +155,7 @@ end
 """,
     # ARGV[3] = field
     "pop": """
+evict_due()
 local found = value_of(ARGV[3])
 remove(ARGV[3])
 return found
