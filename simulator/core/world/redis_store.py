@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, TimeoutError, WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError, WatchError
 
 from simulator.core.world.store import StoreUnavailable
 
@@ -240,7 +240,7 @@ def _reachable(operation):
     async def guarded(self, *args, **kwargs):
         try:
             return await operation(self, *args, **kwargs)
-        except (ConnectionError, TimeoutError) as error:   # BusyLoadingError is a ConnectionError
+        except (RedisConnectionError, RedisTimeoutError) as error:   # BusyLoadingError is a ConnectionError
             raise StoreUnavailable(f"the shared store at {self.where} is unavailable: {error}") from error
 
     return guarded
@@ -374,11 +374,11 @@ async def connect(url: str, clock, prefix: str = "otpsim") -> RedisStore:
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2, supported_errors=(ConnectionError,)),
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2, supported_errors=(RedisConnectionError,)),
     )
     try:
         await client.ping()
-    except (ConnectionError, TimeoutError) as error:
+    except (RedisConnectionError, RedisTimeoutError) as error:
         await client.aclose()
         raise StoreUnavailable(f"the shared store at {_without_password(url)} cannot be reached: {error}") from error
     return RedisStore(client, clock, prefix)
