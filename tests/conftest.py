@@ -9,6 +9,8 @@ from simulator.core.serving.server import LOOPS, PARSERS, ServerStack, server_st
 from simulator.embedded import ThreadServer
 from voice_helpers import Receiver, b64, freeze_clock, verify_body
 
+pytest_plugins = ["redis_server"]   # the `redis_server` fixture: a real redis-server for the shared store
+
 
 @pytest.fixture
 def sim():
