@@ -391,6 +391,9 @@ def load_product(path: Path) -> ProductSpec:
     for kind in PROTOCOL_ERRORS:
         if protocol_errors.get(kind) not in catalogue:
             raise SpecError(f"{name}: protocol-errors.{kind} must name a catalogue entry")
+    # optional: the answer while the shared store is out of reach (internal-error where a product has none)
+    if "service-unavailable" in protocol_errors and protocol_errors["service-unavailable"] not in catalogue:
+        raise SpecError(f"{name}: protocol-errors.service-unavailable must name a catalogue entry")
     auth = ext.get("auth") or {}
     if auth.get("schemes") and auth.get("failure") is None:
         raise SpecError(f"{name}: auth.schemes needs auth.failure, the answer when no scheme applies")

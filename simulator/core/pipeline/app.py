@@ -1,18 +1,21 @@
 """The ASGI app: vendor traffic through the pipeline, `/__otpsim` to the admin API."""
 
 import asyncio
+import random
 import logging
 import time
 from urllib.parse import parse_qsl
 
 from simulator.core import ADMIN_PREFIX
 from simulator.core.pipeline.call import Call
-from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, is_request_id, new_request_id
+from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, is_request_id, new_request_id, render_error
 from simulator.core.pipeline.faults import deliver, send_whole
 from simulator.core.pipeline.headers import RequestHeaders
 from simulator.core.pipeline.router import Ambiguous, Router
 from simulator.core.pipeline.scenario import Scenario, merge_documents
-from simulator.core.pipeline.stages import STAGES, answer_error
+from simulator.core.errors import SimError
+from simulator.core.pipeline.stages import STAGES, answer_error, unavailable_error
+from simulator.core.world.store import StoreUnavailable
 from simulator.core.serving.admin import AdminSettings, build_admin
 from simulator.core.world import World
 from simulator.core.world.journal import Entry as JournalEntry, body_preview, pack_headers
@@ -80,21 +83,39 @@ class Simulator:
             if not scope["path"].startswith("/"):
                 scope = origin_form(scope)
             if scope["path"].startswith(ADMIN_PREFIX):
-                await self.admin(scope, receive, send)
+                if self.world.shared:
+                    await self._refresh_for_admin(scope, receive, send)
+                else:
+                    await self.admin(scope, receive, send)
             else:
                 await self.serve_vendor(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _refresh_for_admin(self, scope, receive, send):
+        """An admin call on a shared world sees the clock and scenario the other workers left."""
+        try:
+            await self.world.backend.refresh(self.world)
+        except StoreUnavailable as problem:
+            message = f"the shared store is unavailable: {problem}; otpsim reconnects by itself when it is back"
+            await send_whole(send, Answer(503, [(b"content-type", JSON_TYPE.encode())],
+                                          encode_json({"error": message}), None))
+            return
+        await self.admin(scope, receive, send)
 
     async def _lifespan(self, receive, send):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.loop = asyncio.get_running_loop()   # embedded servers run work on it from other threads
-                await self.world.backend.start(self.world)
+                try:
+                    await self.world.backend.start(self.world)
+                except StoreUnavailable as problem:   # refuse to serve a world that is not there
+                    await send({"type": "lifespan.startup.failed", "message": str(problem)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.world.scheduler.clear()
+                await self.world.scheduler.close()
                 await self.world.callbacks.close()
                 await self.world.backend.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -117,9 +138,15 @@ class Simulator:
         if product is None:
             await send_whole(send, _otpsim_answer(404, f"no product serves {method} {path}"))
             return
-        if world.shared:
-            await world.backend.refresh(world)   # the clock and scenario in force, as other workers left them
-        request_id = new_request_id(await world.draw("request-id", product.name), product.request_id_format)
+        try:
+            if world.shared:
+                await world.backend.refresh(world)   # the clock and scenario in force, as other workers left them
+            request_id = new_request_id(await world.draw("request-id", product.name), product.request_id_format)
+        except StoreUnavailable as problem:
+            log.warning("%s %s: %s", method, path, problem)
+            request_id = new_request_id(random, product.request_id_format)
+            await send_whole(send, render_error(product, SimError(unavailable_error(product)), request_id, host))
+            return
         if product.request_id_echo:
             # the client's own id comes back only when it has the shape the spec documents for ids
             given = headers.get(product.request_id_header)
@@ -146,7 +173,10 @@ class Simulator:
         fault = call.rule.fault if call.rule is not None else None
         sent = await deliver(scope, receive, send, call.answer, fault)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        await world.journal.record(journal_entry(call, sent, fault, elapsed_ms))
+        try:
+            await world.journal.record(journal_entry(call, sent, fault, elapsed_ms))
+        except StoreUnavailable as problem:   # answered already; only its journal entry is lost
+            log.warning("journal: %s", problem)
         if log.isEnabledFor(logging.INFO):
             outcome = f"{sent.status} {sent.code or '-'}" if sent else f"fault {fault.kind}"
             log.info("%s %s %.1fms", call.operation.qualified if call.operation else f"{method} {path}",

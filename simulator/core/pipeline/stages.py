@@ -17,6 +17,7 @@ from simulator.core.errors import AuthFailed, SimError
 from simulator.core.pipeline import auth
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, render_error
 from simulator.core.pipeline.scenario import MAX_DELAY_MS
+from simulator.core.world.store import StoreUnavailable
 
 log = logging.getLogger("otpsim")
 
@@ -182,6 +183,18 @@ def answer_auth_failed(call, sim, failure: AuthFailed) -> Answer:
     return render_error(product, SimError(key, reason=failure.reason), call.request_id, call.host)
 
 
+def answer_store_unavailable(call, sim, error: StoreUnavailable) -> Answer:
+    """The shared store is out of reach: the product's service-unavailable error (internal error where it
+    documents none), never a half-made answer."""
+    log.warning("%s: %s", call.operation.qualified if call.operation else call.path, error)
+    return render_error(call.product, SimError(unavailable_error(call.product)), call.request_id, call.host)
+
+
+def unavailable_error(product) -> str:
+    errors = product.protocol_errors
+    return errors.get("service-unavailable") or errors["internal-error"]
+
+
 def answer_unexpected(call, sim, error: Exception) -> Answer:
     log.exception("%s failed", call.operation.qualified if call.operation else call.path, exc_info=error)
     product = call.product
@@ -193,6 +206,7 @@ ERROR_ANSWERS = {
     SimError: answer_sim_error,
     AuthFailed: answer_auth_failed,
     TestHeaderRefused: answer_test_header_refused,
+    StoreUnavailable: answer_store_unavailable,
     Exception: answer_unexpected,
 }
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from simulator.core.world.store import StoreUnavailable
 from simulator.core.serving.admin_input import (AdminError, ScenarioReading, body, command, error_response, number,
                                                 query, whole)
 from simulator.core.serving.admin_live import live_routes
@@ -201,7 +202,12 @@ def build_admin(sim, settings: AdminSettings | None = None):
         Route("/__otpsim/report", report),
         *live_routes(sim, settings.max_body, reading),
     ]
-    app = with_page(Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, AdminError: refused}))
+    async def store_unavailable(request: Request, problem: StoreUnavailable):
+        return error_response(503, f"the shared store is unavailable: {problem}; otpsim reconnects by itself "
+                                   "when it is back")
+
+    app = with_page(Starlette(routes=routes, exception_handlers={
+        404: not_found, 405: not_found, AdminError: refused, StoreUnavailable: store_unavailable}))
     return guarded(app, settings.token) if settings.token else app
 
 

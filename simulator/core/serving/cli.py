@@ -1,6 +1,7 @@
 """`otpsim serve`, `otpsim check` and the scenario helpers `schema` and `catalogue-scenario`."""
 
 import argparse
+import asyncio
 import gc
 import ipaddress
 import json
@@ -16,6 +17,8 @@ from simulator.core.compose import build_parts, standard_parts
 from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
 from simulator.core.serving.server import LOOPS, PARSERS
+from simulator.core.serving.workers import run_workers
+from simulator.core.world.store import StoreUnavailable
 
 SECTIONS = ("headers", "query", "body")
 
@@ -37,12 +40,22 @@ def _serve(args) -> int:
         print(f"otpsim: {problem}", file=sys.stderr)
         return 2
     logs.configure(per_request=not args.quiet)
+    if args.workers > 1 and not args.store:
+        print(f"otpsim: --workers {args.workers} needs --store redis://HOST:PORT/DB: workers form one world only "
+              "through a shared store; without one each would keep its own codes, limits and clock", file=sys.stderr)
+        return 2
+    try:
+        backend = _backend(args)
+    except (ImportError, StoreUnavailable) as problem:
+        print(f"otpsim: --store: {problem}", file=sys.stderr)
+        return 2
     try:
         sources = [read_scenario(name) for name in args.scenario]
         sim = simulator_from_texts(sources, args.seed, journal_capacity=args.journal_capacity,
                                    outbox_capacity=args.outbox_capacity, max_body=args.max_body,
                                    listeners={port: name for name, port in args.listen}, parts=_parts(args),
-                                   admin=AdminSettings(token=args.admin_token, max_body=args.admin_max_body))
+                                   admin=AdminSettings(token=args.admin_token, max_body=args.admin_max_body),
+                                   backend=backend)
     except ValueError as problem:
         print(f"otpsim: --listen: {problem}", file=sys.stderr)
         return 2
@@ -103,7 +116,31 @@ def _run(args, sim, stack, sockets: list, cleanup: ExitStack):
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
     config = server_config(sim, args.host, port, stack, read_timeout_s=args.read_timeout, **ssl)
-    Server(config).run(sockets=sockets)
+    if args.workers > 1:
+        print(f"otpsim: {args.workers} workers, one world in {args.store} (prefix {args.store_prefix})", flush=True)
+        run_workers(lambda: Server(config).run(sockets=sockets), args.workers)
+    else:
+        Server(config).run(sockets=sockets)
+
+
+def _backend(args):
+    """The shared world's backend for --store, once its Redis answers; None without --store."""
+    if not args.store:
+        return None
+    try:
+        from simulator.core.world.redis_backend import RedisBackend
+        from simulator.core.world.redis_store import client_for, reachable
+    except ImportError as missing:
+        raise ImportError(f"needs redis-py ({missing.name} is missing): pip install 'otpsim[shared]'") from None
+
+    async def check():
+        client = client_for(args.store)
+        try:
+            await reachable(client, args.store)
+        finally:
+            await client.aclose()
+    asyncio.run(check())
+    return RedisBackend(args.store, args.store_prefix)
 
 
 def _url_host(host: str) -> str:
@@ -256,6 +293,13 @@ def parser() -> argparse.ArgumentParser:
                        help="a request's head, then its body, must arrive within this, else the connection is "
                             "closed (default 15)")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.add_argument("--store", metavar="URL",
+                       help="keep the world in Redis or Valkey (redis://HOST:PORT/DB, rediss://…): every otpsim on "
+                            "it, on this host or others, is one world (codes, limits, clock, outbox, calls, scenario)")
+    serve.add_argument("--store-prefix", default="otpsim", metavar="NAME",
+                       help="the world's name in the store, so one Redis holds several (default otpsim)")
+    serve.add_argument("--workers", type=_count(1, 64), default=1, metavar="N",
+                       help="serve from N processes (needs --store; default 1)")
     serve.add_argument("--http", default="auto", choices=("auto", *PARSERS),
                        help="HTTP parser: httptools (fast, C) or h11 (pure Python); default auto, httptools where "
                             "installed")

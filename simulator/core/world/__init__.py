@@ -46,6 +46,9 @@ class MemoryBackend:
     async def clock_moved(self, world):
         pass
 
+    async def next_generation(self, world) -> int:
+        return world.generation + 1
+
     async def scenario_put(self, world):
         pass
 
@@ -68,7 +71,7 @@ class World:
         self.scheduler.world = self
         secrets = Secrets(name for product in products.values() for name in product.secrets)
         self.journal = Journal(backend.log("journal", journal_capacity), self.events, secrets)
-        self.outbox = Outbox(self.clock, backend.log("outbox", outbox_capacity), self.events)
+        self.outbox = Outbox(self.clock, backend.log("outbox", outbox_capacity), self.events, announce=self.shared)
         self.callbacks = Callbacks(self.clock, self.scheduler, backend.log("deliveries", 10_000), secrets,
                                    events=self.events)
         self.callbacks.world = self
@@ -99,7 +102,7 @@ class World:
 
     async def put_scenario(self, scenario, seed: int | None = None):
         """`scenario` in force at once, here and, on a shared world, on every worker (its seed too, if given)."""
-        self.use_scenario(scenario)
+        self.use_scenario(scenario, await self.backend.next_generation(self))
         if seed is not None:
             self.reseed(seed)
         await self.backend.scenario_put(self)

@@ -75,6 +75,14 @@ class Clock:
             self._frozen_at, self._offset = None, now - time.time()
         self._changed()
 
+    def state(self) -> tuple[float | None, float]:
+        """(frozen_at, offset): all a clock is, for sharing it with other workers."""
+        return self._frozen_at, self._offset
+
+    def adopt(self, frozen_at: float | None, offset: float):
+        """Take the state another worker left (no listeners called: that worker announced the move)."""
+        self._frozen_at, self._offset = frozen_at, offset
+
     def describe(self) -> dict:
         now = self.now()
         return {

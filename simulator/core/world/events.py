@@ -52,16 +52,31 @@ class Events:
         self._capacity = capacity
         self._subscribers: set[Subscription] = set()
         self._ids = itertools.count(1)
+        # a shared world (redis_backend) relays events to the other workers and says whether any listens
+        self.relay = None                 # callable(kind, payload bytes)
+        self.listening_elsewhere = False
+
+    @property
+    def has_subscribers(self) -> bool:
+        return bool(self._subscribers)
 
     @property
     def listening(self) -> bool:
-        return bool(self._subscribers)
+        return bool(self._subscribers) or self.listening_elsewhere
 
     def publish(self, kind: str, data):
-        """Send `data` (JSON-able) as an event of `kind` to every subscriber; encoded once for all."""
+        """Send `data` (JSON-able) as an event of `kind` to every subscriber, here and through the relay;
+        encoded once for all."""
+        payload = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        if self.relay is not None:
+            self.relay(kind, payload)
+        self.receive(kind, payload)
+
+    def receive(self, kind: str, payload: bytes):
+        """An event for the subscribers of this process (published here, or relayed from another worker)."""
         if not self._subscribers:
             return
-        event = (next(self._ids), kind, orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS))
+        event = (next(self._ids), kind, payload)
         for subscriber in self._subscribers:
             subscriber.put(event)
 

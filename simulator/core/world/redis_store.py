@@ -27,7 +27,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError, WatchError
 
-from simulator.core.world.store import StoreUnavailable
+from simulator.core.world.store import KEEP, StoreUnavailable
 
 EVICT_BATCH = 64          # due entries each write deletes from its namespace
 UPDATE_ATTEMPTS = 32      # optimistic tries before `update` gives up on a namespace too contended
@@ -308,12 +308,19 @@ class RedisStore:
                 await pipe.watch(values_key, index_key)
                 found = await self._run("read", namespace, *fields, client=pipe)
                 new_values, result = change([None if blob is None else decode_value(blob) for blob in found])
+                now = self._clock.now()
+                if ttl == KEEP:   # a live key keeps its expiry, a new one has none
+                    scores = await pipe.zmscore(index_key, fields)
+                    expiries = [repr(score) if score is not None and score > now else repr(math.inf) for score in scores]
+                else:
+                    expiries = [_expires_at(now, ttl)] * len(fields)
                 pipe.multi()
-                writes = [
-                    part for field, value in zip(fields, new_values)
-                    for part in (field, b"" if value is None else encode_value(value))
-                ]
-                await self._run("write", namespace, _expires_at(self._clock.now(), ttl), *writes, client=pipe)
+                for expires_at in dict.fromkeys(expiries):
+                    writes = [
+                        part for field, value, expiry in zip(fields, new_values, expiries) if expiry == expires_at
+                        for part in (field, b"" if value is None else encode_value(value))
+                    ]
+                    await self._run("write", namespace, expires_at, *writes, client=pipe)
                 try:
                     await pipe.execute()
                 except WatchError:   # another client changed the namespace since the read: read again
@@ -365,10 +372,10 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
 
 
-async def connect(url: str, clock, prefix: str = "otpsim") -> RedisStore:
-    """A RedisStore on `url` (redis://, rediss://, unix://; Valkey too), once it answers PING.
-    A restarted server is reconnected to by itself: dead connections are retried, idle ones checked."""
-    client = redis.Redis.from_url(
+def client_for(url: str) -> redis.Redis:
+    """A client of `url` (redis://, rediss://, unix://; Valkey too) that reconnects by itself to a
+    restarted server: dead connections are retried, idle ones checked. Connects on first use."""
+    return redis.Redis.from_url(
         url,
         decode_responses=False,
         socket_connect_timeout=2,
@@ -376,9 +383,22 @@ async def connect(url: str, clock, prefix: str = "otpsim") -> RedisStore:
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2, supported_errors=(RedisConnectionError,)),
     )
+
+
+async def reachable(client: redis.Redis, url: str):
+    """StoreUnavailable naming `url` (its password masked) unless it answers PING."""
     try:
         await client.ping()
     except (RedisConnectionError, RedisTimeoutError) as error:
-        await client.aclose()
         raise StoreUnavailable(f"the shared store at {_without_password(url)} cannot be reached: {error}") from error
+
+
+async def connect(url: str, clock, prefix: str = "otpsim") -> RedisStore:
+    """A RedisStore on `url`, once it answers PING."""
+    client = client_for(url)
+    try:
+        await reachable(client, url)
+    except StoreUnavailable:
+        await client.aclose()
+        raise
     return RedisStore(client, clock, prefix)

@@ -40,6 +40,14 @@ class Scheduler:
         if self._wake is not None:
             self._wake.set()
 
+    poke = _poke
+
+    def start(self):
+        """Nothing to start: the runner starts with the first job."""
+
+    async def close(self):
+        await self.clear()
+
     def _ensure_runner(self):
         loop = asyncio.get_running_loop()
         if self._runner is None or self._runner.done() or self._runner.get_loop() is not loop:
