@@ -3,76 +3,15 @@
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 from alibaba_signing import AK as ALIBABA_AK, SECRET as ALIBABA_SECRET
 from alibaba_sms import send_date as beijing_date
-
-OTPSIM = [sys.executable, "-m", "simulator.core.serving.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def run(*args):
-    return subprocess.run(OTPSIM + list(args), capture_output=True, text=True, timeout=60)
-
-
-def test_help_explains_every_serve_option():
-    assert "serve" in run("--help").stdout
-    text = run("serve", "--help").stdout
-    for option in ("--host", "--port", "--scenario", "--seed", "--tls"):
-        assert option in text
-
-
-class Served:
-    def __init__(self, *args, env=None):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            OTPSIM + ["serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )
-        self.banner = []
-
-    def wait_for_line(self, pattern, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.banner.append(line)
-            match = re.search(pattern, line)
-            if match:
-                return match
-        raise AssertionError(f"no line matching {pattern!r} in {self.banner}")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def wait_ready(url, **client_options):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            return httpx.get(f"{url}/__otpsim/health", **client_options)
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("never ready")
-
+from served import OTPSIM, Served, free_port, run, wait_ready
 
 def test_serve_answers_and_logs_one_line_per_request():
     served = Served()
@@ -86,6 +25,13 @@ def test_serve_answers_and_logs_one_line_per_request():
         assert "401 APIGW.0301" in line.string
     finally:
         served.stop()
+
+
+def test_help_explains_every_serve_option():
+    assert "serve" in run("--help").stdout
+    text = run("serve", "--help").stdout
+    for option in ("--host", "--port", "--scenario", "--seed", "--tls"):
+        assert option in text
 
 
 def test_serve_prints_the_page_and_stops_at_once_while_a_page_listens():

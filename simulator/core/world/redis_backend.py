@@ -67,6 +67,16 @@ class RedisBackend:
     async def start(self, world):
         """Join the shared world (the first worker founds it with its own clock and scenario)."""
         await reachable(self.client, self.url)
+        await self._found(world)
+        await self.refresh(world)
+        world.events.relay = self._relay
+        self._spawn(self._listen(world))
+        self._spawn(self._announce_listeners(world))
+        world.scheduler.start()
+
+    async def _found(self, world):
+        """Write this worker's clock and scenario where the store has none (a new world, or a Redis that
+        restarted empty); a world already there is left as it is."""
         frozen_at, offset = world.clock.state()
         await self.client.hsetnx(self._world_key, "frozen_at", "" if frozen_at is None else repr(frozen_at))
         await self.client.hsetnx(self._world_key, "offset", repr(offset))
@@ -74,16 +84,14 @@ class RedisBackend:
             world.generation = await self.next_generation(world)
             world.scenario.generation = world.generation
             await self.scenario_put(world)
-        await self.refresh(world)
-        world.events.relay = self._relay
-        self._spawn(self._listen(world))
-        self._spawn(self._announce_listeners(world))
-        world.scheduler.start()
 
     async def refresh(self, world):
         """The clock and the scenario as the other workers left them."""
         try:
             fields = await self.client.hgetall(self._world_key)
+            if b"scenario_version" not in fields:
+                await self._found(world)
+                fields = await self.client.hgetall(self._world_key)
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise StoreUnavailable(f"the shared store is unavailable: {error}") from error
         frozen_at = fields.get(b"frozen_at")
