@@ -195,7 +195,8 @@ class RedisScheduler:
             return sum(await pipe.execute())
 
     async def settle(self, timeout: float = 2.0):
-        """Start what is due, then wait (bounded) until no job is due or running here or on another worker."""
+        """Start what is due, then wait (bounded) until no job is due or running here or on another worker.
+        StoreUnavailable when Redis cannot be reached."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
