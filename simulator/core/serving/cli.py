@@ -129,14 +129,14 @@ def _backend(args):
         return None
     try:
         from simulator.core.world.redis_backend import RedisBackend
-        from simulator.core.world.redis_store import client_for, reachable
+        from simulator.core.world.redis_store import answers, client_for
     except ImportError as missing:
         raise ImportError(f"needs redis-py ({missing.name} is missing): pip install 'otpsim[shared]'") from None
 
     async def check():
         client = client_for(args.store)
         try:
-            await reachable(client, args.store)
+            await answers(client, args.store)
         finally:
             await client.aclose()
     asyncio.run(check())

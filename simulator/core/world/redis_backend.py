@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutErr
 
 from simulator.core.world.redis_log import RedisLog
 from simulator.core.world.redis_scheduler import RedisScheduler
-from simulator.core.world.redis_store import RedisStore, client_for, decode_value, encode_value, reachable
+from simulator.core.world.redis_store import RedisStore, answers, client_for, decode_value, encode_value
 from simulator.core.world.store import StoreUnavailable
 
 log = logging.getLogger("otpsim")
@@ -66,7 +66,7 @@ class RedisBackend:
 
     async def start(self, world):
         """Join the shared world (the first worker founds it with its own clock and scenario)."""
-        await reachable(self.client, self.url)
+        await answers(self.client, self.url)
         await self._found(world)
         await self.refresh(world)
         world.events.relay = self._relay

@@ -9,6 +9,8 @@ Layout under `{prefix}` (a hash tag, so prefixes never collide and a cluster kee
   {prefix}:namespaces      set of the namespaces written
   {prefix}:v:<namespace>   hash: encoded key -> encoded value
   {prefix}:i:<namespace>   sorted set: encoded key scored by its expires_at (inf for none)
+  {prefix}:log:<name>...   the world's logs (core/world/redis_log.py)
+  {prefix}:sched:...       its due jobs (core/world/redis_scheduler.py)
 The index makes `count` and `items` cheap, and lets every write evict a batch of due entries, so a
 long run keeps only live state.
 """
@@ -233,8 +235,22 @@ def _expires_at(now: float, ttl: float | None) -> str:
     return repr(math.inf if ttl is None else now + ttl)
 
 
-def _reachable(operation):
-    """Redis unreachable, timing out or still loading becomes StoreUnavailable (a documented 503)."""
+def hash_tag(prefix: str) -> str:
+    """`{prefix}`, the start of every key of one shared world (the store's, its logs', its scheduler's)."""
+    if "{" in prefix or "}" in prefix:
+        raise ValueError("the store's prefix must not contain braces")
+    return f"{{{prefix}}}"
+
+
+def server_name(client: redis.Redis) -> str:
+    """host:port/db (or the socket's path), without credentials: for error messages."""
+    where = client.connection_pool.connection_kwargs
+    return f"{where.get('host', where.get('path'))}:{where.get('port', '')}/{where.get('db', 0)}"
+
+
+def reachable(operation):
+    """Redis unreachable, timing out or still loading becomes StoreUnavailable (a documented 503).
+    For the methods of an object whose `where` names its server (`server_name`)."""
 
     @functools.wraps(operation)
     async def guarded(self, *args, **kwargs):
@@ -252,17 +268,15 @@ class RedisStore:
     shared = True
 
     def __init__(self, client: redis.Redis, clock, prefix: str):
-        if "{" in prefix or "}" in prefix:
-            raise ValueError("the store's prefix must not contain braces")
+        tag = hash_tag(prefix)
         self._client = client
         self._clock = clock
-        self._registry = f"{{{prefix}}}:namespaces"
-        self._values_prefix = f"{{{prefix}}}:v:"
-        self._index_prefix = f"{{{prefix}}}:i:"
+        self._registry = f"{tag}:namespaces"
+        self._values_prefix = f"{tag}:v:"
+        self._index_prefix = f"{tag}:i:"
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()}
         self._clear = client.register_script(_CLEAR)
-        where = client.connection_pool.connection_kwargs
-        self.where = f"{where.get('host', where.get('path'))}:{where.get('port', '')}/{where.get('db', 0)}"
+        self.where = server_name(client)
 
     def _keys(self, namespace: str) -> list[str]:
         return [self._values_prefix + namespace, self._index_prefix + namespace, self._registry]
@@ -271,35 +285,35 @@ class RedisStore:
         return await self._scripts[script](
             self._keys(namespace), [namespace, repr(self._clock.now()), *args], client=client or self._client)
 
-    @_reachable
+    @reachable
     async def get(self, namespace: str, key, default=None):
         [found] = await self._run("read", namespace, encode_key(key))
         return default if found is None else decode_value(found)
 
-    @_reachable
+    @reachable
     async def put(self, namespace: str, key, value, ttl: float | None = None):
         await self._run("write", namespace, _expires_at(self._clock.now(), ttl), encode_key(key), encode_value(value))
 
-    @_reachable
+    @reachable
     async def pop(self, namespace: str, key, default=None):
         found = await self._run("pop", namespace, encode_key(key))
         return default if found is None else decode_value(found)
 
-    @_reachable
+    @reachable
     async def claim(self, namespace: str, key, ttl: float) -> bool:
         return bool(await self._run(
             "claim", namespace, encode_key(key), encode_value(True), _expires_at(self._clock.now(), ttl)))
 
-    @_reachable
+    @reachable
     async def reserve(self, namespace: str, key, limit: int, value=True, ttl: float | None = None) -> bool:
         return bool(await self._run(
             "reserve", namespace, encode_key(key), limit, encode_value(value), _expires_at(self._clock.now(), ttl)))
 
-    @_reachable
+    @reachable
     async def replace(self, namespace: str, key, value):
         await self._run("replace", namespace, encode_key(key), encode_value(value))
 
-    @_reachable
+    @reachable
     async def update(self, namespace: str, keys: list, change, ttl: float | None = None):
         fields = [encode_key(key) for key in keys]
         values_key, index_key, _ = self._keys(namespace)
@@ -330,29 +344,29 @@ class RedisStore:
         raise StoreUnavailable(f"the shared store at {self.where} changed {namespace} under "
                                f"{UPDATE_ATTEMPTS} attempts of one update")
 
-    @_reachable
+    @reachable
     async def incr(self, namespace: str, key, ttl: float | None = None) -> int:
         return await self._run("incr", namespace, encode_key(key), _expires_at(self._clock.now(), ttl))
 
-    @_reachable
+    @reachable
     async def items(self, namespace: str) -> list[tuple]:
         flat = await self._run("items", namespace)
         return [(decode_key(field), decode_value(blob)) for field, blob in zip(flat[::2], flat[1::2])]
 
-    @_reachable
+    @reachable
     async def count(self, namespace: str) -> int:
         return await self._client.zcount(self._index_prefix + namespace, f"({self._clock.now()!r}", "+inf")
 
-    @_reachable
+    @reachable
     async def hit(self, namespace: str, key, limit: int, window_s: float) -> bool:
         return bool(await self._run(
             "hit", namespace, encode_key(key), limit, _expires_at(self._clock.now(), window_s)))
 
-    @_reachable
+    @reachable
     async def clear(self, keep=()):
         await self._clear([self._registry], [self._values_prefix, self._index_prefix, *keep])
 
-    @_reachable
+    @reachable
     async def sizes(self) -> dict[str, int]:
         namespaces = sorted(name.decode() for name in await self._client.smembers(self._registry))
         async with self._client.pipeline(transaction=False) as pipe:
@@ -373,8 +387,9 @@ def _without_password(url: str) -> str:
 
 
 def client_for(url: str) -> redis.Redis:
-    """A client of `url` (redis://, rediss://, unix://; Valkey too) that reconnects by itself to a
-    restarted server: dead connections are retried, idle ones checked. Connects on first use."""
+    """A client of `url` (redis://, rediss://, unix://; Valkey too) for the store, the logs and the
+    scheduler, reconnecting by itself to a restarted server: dead connections are retried, idle ones
+    checked. Connects on first use."""
     return redis.Redis.from_url(
         url,
         decode_responses=False,
@@ -385,7 +400,7 @@ def client_for(url: str) -> redis.Redis:
     )
 
 
-async def reachable(client: redis.Redis, url: str):
+async def answers(client: redis.Redis, url: str):
     """StoreUnavailable naming `url` (its password masked) unless it answers PING."""
     try:
         await client.ping()
@@ -393,12 +408,17 @@ async def reachable(client: redis.Redis, url: str):
         raise StoreUnavailable(f"the shared store at {_without_password(url)} cannot be reached: {error}") from error
 
 
-async def connect(url: str, clock, prefix: str = "otpsim") -> RedisStore:
-    """A RedisStore on `url`, once it answers PING."""
+async def connect_client(url: str) -> redis.Redis:
+    """A client of `url` once it answers PING."""
     client = client_for(url)
     try:
-        await reachable(client, url)
+        await answers(client, url)
     except StoreUnavailable:
         await client.aclose()
         raise
-    return RedisStore(client, clock, prefix)
+    return client
+
+
+async def connect(url: str, clock, prefix: str = "otpsim") -> RedisStore:
+    """A RedisStore on `url`, once it answers PING."""
+    return RedisStore(await connect_client(url), clock, prefix)
