@@ -99,6 +99,7 @@ class RedisScheduler:
         self._running: dict[asyncio.Task, str] = {}   # this worker's jobs -> their ids
         self._renew_at = 0.0
         self._unreachable = False
+        self._closing = False
 
     @reachable
     async def _script(self, name: str, *args):
@@ -118,12 +119,13 @@ class RedisScheduler:
     def start(self):
         """Run due jobs from now on, in the running loop."""
         if self._runner is None or self._runner.done():
+            self._closing = False
             self._wake = asyncio.Event()
             self._runner = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self):
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closing:   # besides cancelling: redis-py may swallow a cancellation mid-command
             self._wake.clear()
             try:
                 await self._start_due()
@@ -223,6 +225,8 @@ class RedisScheduler:
     async def close(self):
         """Stop the runner and this worker's jobs; put those back as due for another worker. The
         client is the caller's to close."""
+        self._closing = True
+        self.poke()
         tasks = dict(self._running)
         if self._runner is not None:
             tasks[self._runner] = None
