@@ -1,6 +1,8 @@
 """Shared fixtures: a fresh simulator per test, in-process or on a real 127.0.0.1 socket, and what the
 voice tests share (a push receiver, a frozen clock)."""
 
+import uuid
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,9 +14,33 @@ from voice_helpers import Receiver, b64, freeze_clock, verify_body
 pytest_plugins = ["redis_server"]   # the `redis_server` fixture: a real redis-server for the shared store
 
 
+STORES = ("memory", "redis")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_stores: the module's `sim` runs once in memory and once on Redis")
+
+
+def pytest_generate_tests(metafunc):
+    """In a module marked both_stores, every test of a simulator runs on each store, same assertions."""
+    if "sim" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store", STORES)
+
+
 @pytest.fixture
-def sim():
-    return create_simulator()
+def store():
+    return "memory"
+
+
+@pytest.fixture
+def sim(request, store):
+    """A fresh simulator; on Redis, a world of the test's own in the session's redis-server."""
+    if store == "memory":
+        return create_simulator()
+    from simulator.core.world.redis_backend import RedisBackend
+
+    url = request.getfixturevalue("redis_server").url
+    return create_simulator(backend=RedisBackend(url, f"t-{uuid.uuid4().hex}"))
 
 
 @pytest.fixture

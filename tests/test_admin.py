@@ -5,8 +5,11 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from huawei_signing import signed_headers
+
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
 
 SEND = "/v2/servicerequest/verifycodes/send"
 

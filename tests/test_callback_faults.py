@@ -4,7 +4,11 @@ and a receiver that hangs without holding up the API or other calls."""
 import socket
 import threading
 
+import pytest
+
 from voice_helpers import advance, b64, call_verify, deliveries, place, use_scenario, verify_body
+
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
 
 ORDER = ["callout", "alerting", "answer", "disconnect"]
 

@@ -7,6 +7,8 @@ import pytest
 
 from alibaba_signing import AK, SECRET, acs3
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 SPACE = "29348393884001"
 PHONE = "8613800000000"
 

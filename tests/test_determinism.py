@@ -3,11 +3,15 @@
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 import httpx
 
 from simulator.embedded import ThreadServer
 from huawei_signing import signed_headers
 from simulator.core.compose import create_simulator
+
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
 
 SEND = "/v2/servicerequest/verifycodes/send"
 CHECK = "/v2/servicerequest/verifycodes"

@@ -11,6 +11,8 @@ from alibaba_signing import acs3, rpc
 from alibaba_sms import (SIGNATURE_IDS, SIGNATURES, advance, call, freeze, query, receipt_receiver,
                          set_settings)
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 PHONE = "13800000010"
 SIGN = "速通互联验证码"
 

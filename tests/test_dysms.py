@@ -13,6 +13,8 @@ from alibaba_sms import (SIGNATURE_IDS, SIGNATURES, TAKEN, advance, call, freeze
 from simulator.core.spec import load_products
 from voice_helpers import Receiver
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 SIGN = "阿里云短信测试"
 TEMPLATE = "SMS_154950909"
 REPORT_SCHEMA = Draft202012Validator({"$ref": "#/components/schemas/SmsReport",

@@ -8,6 +8,8 @@ from starlette.testclient import TestClient
 from huawei_signing import signed_headers
 from simulator.core.compose import simulator_from_texts
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 TOKENS = "/v3/auth/tokens"
 DOMAINS = "/v3/auth/domains"
 OSM_SEND = "/v2/servicerequest/verifycodes/send"

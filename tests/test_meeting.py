@@ -15,6 +15,8 @@ from simulator.core.compose import simulator_from_texts
 from slider_helpers import solve
 from simulator.products.meeting import app_signature
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 
 def test_app_id_signature_vector():
     # sdk-wire §5.4

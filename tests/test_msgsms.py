@@ -24,6 +24,8 @@ from simulator.core.packaged import packaged
 
 from voice_helpers import T0, Receiver, advance, deliveries, freeze_clock
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 APP_KEY = "simSmsAppKey00000000000000"
 APP_SECRET = "simSmsAppSecret0000000000000"
 SEND = "/sms/batchSendSms/v1"

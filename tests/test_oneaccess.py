@@ -10,6 +10,8 @@ from starlette.testclient import TestClient
 from simulator.core.compose import create_simulator, standard_parts
 from slider_helpers import image, solve
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 CAPTCHA = "/api/v2/sdk/captcha"
 VERIFY = "/api/v2/sdk/captcha/verify"
 SMS = "/api/v2/sdk/sms/send"

@@ -6,6 +6,8 @@ import pytest
 
 from huawei_signing import signed_headers
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 SEND = "/v2/servicerequest/verifycodes/send"
 CHECK = "/v2/servicerequest/verifycodes"
 

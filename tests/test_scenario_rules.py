@@ -8,6 +8,8 @@ from catalogue_requests import expected_body, request_for
 from huawei_signing import signed_headers
 from voice_helpers import Receiver, advance, b64, call_verify, freeze_clock, verify_body
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 SEND = "/v2/servicerequest/verifycodes/send"
 CHECK = "/v2/servicerequest/verifycodes"
 NEED_VERIFY = "/v2/servicerequest/verifycodes/need-verify"

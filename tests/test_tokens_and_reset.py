@@ -3,7 +3,11 @@ an unknown token is answered as a token failure, not as a bad AK/SK signature.""
 
 import json
 
+import pytest
+
 from hardening import assert_still_serving, state_before
+
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
 
 SEND = "/v2/servicerequest/verifycodes/send"
 LOGIN = {"auth": {"identity": {"methods": ["password"], "password": {"user": {

@@ -13,6 +13,8 @@ from voice_helpers import (
     call_verify, deliveries, outcome_rule, place, use_scenario, verify_body,
 )
 
+pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
+
 SESSION_ID = re.compile(r"^120[01]_\d{3}_\d+_\d{14}@callenabler245\.huaweicaas\.com$")
 
 

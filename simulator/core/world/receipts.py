@@ -104,11 +104,13 @@ class Receiver:
 
 
 BATCHES = "receipt-batches"
+BATCH_TTL_S = 7 * 86_400   # well past any report's moment (its push takes the batch); one ttl keeps expiry cheap
 
 
 class Receipts:
-    """Messages and their waiting reports live in the store, and settling and pushing are Tasks,
-    so any worker may run them."""
+    """Messages live in the store; settling and pushing are Tasks, so any worker may run them. A
+    message joins its receiver's batch when it is tracked (its report's moment is known then), so
+    the batches do not depend on how the workers interleave."""
 
     def __init__(self, store, scheduler):
         self._store = store
@@ -122,31 +124,35 @@ class Receipts:
         if not fate.reported:
             return
         due = message.sent_at + (fate.delay_s if fate.delay_s is not None else delay_s)
-        code = fate.code or codes[0 if fate.delivered else 1]
-        await self._scheduler.at(due, task(_settle, namespace, message, fate, code, due, receiver))
+        settled = (namespace, message, fate, fate.code or codes[0 if fate.delivered else 1], due)
+        if receiver is None:
+            await self._scheduler.at(due, task(_settle_alone, settled))
+            return
+        # the reports falling due together for one receiver share a push; the first of them schedules it
+        key = (receiver.kind, receiver.url, repr(receiver.faults), due)
+        opened = await self._store.update(BATCHES, [key], lambda batches: (
+            [(batches[0] or ()) + (settled,)], batches[0] is None), ttl=BATCH_TTL_S)
+        if opened:
+            await self._scheduler.at(due, task(_push, key, receiver))
 
     async def messages(self, namespace: str) -> list[Tracked]:
         """The messages of `namespace` still inside their retention, oldest first."""
         return sorted((message for _, message in await self._store.items(namespace)), key=lambda m: m.sent_at)
 
 
-async def _settle(world, namespace: str, message: Tracked, fate: Fate, code: str, due: float, receiver: Receiver | None):
-    store = world.store
+async def _settle(world, namespace: str, message: Tracked, fate: Fate, code: str, due: float) -> Tracked:
     message = replace(message, status=fate.outcome, code=code, description=fate.description, extra=fate.fields,
                       reported_at=due)
-    await store.replace(namespace, message.id, message)   # for queries, while it is kept
-    if receiver is None:
-        return
-    # the reports falling due together for one receiver share a push; the first of them schedules it
-    key = (receiver.kind, receiver.url, repr(receiver.faults), due)
-    opened = await store.update(BATCHES, [key], lambda batches: (
-        [(batches[0] or ()) + (message,)], batches[0] is None))
-    if opened:   # runs after the other jobs due at this moment
-        await world.scheduler.at(due, task(_push, key, receiver))
+    await world.store.replace(namespace, message.id, message)   # for queries, while it is kept
+    return message
+
+
+async def _settle_alone(world, settled: tuple):
+    await _settle(world, *settled)
 
 
 async def _push(world, key: tuple, receiver: Receiver):
-    batch = await world.store.pop(BATCHES, key, ())
+    batch = [await _settle(world, *settled) for settled in await world.store.pop(BATCHES, key, ())]
     if receiver.single:
         parts = [(receiver.render(message), [message]) for message in batch]
     else:

@@ -38,14 +38,14 @@ PICKLE_PROTOCOL = 5       # its frames start with b"\x80", which no counter's di
 MAX_PLAIN_INT = 2 ** 53   # counters Lua's doubles hold exactly are stored as digits, for `incr` and `hit`
 
 
-# --- keys: str, int or tuples of them, written as their repr and read back with literal_eval
+# --- keys: str, numbers or tuples of them, written as their repr and read back with literal_eval
 
 def _check_key(key):
     if isinstance(key, tuple):
         for part in key:
             _check_key(part)
-    elif not isinstance(key, (str, int)):
-        raise TypeError(f"a store key is a str, an int or a tuple of them, not {type(key).__name__}")
+    elif not isinstance(key, (str, int, float)) or isinstance(key, float) and not math.isfinite(key):
+        raise TypeError(f"a store key is a str, a number or a tuple of them, not {key!r}")
 
 
 def encode_key(key) -> bytes:
