@@ -66,7 +66,7 @@ def test_expired_state_is_evicted_as_time_passes(world_of):
 
 def test_entries_of_different_lifetimes_lapse_each_on_time(world_of):
     world = world_of()
-    store, clock = world.store, world.clock
+    store = world.store
 
     async def scenario():
         await world.move_clock("manual")

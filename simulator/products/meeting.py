@@ -88,7 +88,7 @@ async def _issue_token(call, user: dict, client_type: int) -> dict:
     """Store a new token for `user`, evicting the user's oldest beyond the allowed count."""
     world, settings = call.world, call.settings
     now = world.clock.now()
-    ttl, refresh_ttl = settings["token_ttl_s"], settings["refresh_token_ttl_s"]
+    ttl = settings["token_ttl_s"]
     rng = await world.draw("meeting.token", user["userId"])
     token = _random_token(rng, "stb", 36)
     created_ms = int(now * 1000)

@@ -116,8 +116,10 @@ def _run(args, sim, stack, sockets: list, cleanup: ExitStack):
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
     config = server_config(sim, args.host, port, stack, read_timeout_s=args.read_timeout, **ssl)
+    if args.store:
+        print(f"otpsim: the world is in {sim.world.backend.where} (prefix {args.store_prefix}), shared by every otpsim "
+              f"serving it; workers: {args.workers}", flush=True)
     if args.workers > 1:
-        print(f"otpsim: {args.workers} workers, one world in {args.store} (prefix {args.store_prefix})", flush=True)
         run_workers(lambda: Server(config).run(sockets=sockets), args.workers)
     else:
         Server(config).run(sockets=sockets)
@@ -220,8 +222,6 @@ def _catalogue_scenario(args) -> int:
 
 
 def _report(args) -> int:
-    import os
-
     import httpx
 
     from simulator.core.report.text import render

@@ -18,7 +18,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutErr
 
 from simulator.core.world.redis_log import RedisLog
 from simulator.core.world.redis_scheduler import RedisScheduler
-from simulator.core.world.redis_store import RedisStore, answers, client_for, decode_value, encode_value
+from simulator.core.world.redis_store import (RedisStore, answers, client_for, decode_value, encode_value,
+                                              without_password)
 from simulator.core.world.store import StoreUnavailable
 
 log = logging.getLogger("otpsim")
@@ -42,6 +43,7 @@ class RedisBackend:
 
     def __init__(self, url: str, prefix: str = "otpsim"):
         self.url = url
+        self.where = without_password(url)   # for messages and the banner
         self.prefix = prefix
         self.client = client_for(url)
         self.worker = uuid.uuid4().hex.encode()
@@ -67,8 +69,13 @@ class RedisBackend:
     async def start(self, world):
         """Join the shared world (the first worker founds it with its own clock and scenario)."""
         await answers(self.client, self.url)
+        own = world.scenario.name
         await self._found(world)
         await self.refresh(world)
+        if world.scenario.name != own:
+            log.warning("joined the world already in %s (prefix %s): its scenario %r is in force, not %r "
+                        "(PUT /__otpsim/scenario changes it for every otpsim on it)", self.where, self.prefix,
+                        world.scenario.name, own)
         world.events.relay = self._relay
         self._spawn(self._listen(world))
         self._spawn(self._announce_listeners(world))
@@ -144,7 +151,7 @@ class RedisBackend:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("event relay from %s lost (%s); subscribing again", self.url, error)
+                log.warning("event relay from %s lost (%s); subscribing again", self.where, error)
                 await asyncio.sleep(RECONNECT_S)
 
     def _received(self, world, data: bytes):

@@ -378,7 +378,7 @@ class RedisStore:
         await self._client.aclose()
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -405,7 +405,7 @@ async def answers(client: redis.Redis, url: str):
     try:
         await client.ping()
     except (RedisConnectionError, RedisTimeoutError) as error:
-        raise StoreUnavailable(f"the shared store at {_without_password(url)} cannot be reached: {error}") from error
+        raise StoreUnavailable(f"the shared store at {without_password(url)} cannot be reached: {error}") from error
 
 
 async def connect_client(url: str) -> redis.Redis:
