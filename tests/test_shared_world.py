@@ -84,6 +84,17 @@ def test_a_wait_on_one_otpsim_sees_a_code_sent_through_another(serve):
     assert waited.status_code == 200 and waited.json()["to"] == PHONE
 
 
+def test_the_event_stream_of_one_shows_a_code_sent_through_another(serve):
+    one, other = serve(), serve()
+    with httpx.Client(base_url=one.url, timeout=10) as a, httpx.Client(base_url=other.url) as b:
+        with a.stream("GET", "/__otpsim/events") as stream:
+            lines = stream.iter_lines()
+            next(line for line in lines if line == "event: hello")
+            send_code(b)
+            assert next(line for line in lines if line == "event: outbox")
+            assert PHONE in next(line for line in lines if line.startswith("data:"))
+
+
 def test_a_clock_moved_through_one_expires_a_code_on_the_other(serve):
     one, other = serve(), serve()
     with httpx.Client(base_url=one.url) as a, httpx.Client(base_url=other.url) as b:

@@ -16,6 +16,8 @@ async def event_stream(events: Events, hello: dict):
     """`hello` first, then every event as it is published; a listener that fell behind gets
     `missed` (with how many) and should read the state afresh."""
     subscription = events.subscribe()
+    if events.announce_listener is not None:   # a shared world: the other workers publish from now on
+        await events.announce_listener()
     try:
         yield b"retry: %d\n" % RETRY_MS + frame(0, "hello", orjson.dumps(hello))
         while not subscription.closed:

@@ -55,6 +55,7 @@ class Events:
         # a shared world (redis_backend) relays events to the other workers and says whether any listens
         self.relay = None                 # callable(kind, payload bytes)
         self.listening_elsewhere = False
+        self.announce_listener = None     # coroutine function: tell the other workers someone listens here
 
     @property
     def has_subscribers(self) -> bool:

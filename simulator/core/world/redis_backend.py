@@ -77,6 +77,7 @@ class RedisBackend:
                         "(PUT /__otpsim/scenario changes it for every otpsim on it)", self.where, self.prefix,
                         world.scenario.name, own)
         world.events.relay = self._relay
+        world.events.announce_listener = self._announce
         self._spawn(self._listen(world))
         self._spawn(self._announce_listeners(world))
         world.scheduler.start()
@@ -170,10 +171,13 @@ class RedisBackend:
         while True:
             await asyncio.sleep(LISTENING_S / 3)
             if world.events.has_subscribers:
-                try:
-                    await self.client.hset(self._world_key, "listening_until", repr(time.time() + LISTENING_S))
-                except Exception as error:
-                    log.debug("listener announcement: %s", error)
+                await self._announce()
+
+    async def _announce(self):
+        try:
+            await self.client.hset(self._world_key, "listening_until", repr(time.time() + LISTENING_S))
+        except Exception as error:   # Redis away: the page sees this worker's events only, until it is back
+            log.debug("listener announcement: %s", error)
 
     async def close(self):
         for task in list(self._tasks):
