@@ -326,15 +326,15 @@ def ensure_wrk():
 
 
 def ensure_redis() -> str | None:
-    """The redis-server for the rows on Redis, installed when missing; None, said why, when it cannot be had."""
+    """redis-server, for otpsim's world in Redis, installed when missing; None, said why, when it cannot be had."""
     if importlib.util.find_spec("redis") is None:
-        print("no otpsim redis rows: `otpsim serve --store` needs redis-py (`pip install -e '.[shared]'`)", flush=True)
+        print("otpsim's world in Redis needs redis-py: `pip install -e '.[shared]'`", flush=True)
         return None
     if not shutil.which("redis-server"):
         print("redis-server is not installed; installing the Debian package (apt-get install redis-server) ...",
               flush=True)
         if not apt_install("redis-server", "redis-server"):
-            print("no otpsim redis rows: they need redis-server (Debian: `apt-get install redis-server`)", flush=True)
+            print("redis-server could not be installed (Debian: `apt-get install redis-server`)", flush=True)
             return None
     return shutil.which("redis-server")
 
@@ -762,6 +762,8 @@ def main() -> int:
     ensure_wrk()
     tools = ensure_peers(args.peers)
     redis_server = ensure_redis() if args.shared else None
+    if args.shared and not redis_server:
+        print("no otpsim redis rows", flush=True)
     served = served_operations()
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     runnable = [s for s in chosen if s.operation in served]
