@@ -1,22 +1,28 @@
 """Benchmark otpsim against its peers, side by side in the same run.
 
-For each scenario it starts `otpsim serve --quiet` (as a user would), bench/bare.py (the ceiling:
+For each scenario it starts `otpsim serve --quiet` (as a user would), the same with its world in
+Redis on one worker and on several (`--store`, `--workers`; one redis-server for the run, installed
+on first use, without persistence), bench/bare.py (the ceiling:
 the least a Python server on the same uvicorn stack does) and the peers: WireMock (journal on and
 off; a stub answering the same bytes, the body matched against the operation's JSON schema),
 Prism on the product's spec, and Mockoon (a route answering the same bytes), each installed on
 first use into a cache folder outside the repository. It warms each server until its throughput
 stops rising, then loads them in turn with wrk — keep-alive, a fresh correctly signed request each
 time, every answer checked — over several alternating rounds, and prints requests/s and its ratio
-to the bare app and to WireMock in the same round, p50 and p99 latency, CPU, the time from process
-start to the first correct answer, and resident memory then and at its peak. Only 127.0.0.1; it
-stops what it starts. See docs/performance.md.
+to the bare app and to WireMock in the same round, p50 and p99 latency, CPU (and CPU per request,
+Redis's own counted in for the rows on Redis), the time from process start to the first correct
+answer, and resident memory then and at its peak (every worker's, summed); then what the shared
+store costs per request against the world in memory. Only 127.0.0.1; it stops what it starts. See
+docs/performance.md.
 
     python bench/run.py [--rounds 5] [--seconds 3] [--only voice-callverify] [--peers wiremock,prism,mockoon]
+                        [--shared 1,2,4]
 """
 
 import argparse
 import base64
 import http.client
+import importlib.util
 import json
 import os
 import platform
@@ -33,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from redis_server import running_redis
 from signing import SIGNERS
 
 from simulator.core.spec import load_products, spec_dir
@@ -196,13 +203,15 @@ class Server:
     """A server process: started, probed until it answers correctly, measured, stopped.
 
     `expect_status` and `expect_body` say what a correct answer is under load (see is_correct;
-    a body of None is not checked).
+    a body of None is not checked). `store` is the redis-server it keeps its world in, if any: its
+    CPU is part of the server's cost.
     """
 
     def __init__(self, label: str, argv: list[str], port: int, log_dir: Path, expect_status: int,
-                 expect_body: str | None):
+                 expect_body: str | None, store=None):
         self.label, self.argv, self.port = label, argv, port
         self.expect_status, self.expect_body = expect_status, expect_body
+        self.store = store
         self.log = log_dir / f"{label}-{port}.log"
         self.process = None
         self.ready_s = None
@@ -251,6 +260,10 @@ class Server:
             ticks += int(fields[11]) + int(fields[12])   # utime, stime
         return ticks / CLOCK_TICKS
 
+    def store_cpu_s(self) -> float:
+        """CPU time its store's redis-server has used so far (0 without one)."""
+        return self.store.cpu_s() if self.store else 0.0
+
     def stop(self):
         if self.process is None or self.process.poll() is not None:
             return
@@ -276,14 +289,15 @@ def wrk(scenario: Scenario, server: Server, seconds: int, args, seq_base: int) -
         env["BENCH_EXPECT_BODY"] = server.expect_body
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "5s",
                "-s", str(LOAD_SCRIPT), f"http://{HOST}:{server.port}/"]
-    cpu_before = server.cpu_s()
+    cpu_before, store_before = server.cpu_s(), server.store_cpu_s()
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
-    cpu_used = server.cpu_s() - cpu_before
+    cpu_used, store_used = server.cpu_s() - cpu_before, server.store_cpu_s() - store_before
     for line in finished.stdout.splitlines():
         if line.startswith("BENCH "):
             result = json.loads(line[len("BENCH "):])
             result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
             result["cpu_percent"] = 100 * cpu_used / (result["duration_us"] / 1e6)   # 100: one core busy
+            result["cpu_s"], result["store_cpu_s"] = cpu_used, store_used
             return result
     raise SystemExit(f"wrk gave no result (exit {finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
 
@@ -309,6 +323,20 @@ def ensure_wrk():
     if not apt_install("wrk", "wrk"):
         raise SystemExit("bench needs wrk and could not install it: install it (Debian: `apt-get install wrk`) "
                          "and run again")
+
+
+def ensure_redis() -> str | None:
+    """redis-server, for otpsim's world in Redis, installed when missing; None, said why, when it cannot be had."""
+    if importlib.util.find_spec("redis") is None:
+        print("otpsim's world in Redis needs redis-py: `pip install -e '.[shared]'`", flush=True)
+        return None
+    if not shutil.which("redis-server"):
+        print("redis-server is not installed; installing the Debian package (apt-get install redis-server) ...",
+              flush=True)
+        if not apt_install("redis-server", "redis-server"):
+            print("redis-server could not be installed (Debian: `apt-get install redis-server`)", flush=True)
+            return None
+    return shutil.which("redis-server")
 
 
 def apt_install(package: str, command: str) -> bool:
@@ -485,8 +513,9 @@ def peer_servers(peer: str, tool, scenario: Scenario, operation, answer: FirstAn
 
 
 def bench_one(scenario: Scenario, operation, args, scenario_file: Path, numbers: Numbers, work: Path,
-              tools: dict, stack) -> dict:
-    """Start the servers, warm them, load them in turn over the rounds, stop them; a summary per server."""
+              tools: dict, stack, redis) -> dict:
+    """Start the servers, warm them, load them in turn over the rounds, stop them; a summary per server.
+    `redis` (a RedisServer, or None for no rows on Redis) holds the worlds of the `otpsim redis xN` rows."""
     def probe(server: Server):
         status, headers, body = send(make_request(scenario, numbers.probe(), server.port), server.port)
         if server.expect_status == 0:   # Prism: any answer that is not a routing or server failure
@@ -499,10 +528,12 @@ def bench_one(scenario: Scenario, operation, args, scenario_file: Path, numbers:
             cleanup.callback(server.stop)
             return server.start(probe)
 
+        def serve(port: int) -> list[str]:
+            return [otpsim_command(), "serve", "--quiet", "--host", HOST, "--port", str(port),
+                    "--scenario", str(scenario_file), "--http", stack.http, "--loop", stack.loop]
+
         port = free_port()
-        otpsim = Server("otpsim", [otpsim_command(), "serve", "--quiet", "--host", HOST, "--port", str(port),
-                                   "--scenario", str(scenario_file), "--http", stack.http, "--loop", stack.loop],
-                        port, work, scenario.expect_status, scenario.expect_body)
+        otpsim = Server("otpsim", serve(port), port, work, scenario.expect_status, scenario.expect_body)
         status, headers, body = start(otpsim)
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
         answer = FirstAnswer(status, content_type, body)
@@ -518,6 +549,14 @@ def bench_one(scenario: Scenario, operation, args, scenario_file: Path, numbers:
         bare = Server("bare", bare_argv, port, work, scenario.expect_status, scenario.expect_body)
         start(bare)
         servers = {"bare": bare, "otpsim": otpsim}
+
+        for workers in args.shared if redis else ():
+            port, label = free_port(), f"otpsim redis x{workers}"
+            argv = [*serve(port), "--store", redis.url, "--store-prefix", f"bench-{scenario.name}-{workers}"]
+            if workers > 1:
+                argv += ["--workers", str(workers)]
+            servers[label] = Server(label, argv, port, work, scenario.expect_status, scenario.expect_body, store=redis)
+            start(servers[label])
 
         for peer, tool in tools.items():
             try:
@@ -552,14 +591,19 @@ def summarise(rounds: list[dict], every: dict, warmups: list[dict], server: Serv
             return None
         return statistics.median(r["rps"] / other["rps"] for r, other in zip(rounds, every[label]))
 
+    answered = sum(r["requests"] for r in rounds)
     return {
         "rps": statistics.median(r["rps"] for r in rounds),
         "ratio": ratio_to("bare"),
         "ratio_wiremock": ratio_to("wiremock"),
+        "ratio_otpsim": ratio_to("otpsim"),
         "answers": f"{server.expect_status}" + ("" if server.expect_body is not None else ", body unchecked"),
         "p50_ms": statistics.median(r["p50_us"] for r in rounds) / 1000,
         "p99_ms": statistics.median(r["p99_us"] for r in rounds) / 1000,
         "cpu_percent": statistics.median(r["cpu_percent"] for r in rounds),
+        # over every measured round: the server's processes and, on Redis, redis-server's
+        "cpu_us_per_request": 1e6 * sum(r["cpu_s"] + r["store_cpu_s"] for r in rounds) / max(answered, 1),
+        "store_cpu_s": sum(r["store_cpu_s"] for r in rounds) if server.store else None,
         "cold_rps": warmups[0]["rps"],
         "warmups": len(warmups),
         "ready_s": server.ready_s,
@@ -585,21 +629,37 @@ def table(results: dict, args) -> str:
     lines = [
         f"{args.rounds} rounds × {args.seconds} s per server after warming it up in {args.warmup} s runs until "
         f"its throughput stopped rising; wrk {args.connections} connections, {args.threads} thread(s), keep-alive; "
-        "medians over rounds; ratios taken round by round; CPU 100% = one core",
+        "medians over rounds; ratios taken round by round; CPU 100% = one core (the server's processes); "
+        "CPU µs/req and redis CPU s over all its measured rounds, redis-server's CPU counted into the rows on Redis",
         "",
-        "| scenario | server | requests/s | × bare | × wiremock | p50 ms | p99 ms | CPU % | ready s | RSS ready MB "
-        "| peak RSS MB | cold req/s | warm-ups | served |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | requests/s | × bare | × wiremock | p50 ms | p99 ms | CPU % | CPU µs/req | redis CPU s "
+        "| ready s | RSS ready MB | peak RSS MB | cold req/s | warm-ups | served |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
         for label, row in result.items():
             server = label if row["answers"] == result["bare"]["answers"] else f"{label} (answers {row['answers']})"
             vs_wiremock = f"{row['ratio_wiremock']:.2f}" if row["ratio_wiremock"] is not None else "–"
+            redis_cpu = f"{row['store_cpu_s']:.2f}" if row["store_cpu_s"] is not None else "–"
             lines.append(f"| {name} | {server} | {row['rps']:.0f} | {row['ratio']:.2f} | {vs_wiremock} | "
-                         f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['cpu_percent']:.0f} | {row['ready_s']:.2f} | "
+                         f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['cpu_percent']:.0f} | "
+                         f"{row['cpu_us_per_request']:.0f} | {redis_cpu} | {row['ready_s']:.2f} | "
                          f"{row['ready_rss_mb']:.0f} | {row['rss_mb']:.0f} | {row['cold_rps']:.0f} | {row['warmups']} | "
                          f"{row['served']} |")
     return "\n".join(lines)
+
+
+def shared_store_cost(results: dict) -> list[str]:
+    """What the world in Redis costs per request, one worker against the world in memory."""
+    lines = []
+    for name, result in results.items():
+        on_redis = result.get("otpsim redis x1")
+        if on_redis is None:
+            continue
+        extra = on_redis["cpu_us_per_request"] - result["otpsim"]["cpu_us_per_request"]
+        lines.append(f"{name} shared store cost: {extra:+.0f} µs CPU per request (1 worker on Redis vs in memory, "
+                     f"redis-server's CPU included), throughput {on_redis['ratio_otpsim']:.2f}x")
+    return lines
 
 
 LIMITS = (("p99 <= 10 ms", "p99_ms", 10), ("ready <= 0.5 s", "ready_s", 0.5), ("peak RSS <= 80 MB", "rss_mb", 80))
@@ -634,6 +694,14 @@ def target_report(results: dict, served: dict) -> list[str]:
                          f"({times['prism']:.1f}x prism as started by default{others})")
         for text, key, limit in LIMITS:
             lines.append(f"voice-callverify {text}: {verdict(otpsim[key] <= limit)} ({otpsim[key]:.2f})")
+        two_workers = "voice-callverify two workers on the shared store >= warm wiremock (journal on)"
+        if "otpsim redis x2" not in voice:
+            lines.append(f"{two_workers}: not measured (no otpsim redis x2 row)")
+        elif voice["otpsim redis x2"]["ratio_wiremock"] is None:
+            lines.append(f"{two_workers}: not measured (no WireMock rows)")
+        else:
+            ratio = voice["otpsim redis x2"]["ratio_wiremock"]
+            lines.append(f"{two_workers}: {verdict(ratio >= 1)} ({ratio:.2f})")
     rows = {name: result["otpsim"] for name, result in results.items()}
     for text, key, limit in LIMITS:
         worst = max(rows, key=lambda name: rows[name][key])
@@ -653,6 +721,18 @@ def peer_list(text: str) -> list[str]:
     return chosen
 
 
+def worker_counts(text: str) -> list[int]:
+    if text == "none":
+        return []
+    try:
+        counts = [int(count) for count in text.split(",") if count]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of worker counts: {text}") from None
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"worker counts start at 1: {text}")
+    return counts
+
+
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--rounds", type=int, default=5, help="alternating rounds per server (default 5)")
@@ -666,6 +746,9 @@ def main() -> int:
     options.add_argument("--peers", type=peer_list, default=list(PEERS), metavar="LIST",
                          help=f"peers beside otpsim and the bare app, comma-separated, or none (default "
                               f"{','.join(PEERS)}); each installed on first use into {CACHE}")
+    options.add_argument("--shared", type=worker_counts, default=[1, 2, 4], metavar="LIST",
+                         help="a row `otpsim redis xN` for each N, comma-separated, or none (default 1,2,4): "
+                              "otpsim serving N workers from a world in Redis, one redis-server for the run")
     options.add_argument("--http", default="auto", help="HTTP parser of otpsim and the bare app (default auto)")
     options.add_argument("--loop", default="auto", help="event loop of otpsim and the bare app (default auto)")
     options.add_argument("--only", action="append", metavar="SCENARIO",
@@ -678,6 +761,9 @@ def main() -> int:
 
     ensure_wrk()
     tools = ensure_peers(args.peers)
+    redis_server = ensure_redis() if args.shared else None
+    if args.shared and not redis_server:
+        print("no otpsim redis rows", flush=True)
     served = served_operations()
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     runnable = [s for s in chosen if s.operation in served]
@@ -686,16 +772,20 @@ def main() -> int:
     print(machine_line(stack), flush=True)
 
     results, numbers = {}, Numbers()
-    with tempfile.TemporaryDirectory(prefix="otpsim-bench-") as scratch:
+    with ExitStack() as running, tempfile.TemporaryDirectory(prefix="otpsim-bench-") as scratch:
+        redis = running.enter_context(running_redis(redis_server, free_port())) if redis_server else None
         work = Path(scratch)
         scenario_file = bench_scenario_file(runnable, work)
         for scenario in runnable:
             print(f"{scenario.name} ...", flush=True)
             results[scenario.name] = bench_one(scenario, served[scenario.operation], args, scenario_file, numbers,
-                                               work, tools, stack)
+                                               work, tools, stack, redis)
 
     print()
     print(table(results, args))
+    print()
+    for line in shared_store_cost(results):
+        print(line)
     print()
     print("\n".join(target_report(results, served)))
     problems = [f"{name} {label}: {row['wrong']} wrong answers (first: {row['first_wrong']}), "
