@@ -256,9 +256,11 @@ def test_redis_keeps_every_key_under_its_prefix(redis_server):
             await neighbour.put("n", "k", "theirs")
             await store.put("n", "k", "ours", ttl=5)
             assert await neighbour.get("n", "k") == "theirs"
-            assert sorted(await raw.keys("{prefix-a}*")) == [b"{prefix-a}:i:n", b"{prefix-a}:namespaces", b"{prefix-a}:v:n"]
+            assert sorted(await raw.keys("{prefix-a}*")) == [
+                b"{prefix-a}:i:n", b"{prefix-a}:namespaces", b"{prefix-a}:r:n", b"{prefix-a}:v:n",
+                b"{prefix-a}:versions"]
             await store.clear()
-            assert await raw.keys("{prefix-a}*") == []
+            assert await raw.keys("{prefix-a}*") == [b"{prefix-a}:versions"]   # a version never comes back
             assert await neighbour.get("n", "k") == "theirs"
         finally:
             await neighbour.clear()
@@ -385,6 +387,19 @@ def test_concurrent_updates_lose_none(two_stores):
     async def scenario(first, second, clock):
         await _alternating(first, second, lambda store: store.update("counts", ["k"], add_one))
         assert await first.get("counts", "k") == 100
+    two_stores(scenario)
+
+
+def test_concurrent_updates_of_other_keys_never_collide(two_stores, monkeypatch):
+    """One try each is enough when no two updates share a key, however many run at once."""
+    from simulator.core.world import redis_store
+    monkeypatch.setattr(redis_store, "UPDATE_ATTEMPTS", 1)
+
+    async def scenario(first, second, clock):
+        stores = [first, second] * 50
+        await asyncio.gather(*(store.update("codes", [f"contact-{n}"], lambda values: (["sent"], None))
+                               for n, store in enumerate(stores)))
+        assert await first.count("codes") == 100
     two_stores(scenario)
 
 

@@ -1,14 +1,16 @@
 """The world store on Redis (or Valkey): one state for several simulator processes.
 
 The contract is MemoryStore's (core/world/store.py). Each check-and-change is one Lua script, so it
-is atomic across clients; `update` runs the caller's Python between a read and a write, so it is an
-optimistic transaction instead. Expiry is on the virtual clock: every call passes the caller's
+is atomic across clients; `update` runs the caller's Python between a read and a write, so it is
+optimistic instead: it reads its keys' versions, and one script writes only if none has changed
+since (else it reads again). A version is per key, so updates of different keys never collide. Expiry is on the virtual clock: every call passes the caller's
 `clock.now()`, and an entry whose expires_at <= now is absent, whatever Redis's own time says.
 
 Layout under `{prefix}` (a hash tag, so prefixes never collide and a cluster keeps them on one slot):
   {prefix}:namespaces      set of the namespaces written
   {prefix}:v:<namespace>   hash: encoded key -> encoded value
   {prefix}:i:<namespace>   sorted set: encoded key scored by its expires_at (inf for none)
+  {prefix}:r:<namespace>   hash: encoded key -> its version, a number from {prefix}:versions
   {prefix}:log:<name>...   the world's logs (core/world/redis_log.py)
   {prefix}:sched:...       its due jobs (core/world/redis_scheduler.py)
 The index makes `count` and `items` cheap, and lets every write evict a batch of due entries, so a
@@ -27,12 +29,12 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError, WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 from simulator.core.world.store import KEEP, StoreUnavailable
 
 EVICT_BATCH = 64          # due entries each write deletes from its namespace
-UPDATE_ATTEMPTS = 32      # optimistic tries before `update` gives up on a namespace too contended
+UPDATE_ATTEMPTS = 32      # optimistic tries before `update` gives up on keys too contended
 UPDATE_BACKOFF_CAP_S = 0.05   # contenders spread their retries (full jitter), so one of them wins each round
 PICKLE_PROTOCOL = 5       # its frames start with b"\x80", which no counter's digits do
 MAX_PLAIN_INT = 2 ** 53   # counters Lua's doubles hold exactly are stored as digits, for `incr` and `hit`
@@ -97,11 +99,18 @@ def decode_value(blob: bytes):
     return int(blob)
 
 
-# --- scripts: KEYS = values hash, index, registry; ARGV[1] = namespace, ARGV[2] = now, then each script's own
+# --- scripts: KEYS = values hash, index, registry, versions hash, sequence; ARGV[1] = namespace,
+# ARGV[2] = now, then each script's own. Every change to a field gives it a new version (from the
+# world's one sequence, so a version never comes back), which `update` compares before it writes.
 
 _PRELUDE = """
-local values, index, registry = KEYS[1], KEYS[2], KEYS[3]
+local values, index, registry, versions, sequence = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local namespace, now = ARGV[1], tonumber(ARGV[2])
+
+local function set(field, value)
+  redis.call('HSET', values, field, value)
+  redis.call('HSET', versions, field, redis.call('INCR', sequence))
+end
 
 local function live(field)
   local expires_at = redis.call('ZSCORE', index, field)
@@ -117,18 +126,20 @@ local function evict_due()
   local due = redis.call('ZRANGEBYSCORE', index, '-inf', ARGV[2], 'LIMIT', 0, %(batch)d)
   if #due > 0 then
     redis.call('HDEL', values, unpack(due))
+    redis.call('HDEL', versions, unpack(due))
     redis.call('ZREM', index, unpack(due))
   end
 end
 
 local function put(field, value, expires_at)
-  redis.call('HSET', values, field, value)
+  set(field, value)
   redis.call('ZADD', index, expires_at, field)
   redis.call('SADD', registry, namespace)
 end
 
 local function remove(field)
   redis.call('HDEL', values, field)
+  redis.call('HDEL', versions, field)
   redis.call('ZREM', index, field)
 end
 
@@ -155,6 +166,29 @@ for i = 4, #ARGV, 2 do
   if ARGV[i + 1] == '' then remove(ARGV[i]) else put(ARGV[i], ARGV[i + 1], ARGV[3]) end
 end
 """,
+    # ARGV[3..]: fields -> value (nil where absent), version, expires_at of each, in threes
+    "read_versions": """
+local found = {}
+for i = 3, #ARGV do
+  local at = 3 * (i - 3)
+  found[at + 1] = value_of(ARGV[i])
+  found[at + 2] = redis.call('HGET', versions, ARGV[i])
+  found[at + 3] = redis.call('ZSCORE', index, ARGV[i])
+end
+return found
+""",
+    # ARGV[3..] = field, version read ('' none), expires_at, value ('' removes) fours: written only
+    # while no field has changed since it was read; 1 if written, 0 if another change came first
+    "write_unchanged": """
+for i = 3, #ARGV, 4 do
+  if (redis.call('HGET', versions, ARGV[i]) or '') ~= ARGV[i + 1] then return 0 end
+end
+evict_due()
+for i = 3, #ARGV, 4 do
+  if ARGV[i + 3] == '' then remove(ARGV[i]) else put(ARGV[i], ARGV[i + 3], ARGV[i + 2]) end
+end
+return 1
+""",
     # ARGV[3] = field
     "pop": """
 evict_due()
@@ -179,7 +213,7 @@ return 1
     # ARGV[3] = field, ARGV[4] = value
     "replace": """
 evict_due()
-if live(ARGV[3]) then redis.call('HSET', values, ARGV[3], ARGV[4]) end
+if live(ARGV[3]) then set(ARGV[3], ARGV[4]) end
 """,
     # ARGV[3] = field, ARGV[4] = expires_at
     "incr": """
@@ -194,7 +228,7 @@ evict_due()
 local count = counter(ARGV[3])
 if count then
   count = count + 1
-  redis.call('HSET', values, ARGV[3], string.format('%d', count))
+  set(ARGV[3], string.format('%d', count))
 else
   count = 1
   put(ARGV[3], '1', ARGV[5])
@@ -218,13 +252,13 @@ return found
 """,
 }
 
-# KEYS[1] = registry; ARGV[1], ARGV[2] = the values' and the index's key prefixes; ARGV[3..] = namespaces kept
+# KEYS[1] = registry; ARGV[1..3] = the values', the index's and the versions' key prefixes; ARGV[4..] = namespaces kept
 _CLEAR = """
 local keep = {}
-for i = 3, #ARGV do keep[ARGV[i]] = true end
+for i = 4, #ARGV do keep[ARGV[i]] = true end
 for _, namespace in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if not keep[namespace] then
-    redis.call('DEL', ARGV[1] .. namespace, ARGV[2] .. namespace)
+    redis.call('DEL', ARGV[1] .. namespace, ARGV[2] .. namespace, ARGV[3] .. namespace)
     redis.call('SREM', KEYS[1], namespace)
   end
 end
@@ -274,12 +308,15 @@ class RedisStore:
         self._registry = f"{tag}:namespaces"
         self._values_prefix = f"{tag}:v:"
         self._index_prefix = f"{tag}:i:"
+        self._versions_prefix = f"{tag}:r:"
+        self._sequence = f"{tag}:versions"
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()}
         self._clear = client.register_script(_CLEAR)
         self.where = server_name(client)
 
     def _keys(self, namespace: str) -> list[str]:
-        return [self._values_prefix + namespace, self._index_prefix + namespace, self._registry]
+        return [self._values_prefix + namespace, self._index_prefix + namespace, self._registry,
+                self._versions_prefix + namespace, self._sequence]
 
     async def _run(self, script: str, namespace: str, *args, client=None):
         return await self._scripts[script](
@@ -314,33 +351,27 @@ class RedisStore:
         await self._run("replace", namespace, encode_key(key), encode_value(value))
 
     @reachable
-    async def update(self, namespace: str, keys: list, change, ttl: float | None = None):
+    async def update(self, namespace: str, keys: list, change, ttl=None):
+        """Read the keys with their versions, run `change`, and write only if none of them changed
+        meanwhile (one script checks and writes); else read again. Updates of other keys of the
+        namespace never make it retry."""
         fields = [encode_key(key) for key in keys]
-        values_key, index_key, _ = self._keys(namespace)
         for attempt in range(UPDATE_ATTEMPTS):
-            async with self._client.pipeline(transaction=True) as pipe:
-                await pipe.watch(values_key, index_key)
-                found = await self._run("read", namespace, *fields, client=pipe)
-                new_values, result = change([None if blob is None else decode_value(blob) for blob in found])
-                now = self._clock.now()
-                if ttl == KEEP:   # a live key keeps its expiry, a new one has none
-                    scores = await pipe.zmscore(index_key, fields)
-                    expiries = [repr(score) if score is not None and score > now else repr(math.inf) for score in scores]
-                else:
-                    expiries = [_expires_at(now, ttl)] * len(fields)
-                pipe.multi()
-                for expires_at in dict.fromkeys(expiries):
-                    writes = [
-                        part for field, value, expiry in zip(fields, new_values, expiries) if expiry == expires_at
-                        for part in (field, b"" if value is None else encode_value(value))
-                    ]
-                    await self._run("write", namespace, expires_at, *writes, client=pipe)
-                try:
-                    await pipe.execute()
-                except WatchError:   # another client changed the namespace since the read: read again
-                    await asyncio.sleep(random.uniform(0, min(UPDATE_BACKOFF_CAP_S, 0.001 * 2 ** attempt)))
-                    continue
+            found = await self._run("read_versions", namespace, *fields)
+            blobs, versions, scores = found[0::3], found[1::3], found[2::3]
+            new_values, result = change([None if blob is None else decode_value(blob) for blob in blobs])
+            now = self._clock.now()
+            if ttl == KEEP:   # a live key keeps its expiry, a new one has none
+                expiries = [score.decode() if score is not None and float(score) > now else repr(math.inf)
+                            for score in scores]
+            else:
+                expiries = [_expires_at(now, ttl)] * len(fields)
+            writes = [part for field, version, expires_at, value in zip(fields, versions, expiries, new_values)
+                      for part in (field, version or b"", expires_at, b"" if value is None else encode_value(value))]
+            if await self._run("write_unchanged", namespace, *writes):
                 return result
+            # another client changed one of the keys since the read: contenders spread their retries
+            await asyncio.sleep(random.uniform(0, min(UPDATE_BACKOFF_CAP_S, 0.001 * 2 ** attempt)))
         raise StoreUnavailable(f"the shared store at {self.where} changed {namespace} under "
                                f"{UPDATE_ATTEMPTS} attempts of one update")
 
@@ -364,7 +395,7 @@ class RedisStore:
 
     @reachable
     async def clear(self, keep=()):
-        await self._clear([self._registry], [self._values_prefix, self._index_prefix, *keep])
+        await self._clear([self._registry], [self._values_prefix, self._index_prefix, self._versions_prefix, *keep])
 
     @reachable
     async def sizes(self) -> dict[str, int]:
