@@ -106,7 +106,7 @@ async def main(args) -> int:
     print(f"| a live code (CodeBook) | {await per_code():,.0f} |", flush=True)
     print(f"| a journal entry | {await per_journal_entry():,.0f} |", flush=True)
     for name, scenario in by_name.items():
-        print(f"| a {name} request (all it leaves: state, journal, outbox) | "
+        print(f"| {'an' if name[0] in 'aeiou' else 'a'} {name} request (all it leaves: state, journal, outbox) | "
               f"{await per_request(scenario, args.memory_requests):,.0f} |", flush=True)
     print()
     print("| live codes | osm-send requests/s (in-process, sequential) |")

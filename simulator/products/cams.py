@@ -15,7 +15,7 @@ from simulator.core.wiring import Needs
 CODES = CodePolicy(wrong="VerifyCode.Invalid", expired="VerifyCode.Expired", throttled="VerifyCode.TooFrequent")
 NOT_VERIFIED = "PhoneNumber.NotVerified"
 product = ProductModule("cams", needs=CODES.needs | Needs(
-    errors=("System.LimitControl", NOT_VERIFIED), settings=("qps",)))
+    errors=("System.LimitControl", NOT_VERIFIED), settings=("qps", "number_record_ttl_s")))
 
 QPS_WINDOWS = "cams.qps"
 NUMBERS = "cams.numbers"   # (caller, CustSpaceId, PhoneNumber) -> the number's record, below
@@ -87,7 +87,7 @@ async def _record(call) -> dict:
 
 async def _update(call, **changes) -> None:
     await call.world.store.update(NUMBERS, [_key(call)], lambda records: (
-        [{**(records[0] or NEW_NUMBER), **changes}], None))
+        [{**(records[0] or NEW_NUMBER), **changes}], None), ttl=call.settings["number_record_ttl_s"])
 
 
 def _verification_status(call, record: dict) -> str:
