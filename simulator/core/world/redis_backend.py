@@ -114,6 +114,8 @@ class RedisBackend:
             self._seen_version = version
 
     async def clock_moved(self, world):
+        # the whole state, as this worker computed it: of two moves racing on two workers the last
+        # written wins (a test's clock moves come from one driver, one at a time)
         frozen_at, offset = world.clock.state()
         await self.client.hset(self._world_key, mapping={
             "frozen_at": "" if frozen_at is None else repr(frozen_at), "offset": repr(offset)})
