@@ -10,12 +10,12 @@ import pytest
 
 from alibaba_signing import acs3
 from alibaba_sms import call as alibaba_call
+from cams_burst import burst
 from served import Served, run, wait_ready
 from voice_helpers import Receiver, b64, call_verify, verify_body
 
 PHONE = "13800000010"
 SIGN = "速通互联验证码"
-SPACE = "29348393884001"
 ORDER = ["callout", "alerting", "answer", "disconnect"]
 
 
@@ -123,16 +123,7 @@ def test_workers_admit_exactly_the_documented_flow_control_limit(serve):
     served = serve("--workers", "2")
     with httpx.Client(base_url=served.url) as admin:
         admin.post("/__otpsim/clock", json={"mode": "manual"})   # the hundred fall in one second of the clock
-
-    async def burst():
-        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-            requests = []
-            for index in range(100):
-                path, headers = acs3("GetMigrationVerifyCode", {
-                    "CustSpaceId": SPACE, "PhoneNumber": f"86138000{index:05d}", "Locale": "zh_CN", "Method": "sms"})
-                requests.append(client.post(path, headers=headers))
-            return await asyncio.gather(*requests)
-    answers = [(r.status_code, r.json()["Code"]) for r in asyncio.run(burst())]
+    answers = burst(base_url=served.url, timeout=30)
     assert answers.count((200, "OK")) == 10          # seed 003: 10 a second per caller and action
     assert answers.count((400, "System.LimitControl")) == 90
     with httpx.Client(base_url=served.url) as admin:
