@@ -672,13 +672,8 @@ def target_report(results: dict, served: dict) -> list[str]:
     lines = []
     for name in HALF_WIREMOCK:
         result = results.get(name)
-        if result is None:
-            lines.append(f"{name} otpsim >= 0.5x wiremock: not measured (not run)")
-        elif result["otpsim"]["ratio_wiremock"] is None:
-            lines.append(f"{name} otpsim >= 0.5x wiremock: not measured (no WireMock rows)")
-        else:
-            ratio = result["otpsim"]["ratio_wiremock"]
-            lines.append(f"{name} otpsim >= 0.5x wiremock (journal on): {verdict(ratio >= 0.5)} ({ratio:.2f})")
+        lines.append(wiremock_target(f"{name} otpsim >= 0.5x wiremock (journal on)",
+                                     result and result["otpsim"], "not run", 0.5))
     voice = results.get("voice-callverify")
     if voice is None:
         why = "not run" if "voice.CallVerify" in served else "voice.CallVerify is not served by this checkout"
@@ -694,19 +689,23 @@ def target_report(results: dict, served: dict) -> list[str]:
                          f"({times['prism']:.1f}x prism as started by default{others})")
         for text, key, limit in LIMITS:
             lines.append(f"voice-callverify {text}: {verdict(otpsim[key] <= limit)} ({otpsim[key]:.2f})")
-        two_workers = "voice-callverify two workers on the shared store >= warm wiremock (journal on)"
-        if "otpsim redis x2" not in voice:
-            lines.append(f"{two_workers}: not measured (no otpsim redis x2 row)")
-        elif voice["otpsim redis x2"]["ratio_wiremock"] is None:
-            lines.append(f"{two_workers}: not measured (no WireMock rows)")
-        else:
-            ratio = voice["otpsim redis x2"]["ratio_wiremock"]
-            lines.append(f"{two_workers}: {verdict(ratio >= 1)} ({ratio:.2f})")
+        lines.append(wiremock_target("voice-callverify two workers on the shared store >= warm wiremock (journal on)",
+                                     voice.get("otpsim redis x2"), "no otpsim redis x2 row", 1))
     rows = {name: result["otpsim"] for name, result in results.items()}
     for text, key, limit in LIMITS:
         worst = max(rows, key=lambda name: rows[name][key])
         lines.append(f"every scenario {text}: {verdict(rows[worst][key] <= limit)} (worst {rows[worst][key]:.2f}, {worst})")
     return lines
+
+
+def wiremock_target(text: str, row: dict | None, missing: str, least: float) -> str:
+    """`text`, met or missed by the row's ratio to warm WireMock (journal on) in the same rounds."""
+    if row is None:
+        return f"{text}: not measured ({missing})"
+    ratio = row["ratio_wiremock"]
+    if ratio is None:
+        return f"{text}: not measured (no WireMock rows)"
+    return f"{text}: {verdict(ratio >= least)} ({ratio:.2f})"
 
 
 def verdict(met: bool) -> str:

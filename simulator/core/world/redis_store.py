@@ -318,9 +318,9 @@ class RedisStore:
         return [self._values_prefix + namespace, self._index_prefix + namespace, self._registry,
                 self._versions_prefix + namespace, self._sequence]
 
-    async def _run(self, script: str, namespace: str, *args, client=None):
+    async def _run(self, script: str, namespace: str, *args):
         return await self._scripts[script](
-            self._keys(namespace), [namespace, repr(self._clock.now()), *args], client=client or self._client)
+            self._keys(namespace), [namespace, repr(self._clock.now()), *args], client=self._client)
 
     @reachable
     async def get(self, namespace: str, key, default=None):
