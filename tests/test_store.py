@@ -241,6 +241,45 @@ def test_eviction_keeps_only_live_state(run):
     run(scenario)
 
 
+def test_a_renewed_key_lives_its_ttl_from_the_last_renewal_and_then_goes(run):
+    async def scenario(store, clock):
+        await store.put("n", "renewed", 1, ttl=10)
+        await store.put("n", "other", 1, ttl=10)
+        clock.advance(6)
+        await store.put("n", "renewed", 2, ttl=10)     # now lives until 16
+        await store.put("n", "later", 1, ttl=10)       # until 16 too
+        clock.advance(5)                               # 11: "other" has lapsed
+        assert await store.count("n") == 2 and await store.get("n", "renewed") == 2
+        await store.pop("n", "later")
+        await store.put("n", "later", 2, ttl=10)       # a new entry: until 21
+        clock.advance(5.5)                             # 16.5: "renewed" has lapsed
+        assert await store.count("n") == 1 and await store.get("n", "renewed") is None
+        assert await store.get("n", "later") == 2
+        clock.advance(5)                               # 21.5
+        assert await store.count("n") == 0
+    run(scenario)
+
+
+def test_a_counter_renewed_on_every_request_holds_no_more_memory():
+    """The request-id counter is renewed by every request: its memory stays that of one entry."""
+    import tracemalloc
+
+    async def renew(store, times):
+        for _ in range(times):
+            await store.incr("draws", ("request-id", "voice"), ttl=86_400)
+
+    async def main():
+        store = MemoryStore(FakeClock())
+        await renew(store, 1000)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        await renew(store, 20_000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert grown < 20_000, f"{grown} bytes after 20,000 renewals"
+    asyncio.run(main())
+
+
 # --- the Redis store alone
 
 def test_redis_keeps_every_key_under_its_prefix(redis_server):

@@ -25,6 +25,14 @@ class StoreUnavailable(Exception):
     """The shared store cannot be reached: vendor calls answer the product's service-unavailable error."""
 
 
+def _requeue(queue: deque, entry: tuple):
+    """`entry` back in its expiry queue, in order: near the end, where a renewed entry's expiry falls."""
+    place = len(queue)
+    while place and queue[place - 1][1] > entry[1]:
+        place -= 1
+    queue.insert(place, entry)
+
+
 class MemoryStore:
     """Entries per namespace, each expiring one in a queue per (namespace, ttl) (why: docs/performance.md,
     Shaped for speed). Should the clock be set back, an entry may wait behind a later one: it is
@@ -34,7 +42,7 @@ class MemoryStore:
 
     def __init__(self, clock):
         self._clock = clock
-        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key)
+        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key, ttl)
         self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> its entries, oldest first
         self._next_expiry = math.inf
 
@@ -45,10 +53,14 @@ class MemoryStore:
         for queue_key, queue in list(self._expiries.items()):
             space = self._spaces[queue_key[0]]
             while queue and queue[0][1] <= now:
-                _, expires_at, key = queue.popleft()
-                current = space.get(key)
-                if current is not None and current[1] == expires_at:   # not put again since
-                    del space[key]
+                queued = queue.popleft()
+                current = space.get(queued[2])
+                if current is None:
+                    continue
+                if current[1] is not None and current[1] <= now:
+                    del space[queued[2]]
+                elif current is not queued and current[3] == queued[3]:
+                    _requeue(queue, current)   # renewed since it was queued: its turn comes later
             if queue:
                 next_expiry = min(next_expiry, queue[0][1])
             else:
@@ -60,7 +72,7 @@ class MemoryStore:
         entry = space.get(key) if space is not None else None
         if entry is None:
             return default
-        value, expires_at, _ = entry
+        value, expires_at = entry[0], entry[1]
         if expires_at is not None and expires_at <= self._clock.now():
             del space[key]
             return default
@@ -70,14 +82,18 @@ class MemoryStore:
         now = self._clock.now()
         self._evict_expired(now)
         expires_at = None if ttl is None else now + ttl
-        entry = (value, expires_at, key)
-        self._spaces.setdefault(namespace, {})[key] = entry
-        if expires_at is not None:
-            queue = self._expiries.get((namespace, ttl))
-            if queue is None:
-                queue = self._expiries[(namespace, ttl)] = deque()
-            queue.append(entry)
-            self._next_expiry = min(self._next_expiry, expires_at)
+        space = self._spaces.setdefault(namespace, {})
+        renewed = space.get(key)
+        entry = space[key] = (value, expires_at, key, ttl)
+        if expires_at is None:
+            return
+        if renewed is not None and renewed[3] == ttl and renewed[1] > now:
+            return   # its place in the queue holds it; eviction moves it on (a counter renewed per request)
+        queue = self._expiries.get((namespace, ttl))
+        if queue is None:
+            queue = self._expiries[(namespace, ttl)] = deque()
+        queue.append(entry)
+        self._next_expiry = min(self._next_expiry, expires_at)
 
     def _pop(self, namespace: str, key, default=None):
         value = self._get(namespace, key, default)
@@ -115,7 +131,7 @@ class MemoryStore:
         space = self._spaces.get(namespace)
         entry = space.get(key) if space is not None else None
         if entry is not None and self._get(namespace, key) is not None:
-            space[key] = (value, entry[1], key)
+            space[key] = (value, entry[1], key, entry[3])
 
     async def replace(self, namespace: str, key, value):
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
@@ -147,7 +163,7 @@ class MemoryStore:
         now = self._clock.now()
         return [
             (key, value)
-            for value, expires_at, key in list(self._spaces.get(namespace, {}).values())
+            for value, expires_at, key, _ in list(self._spaces.get(namespace, {}).values())
             if expires_at is None or expires_at > now
         ]
 
