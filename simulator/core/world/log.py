@@ -13,8 +13,9 @@ class MemoryLog:
         """Keep `row`; its id."""
         self._last_id += 1
         self._rows[self._last_id] = row
-        if len(self._rows) > self._capacity:
-            del self._rows[next(iter(self._rows))]
+        # the oldest kept row, by its id: a dict's first key is found by walking past every
+        # removed entry before it, which grows with the removals until the dict is resized
+        self._rows.pop(self._last_id - self._capacity, None)
         return self._last_id
 
     async def put(self, row_id: int, row):
