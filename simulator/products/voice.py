@@ -284,7 +284,7 @@ async def call_verify(call):
     playback_s = settings["tone_s"] * (2 if body.get("posTone") else 1) + settings["readout_s"] * heard
     start = world.clock.now()
     started = world.clock.utcnow().strftime("%Y%m%d%H%M%S")
-    rng = await world.draw("voice.call", body["calleeNbr"])
+    rng = call.rng   # a session id is unique to its request
     voice_call = VoiceCall(
         session_id=_session_id(rng, settings["session_host"], started),
         icid=f"CAE-{started}-{rng.randrange(10**7, 10**8)}",

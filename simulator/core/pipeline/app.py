@@ -141,7 +141,8 @@ class Simulator:
         try:
             if world.shared:
                 await world.backend.refresh(world)   # the clock and scenario in force, as other workers left them
-            request_id = new_request_id(await world.draw("request-id", product.name), product.request_id_format)
+            rng = await world.draw("request-id", product.name)
+            request_id = new_request_id(rng, product.request_id_format)
         except StoreUnavailable as problem:
             log.warning("%s %s: %s", method, path, problem)
             request_id = new_request_id(random, product.request_id_format)
@@ -156,7 +157,7 @@ class Simulator:
         call = Call.routed(
             product=product, operation=route.operation, route_error=route.error, method=method, path=path,
             wire_path=wire_path.decode("latin-1") if wire_path else path, query_string=query_string,
-            host=host, headers=headers, wire_params=query, request_id=request_id,
+            host=host, headers=headers, wire_params=query, request_id=request_id, rng=rng,
             received_at=world.clock.now(), settings=world.settings[product.name], scenario=world.scenario,
             world=world, receive=receive,
             path_params=route.path_params,

@@ -24,6 +24,7 @@ class Call:
         "host",
         "headers",        # RequestHeaders: case-insensitive, constant-time
         "request_id",     # this request's id, in the product's format
+        "rng",            # the generator that drew request_id: values unique to this request draw from it too
         "received_at",    # epoch seconds on the virtual clock
         "settings",       # the product's settings: spec defaults overridden by the scenario
         "scenario",       # the Scenario in force as the request arrived: it is answered under that one throughout
@@ -44,7 +45,7 @@ class Call:
 
     @classmethod
     def routed(cls, *, product, operation, route_error, method, path, wire_path, query_string, host, headers,
-               wire_params, request_id, received_at, settings, scenario, world, receive, path_params=None) -> "Call":
+               wire_params, request_id, rng, received_at, settings, scenario, world, receive, path_params=None) -> "Call":
         """The context of a request routing has just matched (why a classmethod: docs/performance.md,
         Shaped for speed)."""
         self = object.__new__(cls)
@@ -61,6 +62,7 @@ class Call:
         self.wire_params = wire_params
         self.params = wire_params
         self.request_id = request_id
+        self.rng = rng
         self.received_at = received_at
         self.settings = settings
         self.scenario = scenario
