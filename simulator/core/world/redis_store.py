@@ -34,6 +34,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutErr
 from simulator.core.world.store import KEEP, StoreUnavailable
 
 EVICT_BATCH = 64          # due entries each write deletes from its namespace
+POOL_CONNECTIONS = 64     # per process: its requests in flight, the scheduler and the event relay
+POOL_WAIT_S = 5           # how long a request waits for a free connection before it is StoreUnavailable
 UPDATE_ATTEMPTS = 32      # optimistic tries before `update` gives up on keys too contended
 UPDATE_BACKOFF_CAP_S = 0.05   # contenders spread their retries (full jitter), so one of them wins each round
 PICKLE_PROTOCOL = 5       # its frames start with b"\x80", which no counter's digits do
@@ -420,15 +422,18 @@ def without_password(url: str) -> str:
 def client_for(url: str) -> redis.Redis:
     """A client of `url` (redis://, rediss://, unix://; Valkey too) for the store, the logs and the
     scheduler, reconnecting by itself to a restarted server: dead connections are retried, idle ones
-    checked. Connects on first use."""
-    return redis.Redis.from_url(
+    checked. Connects on first use. Its pool holds at most POOL_CONNECTIONS; a request beyond them
+    waits for one (redis-py's default pool refuses it: "Too many connections")."""
+    return redis.Redis.from_pool(redis.BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=POOL_WAIT_S,
         decode_responses=False,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2, supported_errors=(RedisConnectionError,)),
-    )
+    ))
 
 
 async def answers(client: redis.Redis, url: str):
