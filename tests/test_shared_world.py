@@ -3,10 +3,10 @@ redis-server (tests/redis_server.py starts one on a free 127.0.0.1 port)."""
 
 import asyncio
 import signal
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from collections import Counter
 import pytest
 
 from alibaba_signing import acs3
