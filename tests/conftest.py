@@ -1,6 +1,8 @@
 """Shared fixtures: a fresh simulator per test, in-process or on a real 127.0.0.1 socket, and what the
 voice tests share (a push receiver, a frozen clock)."""
 
+import os
+import tempfile
 import uuid
 
 import pytest
@@ -15,6 +17,9 @@ pytest_plugins = ["redis_server"]   # the `redis_server` fixture: a real redis-s
 
 
 STORES = ("memory", "redis")
+
+# start-up work kept between runs goes to a folder of the tests' own, not the user's ~/.cache
+os.environ.setdefault("OTPSIM_CACHE_DIR", os.path.join(tempfile.gettempdir(), "otpsim-tests-cache"))
 
 
 def pytest_configure(config):

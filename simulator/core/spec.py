@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover
 
 from simulator.core.errors import SpecError
 from simulator.core.packaged import packaged
+from simulator.core.startup_cache import cached
 from simulator.core.pipeline.envelope import REQUEST_ID_PATTERNS, fill
 from simulator.core.pipeline.validation import RequestValidator
 
@@ -150,8 +151,13 @@ def spec_dir() -> Path:
 
 
 def _read_yaml(path: Path) -> dict:
+    """A spec file's document, parsed once and kept between runs under the hash of its text
+    (core/startup_cache.py); each caller gets its own copy."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+        text = path.read_bytes()
+        document = cached("yaml", text, lambda: yaml.load(text.decode("utf-8"), Loader=SafeLoader))
+    except UnicodeDecodeError as problem:
+        raise SpecError(f"{path}: not UTF-8: {problem}") from None
     except OSError as problem:
         raise SpecError(f"{path}: {problem.strerror}") from None
     except yaml.YAMLError as problem:

@@ -9,11 +9,13 @@ product's `missing-parameter` / `invalid-parameter` entry.
 import math
 
 import fastjsonschema
+import orjson
 from fastjsonschema.draft04 import CodeGeneratorDraft04
 from fastjsonschema.draft07 import CodeGeneratorDraft07
 from fastjsonschema.ref_resolver import RefResolver
 
 from simulator.core.errors import SimError
+from simulator.core.startup_cache import cached
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
@@ -24,13 +26,26 @@ class _StrictIntegers(CodeGeneratorDraft07):
     generate_type = CodeGeneratorDraft04.generate_type
 
 
-def _compile(schema: dict):
-    """fastjsonschema.compile with _StrictIntegers; the steps are compile()'s own."""
+# what the generated code depends on besides the schema: a cached validator is one of this generator
+GENERATOR = f"fastjsonschema {fastjsonschema.VERSION}, draft 7 with draft 4's integers\n".encode()
+
+
+def _validator_code(schema: dict):
+    """fastjsonschema.compile_to_code's module with _StrictIntegers, compiled; it names its function
+    `validate_request`."""
     resolver = RefResolver.from_schema(schema, store={})
     generator = _StrictIntegers(schema, resolver=resolver)
-    state = generator.global_state
-    exec(generator.func_code, state)
-    return state[resolver.get_scope_name()]
+    source = f"{generator.global_state_code}\n{generator.func_code}\nvalidate_request = {resolver.get_scope_name()}\n"
+    return compile(source, "<request validator>", "exec")
+
+
+def _compile(schema: dict):
+    """The schema's validator; its code generated once and kept between runs (core/startup_cache.py)."""
+    code = cached("validators", GENERATOR + orjson.dumps(schema, option=orjson.OPT_SORT_KEYS),
+                  lambda: _validator_code(schema))
+    namespace = {}
+    exec(code, namespace)
+    return namespace["validate_request"]
 
 
 def _types(schema: dict) -> set:
