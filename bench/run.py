@@ -21,6 +21,7 @@ docs/performance.md.
 
 import argparse
 import base64
+import compileall
 import http.client
 import importlib.util
 import json
@@ -42,6 +43,7 @@ from pathlib import Path
 from redis_server import running_redis
 from signing import SIGNERS
 
+import simulator
 from simulator.core.spec import load_products, spec_dir
 
 from simulator.core.serving.server import server_stack
@@ -408,6 +410,12 @@ def otpsim_command() -> str:
     return found
 
 
+def compile_package():
+    """Bytecode for otpsim's modules, as installing its wheel writes it: a checkout run with
+    PYTHONDONTWRITEBYTECODE set would compile them again at every start."""
+    compileall.compile_dir(Path(simulator.__file__).parent, quiet=1)
+
+
 def served_operations() -> dict:
     return {op.qualified: op for product in load_products().values() for op in product.operations}
 
@@ -763,7 +771,8 @@ def main() -> int:
     redis_server = ensure_redis() if args.shared else None
     if args.shared and not redis_server:
         print("no otpsim redis rows", flush=True)
-    served = served_operations()
+    compile_package()
+    served = served_operations()   # also fills the start-up cache, as any earlier start would have
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     runnable = [s for s in chosen if s.operation in served]
     for skipped in (s for s in chosen if s.operation not in served):

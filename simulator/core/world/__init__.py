@@ -4,12 +4,11 @@ Its parts keep their state through a backend: in this process's memory (the defa
 (core/world/redis_backend.py), where several workers and hosts share one world.
 """
 
-import random
-
 from simulator.core.world.callbacks import Callbacks
 from simulator.core.world.clock import Clock
 from simulator.core.world.codes import CodeBook
 from simulator.core.world.credentials import Credentials
+from simulator.core.world.draw import Draw
 from simulator.core.world.events import Events
 from simulator.core.world.journal import Journal, Secrets
 from simulator.core.world.log import MemoryLog
@@ -81,12 +80,12 @@ class World:
         self.generation = 0
         self.use_scenario(scenario)
 
-    async def draw(self, kind: str, subject="") -> random.Random:
+    async def draw(self, kind: str, subject="") -> Draw:
         """A generator for the next value of `kind` about `subject` (a contact, a product, a rule):
         seeded by (seed, kind, subject, n), n counting the draws for it, so concurrent requests about
         other subjects, here or on another worker, never change what this one gets."""
         n = await self.store.incr(DRAWS, (kind, subject), ttl=DRAWS_TTL_S)
-        return random.Random(f"{self.seed}/{kind}/{subject}/{n}")
+        return Draw(f"{self.seed}/{kind}/{subject}/{n}")
 
     def use_scenario(self, scenario, generation: int | None = None):
         """`scenario` in force; its rules count afresh (a shared world names the generation)."""

@@ -1,10 +1,9 @@
 """The lifecycle every product shares: issue a code to a contact, check it once."""
 
 import hmac
-import random
-import string
 import sys
 
+from simulator.core.world.draw import Draw
 from simulator.core.world.store import KEEP
 
 
@@ -21,8 +20,7 @@ CODES = "codes"
 
 def drawn_code(seed, scope: str, to: str, n: int, length: int) -> str:
     """The n-th code to `to` in `scope`: fixed by the seed alone, whatever else is sent meanwhile."""
-    rng = random.Random(f"{seed}/code/{scope}/{to}/{n}")
-    return "".join(rng.choice(string.digits) for _ in range(length))
+    return f"{Draw(f'{seed}/code/{scope}/{to}/{n}').randrange(10 ** length):0{length}d}"
 
 
 class CodeBook:
