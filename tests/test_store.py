@@ -260,6 +260,21 @@ def test_a_renewed_key_lives_its_ttl_from_the_last_renewal_and_then_goes(run):
     run(scenario)
 
 
+def test_a_key_put_again_to_lapse_sooner_lapses_then(run):
+    async def scenario(store, clock):
+        await store.put("n", "k", 1, ttl=100)
+        await store.put("n", "k", 2, ttl=10)           # until 10 now, not 100
+        clock.advance(11)
+        assert await store.count("n") == 0 and await store.get("n", "k") is None
+        await store.put("n", "k", 3, ttl=10)           # until 21
+        await store.put("n", "k", 4, ttl=100)          # until 111
+        clock.advance(50)
+        assert await store.count("n") == 1 and await store.get("n", "k") == 4
+        clock.advance(50)
+        assert await store.count("n") == 0
+    run(scenario)
+
+
 def test_a_counter_renewed_on_every_request_holds_no_more_memory():
     """The request-id counter is renewed by every request: its memory stays that of one entry."""
     import tracemalloc

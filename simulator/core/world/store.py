@@ -42,7 +42,7 @@ class MemoryStore:
 
     def __init__(self, clock):
         self._clock = clock
-        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key, ttl)
+        self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key)
         self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> its entries, oldest first
         self._next_expiry = math.inf
 
@@ -59,7 +59,7 @@ class MemoryStore:
                     continue
                 if current[1] is not None and current[1] <= now:
                     del space[queued[2]]
-                elif current is not queued and current[3] == queued[3]:
+                elif current is not queued and current[1] is not None:
                     _requeue(queue, current)   # renewed since it was queued: its turn comes later
             if queue:
                 next_expiry = min(next_expiry, queue[0][1])
@@ -84,11 +84,11 @@ class MemoryStore:
         expires_at = None if ttl is None else now + ttl
         space = self._spaces.setdefault(namespace, {})
         renewed = space.get(key)
-        entry = space[key] = (value, expires_at, key, ttl)
+        entry = space[key] = (value, expires_at, key)
         if expires_at is None:
             return
-        if renewed is not None and renewed[3] == ttl and renewed[1] > now:
-            return   # its place in the queue holds it; eviction moves it on (a counter renewed per request)
+        if renewed is not None and renewed[1] is not None and now < renewed[1] <= expires_at:
+            return   # its place in the queue, no later than its new expiry, holds it; eviction moves it on
         queue = self._expiries.get((namespace, ttl))
         if queue is None:
             queue = self._expiries[(namespace, ttl)] = deque()
@@ -131,7 +131,7 @@ class MemoryStore:
         space = self._spaces.get(namespace)
         entry = space.get(key) if space is not None else None
         if entry is not None and self._get(namespace, key) is not None:
-            space[key] = (value, entry[1], key, entry[3])
+            space[key] = (value, entry[1], key)
 
     async def replace(self, namespace: str, key, value):
         """A new value for a live entry, which keeps its expiry; nothing if there is none."""
@@ -163,7 +163,7 @@ class MemoryStore:
         now = self._clock.now()
         return [
             (key, value)
-            for value, expires_at, key, _ in list(self._spaces.get(namespace, {}).values())
+            for value, expires_at, key in list(self._spaces.get(namespace, {}).values())
             if expires_at is None or expires_at > now
         ]
 
