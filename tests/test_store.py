@@ -382,6 +382,30 @@ def test_redis_unavailable_then_back(redis_server):
     asyncio.run(main())
 
 
+def test_redis_calls_made_together_travel_together_and_each_gets_its_own_answer(redis_server):
+    """A hundred requests in flight call the store in the same step: one pipeline on one connection."""
+    import redis.asyncio as redis
+
+    async def main():
+        store = await _redis_store(redis_server.url, FakeClock(), "together")
+        raw = redis.Redis.from_url(redis_server.url)
+        try:
+            await store.put("n", "warm", 1)
+            connections = (await raw.info("stats"))["total_connections_received"]
+            answers = await asyncio.gather(*(store.incr("n", n % 10) for n in range(100)),
+                                           *(store.claim("c", n % 50, 10) for n in range(100)))
+            assert sorted(answers[:100]) == sorted(k for _ in range(10) for k in range(1, 11))
+            assert answers[100:].count(True) == 50 and answers[100:].count(False) == 50
+            assert (await raw.info("stats"))["total_connections_received"] - connections <= 1
+            await raw.script_flush()   # as a restarted server: the scripts are loaded again
+            assert await asyncio.gather(store.get("n", "warm"), store.incr("n", "after")) == [1, 1]
+        finally:
+            await store.clear()
+            await store.close()
+            await raw.aclose()
+    asyncio.run(main())
+
+
 def test_redis_unreachable_names_its_url_without_the_password():
     closed_port = free_port()   # nothing listens there
     url = f"redis://:s3cret@127.0.0.1:{closed_port}/0"

@@ -31,6 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
+from simulator.core.world.redis_batch import ScriptCalls
 from simulator.core.world.store import KEEP, StoreUnavailable
 
 EVICT_BATCH = 64          # due entries each write deletes from its namespace
@@ -313,6 +314,7 @@ class RedisStore:
         self._versions_prefix = f"{tag}:r:"
         self._sequence = f"{tag}:versions"
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()}
+        self._calls = ScriptCalls(client)
         self._clear = client.register_script(_CLEAR)
         self.where = server_name(client)
 
@@ -321,8 +323,8 @@ class RedisStore:
                 self._versions_prefix + namespace, self._sequence]
 
     async def _run(self, script: str, namespace: str, *args):
-        return await self._scripts[script](
-            self._keys(namespace), [namespace, repr(self._clock.now()), *args], client=self._client)
+        return await self._calls(self._scripts[script], self._keys(namespace),
+                                 [namespace, repr(self._clock.now()), *args])
 
     @reachable
     async def get(self, namespace: str, key, default=None):
