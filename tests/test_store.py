@@ -406,6 +406,30 @@ def test_redis_calls_made_together_travel_together_and_each_gets_its_own_answer(
     asyncio.run(main())
 
 
+def test_redis_identical_reads_of_one_step_go_once_and_a_later_read_sees_what_was_written(redis_server):
+    """The world's clock is read by every request: the requests of one loop step share one read."""
+    import redis.asyncio as redis
+
+    from simulator.core.world.redis_batch import Batched
+
+    async def main():
+        raw = redis.Redis.from_url(redis_server.url)
+        batched = Batched(raw)
+        key = f"test-{uuid.uuid4().hex}:world"
+        try:
+            await raw.hset(key, "offset", "1")
+            before = (await raw.info("commandstats")).get("cmdstat_hgetall", {}).get("calls", 0)
+            answers = await asyncio.gather(*(batched.read("HGETALL", key) for _ in range(20)))
+            assert answers == [{b"offset": b"1"}] * 20
+            assert (await raw.info("commandstats"))["cmdstat_hgetall"]["calls"] - before == 1
+            await raw.hset(key, "offset", "2")
+            assert await batched.read("HGETALL", key) == {b"offset": b"2"}
+        finally:
+            await raw.delete(key)
+            await raw.aclose()
+    asyncio.run(main())
+
+
 def test_redis_unreachable_names_its_url_without_the_password():
     closed_port = free_port()   # nothing listens there
     url = f"redis://:s3cret@127.0.0.1:{closed_port}/0"

@@ -16,6 +16,7 @@ import uuid
 import orjson
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
+from simulator.core.world.redis_batch import Batched
 from simulator.core.world.redis_log import RedisLog
 from simulator.core.world.redis_scheduler import RedisScheduler
 from simulator.core.world.redis_store import (RedisStore, answers, client_for, decode_value, encode_value,
@@ -54,6 +55,7 @@ class RedisBackend:
         self._generation_key = f"{space}:generation"
         self._channel = f"{space}:events"
         self._put_scenario = self.client.register_script(PUT_SCENARIO)
+        self._batched = Batched(self.client)   # the requests of one loop step read the world once
         self._seen_version = None
         self._tasks: set[asyncio.Task] = set()
 
@@ -96,7 +98,7 @@ class RedisBackend:
     async def refresh(self, world):
         """The clock and the scenario as the other workers left them."""
         try:
-            fields = await self.client.hgetall(self._world_key)
+            fields = await self._batched.read("HGETALL", self._world_key)
             if b"scenario_version" not in fields:
                 await self._found(world)
                 fields = await self.client.hgetall(self._world_key)

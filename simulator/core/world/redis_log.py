@@ -7,7 +7,7 @@ Adding gives the next id and drops what fell out of the newest `capacity` in one
 unique and the log never holds more than `capacity` rows, whoever adds.
 """
 
-from simulator.core.world.redis_batch import ScriptCalls
+from simulator.core.world.redis_batch import Batched
 from simulator.core.world.redis_store import decode_value, encode_value, hash_tag, reachable, server_name
 
 # KEYS = rows, last; ARGV[1] = row, ARGV[2] = capacity -> the row's id
@@ -34,18 +34,18 @@ class RedisLog:
         self._capacity = capacity
         self._add = client.register_script(_ADD)
         self._put = client.register_script(_PUT)
-        self._calls = ScriptCalls(client)
+        self._batched = Batched(client)
         self.where = server_name(client)
 
     @reachable
     async def add(self, row) -> int:
         """Keep `row`; its id."""
-        return await self._calls(self._add, [self._rows, self._last], [encode_value(row), self._capacity])
+        return await self._batched.script(self._add, [self._rows, self._last], [encode_value(row), self._capacity])
 
     @reachable
     async def put(self, row_id: int, row):
         """A new version of a kept row; nothing if it has been dropped since."""
-        await self._calls(self._put, [self._rows], [row_id, encode_value(row)])
+        await self._batched.script(self._put, [self._rows], [row_id, encode_value(row)])
 
     @reachable
     async def get(self, row_id: int):

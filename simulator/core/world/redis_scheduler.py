@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import logging
 
-from simulator.core.world.redis_batch import ScriptCalls
+from simulator.core.world.redis_batch import Batched
 from simulator.core.world.redis_store import decode_value, encode_value, hash_tag, reachable, server_name
 from simulator.core.world.store import StoreUnavailable
 
@@ -94,7 +94,7 @@ class RedisScheduler:
         tag = hash_tag(prefix)
         self._keys = [f"{tag}:sched:{part}" for part in ("due", "leased", "jobs", "when", "seq")]
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()}
-        self._calls = ScriptCalls(client)
+        self._batched = Batched(client)
         self.where = server_name(client)
         self._wake: asyncio.Event | None = None
         self._runner: asyncio.Task | None = None
@@ -105,7 +105,7 @@ class RedisScheduler:
 
     @reachable
     async def _script(self, name: str, *args):
-        return await self._calls(self._scripts[name], self._keys, list(args))
+        return await self._batched.script(self._scripts[name], self._keys, list(args))
 
     async def at(self, when: float, job):
         """Run `job(world)` on some worker once the clock reaches `when` (epoch seconds). StoreUnavailable

@@ -31,7 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
-from simulator.core.world.redis_batch import ScriptCalls
+from simulator.core.world.redis_batch import Batched
 from simulator.core.world.store import KEEP, StoreUnavailable
 
 EVICT_BATCH = 64          # due entries each write deletes from its namespace
@@ -314,7 +314,7 @@ class RedisStore:
         self._versions_prefix = f"{tag}:r:"
         self._sequence = f"{tag}:versions"
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()}
-        self._calls = ScriptCalls(client)
+        self._batched = Batched(client)
         self._clear = client.register_script(_CLEAR)
         self.where = server_name(client)
 
@@ -323,7 +323,7 @@ class RedisStore:
                 self._versions_prefix + namespace, self._sequence]
 
     async def _run(self, script: str, namespace: str, *args):
-        return await self._calls(self._scripts[script], self._keys(namespace),
+        return await self._batched.script(self._scripts[script], self._keys(namespace),
                                  [namespace, repr(self._clock.now()), *args])
 
     @reachable
