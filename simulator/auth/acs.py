@@ -1,4 +1,6 @@
-"""Alibaba Cloud request signatures, checked for real (sdk-wire §5.2, §5.3).
+"""Alibaba Cloud request signatures, checked for real
+(https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature,
+https://help.aliyun.com/en/sdk/product-overview/rpc-mechanism).
 
 Two styles, as the official SDK sends them:
 - ACS3-HMAC-SHA256 when `Authorization` starts with `ACS3-` (the SDK default);

@@ -1,4 +1,5 @@
-"""Huawei `SDK-HMAC-SHA256` AK/SK request signing, checked for real (sdk-wire §5.1).
+"""Huawei `SDK-HMAC-SHA256` AK/SK request signing, checked for real (the SDK's signer,
+huaweicloudsdkcore/signer/signer.py in https://github.com/huaweicloud/huaweicloud-sdk-python-v3).
 
 Applies when `Authorization` starts with `SDK-HMAC-SHA256`. By default the keys are the account's
 `huawei_aksk` credentials ({ak, sk, domain_id, domain?}; `domain` is the account name IAM's domain
@@ -69,7 +70,7 @@ def parse_authorization(value: str) -> dict:
 
 @signature_reader("huawei-aksk")
 def read_credentials(headers: dict, params: dict, product) -> Credentials | None:
-    """The scheme has no nonce (sdk-wire §5.1)."""
+    """The scheme has no nonce (huaweicloudsdkcore/signer/signer.py)."""
     if not headers.get("authorization", "").startswith(ALGORITHM):
         return None
     try:

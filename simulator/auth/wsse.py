@@ -51,7 +51,8 @@ REASONS = (
 
 
 def hmac_sha256(secret: str, nonce: str, created: str) -> str:
-    """Voice Call: Base64 of the raw HMAC-SHA256 of Nonce + Created keyed by the secret (sdk-wire §5.5)."""
+    """Voice Call: Base64 of the raw HMAC-SHA256 of Nonce + Created keyed by the secret
+    (openapi/voice.yaml, auth.wsse)."""
     return base64.b64encode(hmac.new(secret.encode(), (nonce + created).encode(), hashlib.sha256).digest()).decode()
 
 

@@ -1,7 +1,8 @@
 """The slider-captcha lifecycle the products with a slider share (oneaccess GetCaptcha and
 ValidateCaptcha, meeting SendSlideVerifyCode and CheckSlideVerifyCode): a captcha drawn from the
 seeded generator hides an x behind a token; the first check spends the token, pass or fail (the
-AJ-Captcha behaviour, vendor-facts §4.2), and a second check of it is told apart from an unknown one.
+AJ-Captcha behaviour, see openapi/oneaccess.yaml, ValidateCaptcha), and a second check of it is told
+apart from an unknown one.
 """
 
 

@@ -1,7 +1,8 @@
-"""Alibaba Cloud CAMS: the verification codes of a WhatsApp number (seed 003, vendor-facts §3, the
-alibabacloud_cams20200606 models): a migration (CreateChatappMigrationInitiate → GetMigrationVerifyCode
-→ ChatappMigrationVerified → ChatappMigrationRegister) and a registration (GetChatappVerifyCode →
-ChatappVerifyAndRegister), each number's verification readable by GetPhoneNumberVerificationStatus.
+"""Alibaba Cloud CAMS: the verification codes of a WhatsApp number (seed 003, the API pages named in
+openapi/cams.yaml, the alibabacloud_cams20200606 models): a migration (CreateChatappMigrationInitiate →
+GetMigrationVerifyCode → ChatappMigrationVerified → ChatappMigrationRegister) and a registration
+(GetChatappVerifyCode → ChatappVerifyAndRegister), each number's verification readable by
+GetPhoneNumberVerificationStatus.
 
 Everything is scoped to the caller's AccessKeyId, the CustSpaceId and the PhoneNumber.
 """
@@ -131,7 +132,8 @@ async def get_migration_verify_code(call):
 async def chatapp_migration_verified(call):
     await _within_flow_control(call)
     await _verify(call, "migration")
-    return _ok(call, "SUCCESS", Data=_phone_data(call))  # vendor-facts §3.4: Message example SUCCESS
+    # Message example SUCCESS (openapi/cams.yaml, ChatappMigrationVerified)
+    return _ok(call, "SUCCESS", Data=_phone_data(call))
 
 
 @product.operation("ChatappMigrationRegister")

@@ -1,8 +1,8 @@
 """Huawei Cloud IAM: the password token osm accepts in X-Auth-Token, and the domain lookup.
 
-Sources: sdk-wire §1a/§1d, sdk-captures [19] and [23]. Credentials: `iam_users` entries
-({domain, name, password, domain_id?, user_id?}); AK/SK callers come from `huawei_aksk`
-({ak, sk, domain_id, domain?}).
+Sources: the SDK's IAM client and core (https://github.com/huaweicloud/huaweicloud-sdk-python-v3, named in
+openapi/iam.yaml). Credentials: `iam_users` entries ({domain, name, password, domain_id?, user_id?});
+AK/SK callers come from `huawei_aksk` ({ak, sk, domain_id, domain?}).
 """
 
 import base64

@@ -1,8 +1,8 @@
 """Huawei Cloud Meeting: member verification codes, the logins that issue X-Access-Token, the
 token's life (refresh, check, log out) and the forgotten-password journey.
 
-Sources: seed 002, vendor-facts §2, sdk-wire §2 and §5.4, the huaweicloudsdkmeeting models and the
-API pages named in openapi/meeting.yaml. Error codes are otpsim's (synthetic, see the spec).
+Sources: seed 002, the API pages and the huaweicloudsdkmeeting client, credentials and models named in
+openapi/meeting.yaml. Error codes are otpsim's (synthetic, see the spec).
 
 Journeys: change a mobile or e-mail = SendVeriCodeForUpdateUserInfo → CheckVeriCodeForUpdateUserInfo
 → UpdateContact with the same code (the verify call leaves it usable once more, for this step).
@@ -49,7 +49,8 @@ SLIDERS = Sliders("meeting-sliders")
 SLIDE_PASSES = "meeting-slide-passes"        # token of CheckSlideVerifyCode -> user
 RESET_PASSES = "meeting-reset-passes"        # token of CheckVerifyCode -> account
 CHANGE_PWD_SCOPE = "change-pwd"
-API_CLIENT_TYPE = 72          # the only client type allowed many live tokens (vendor-facts §2.4)
+# The only client type allowed many live tokens (https://support.huaweicloud.com/api-meeting/meeting_21_0311.html)
+API_CLIENT_TYPE = 72
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 TEXTS = {
     "zh-CN": "【华为云会议】您的验证码是{code}，{seconds}秒内有效。",
@@ -59,7 +60,8 @@ TEXTS = {
 
 def app_signature(app_key: str, app_id: str, user_id: str, expire_time: int, nonce: str,
                   corp_id: str | None = None) -> str:
-    """HEX_UPPER(HMAC-SHA256(appKey, appId:[corpId:]userId:expireTime:nonce)) (sdk-wire §5.4)."""
+    """HEX_UPPER(HMAC-SHA256(appKey, appId:[corpId:]userId:expireTime:nonce)) (the SDK's
+    huaweicloudsdkmeeting/v1/meeting_credentials.py in https://github.com/huaweicloud/huaweicloud-sdk-python-v3)."""
     parts = [app_id] + ([corp_id] if corp_id is not None else []) + [user_id, str(expire_time), nonce]
     return hmac.new(app_key.encode(), ":".join(parts).encode(), hashlib.sha256).hexdigest().upper()
 
@@ -165,14 +167,16 @@ async def create_app_id_token(call):
     fields = _app_authorization(call.headers["authorization"])
     app_id = body["appId"]
     access = fields.get("access")
-    # terraform omits access= (vendor-facts §2.4); when present it must name the body's app.
+    # terraform omits access= (config.go below); when present it must name the body's app.
+    # https://github.com/huaweicloud/terraform-provider-huaweicloud/blob/master/huaweicloud/services/meeting/config.go
     if access is not None and access != base64.b64encode(app_id.encode()).decode():
         raise SimError("USG.000000021")
     app = world.credentials.find("meeting_apps", app_id=app_id)
     if app is None:
         raise SimError("USG.000000021")
     user_id = body.get("userId") or ""
-    # The SDK's multi-tenant form signs corpId, and sends it even when empty (sdk-wire §5.4).
+    # The SDK's multi-tenant form signs corpId, and sends it even when empty
+    # (huaweicloudsdkmeeting/v1/meeting_credentials.py in https://github.com/huaweicloud/huaweicloud-sdk-python-v3).
     expected = app_signature(str(app["app_key"]), app_id, user_id, body["expireTime"], body["nonce"],
                              body.get("corpId"))
     if not hmac.compare_digest(expected.encode(), fields.get("signature", "").upper().encode()):

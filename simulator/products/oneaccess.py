@@ -1,7 +1,8 @@
 """Huawei OneAccess SDK APIs: slider captcha, then an SMS code, then the APIs that take the code
-(seed 004, vendor-facts §4, the OneAccess API pages named in openapi/oneaccess.yaml).
+(seed 004, the OneAccess API pages named in openapi/oneaccess.yaml).
 
-The flow is AJ-Captcha's (vendor-facts §4.2): GetCaptcha hides an x offset behind a token;
+The flow is AJ-Captcha's (its sources are cited in openapi/oneaccess.yaml): GetCaptcha hides an x
+offset behind a token;
 ValidateCaptcha spends that token on its first check, pass or fail, and on a pass hands out
 `token---{"x":..,"y":..}`; SendSmsVerifyCode spends that captcha_token on one send to the mobile
 it was validated for. The code is for the scene its `type` names, and the API of that scene uses

@@ -1,4 +1,5 @@
-"""Huawei Voice Call: the voice verification code (seed 004) and the call it plays out (vendor-facts §5).
+"""Huawei Voice Call: the voice verification code (seed 004) and the call it plays out (the pages
+named in openapi/voice.yaml).
 
 CallVerify answers at once; the call then plays out on the virtual clock as call-status pushes to
 the decoded statusUrl (callout → alerting → answer → disconnect, or a failure sequence) and ends
@@ -20,17 +21,18 @@ from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 from simulator.core.world.tasks import task
 
 SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed 004 response example
-PUSH_TIME = "%Y-%m-%d %H:%M:%S"                                 # UTC (vendor-facts §5.2, §5.4)
+PUSH_TIME = "%Y-%m-%d %H:%M:%S"                                 # UTC (openapi/voice.yaml, PushTime)
 PUSH_CONTENT_TYPE = "application/json;charset=UTF-8"
-PUSH_CREATED_ZONE = timezone(timedelta(hours=8))                # vendor-facts §5.2: UTC+8, suffixed Z
+PUSH_CREATED_ZONE = timezone(timedelta(hours=8))                # UTC+8, suffixed Z (openapi/voice.yaml, PushXAksk)
 PUSH_URL = re.compile(r"https?://[A-Za-z0-9\-:./]+")            # seed 004 table 4: allowed characters
-SERVICE_TYPE_VOICE_PLAYBACK = "001"                             # vendor-facts §5.4
+SERVICE_TYPE_VOICE_PLAYBACK = "001"                             # openapi/voice.yaml, FeeInfo serviceType
 ACTIVE_CALLS = "voice-active-calls"
 FEE_BATCHES = "voice-fee-batches"
 FEE_RECORDS = "voice-fee-records"
 FEE_BATCH_TTL_S = 86_400   # well past any call's end and fee delay: then only a lapsed batch number is forgotten
 
-# stateDesc per stateCode (vendor-facts §5.3). Synthetic: the vendor documents no exact strings.
+# stateDesc per stateCode (https://support.huaweicloud.com/api-VoiceCall/rtc_05_0022_1.html).
+# Synthetic: the vendor documents no exact strings.
 STATE_DESCRIPTIONS = {
     0: "The call was released normally.",
     7001: "Call frequency control of the developer.",
@@ -67,8 +69,8 @@ STATE_DESCRIPTIONS = {
 @dataclass(frozen=True)
 class Failure:
     """How a failed call shows in its fee record."""
-    ul_fail_reason: int        # tear-down point, vendor-facts §5.5
-    q850_cause: int            # callOutUnaswRsn, standard Q.850 (vendor-facts §5.5)
+    ul_fail_reason: int        # tear-down point, https://support.huaweicloud.com/api-VoiceCall/rtc_05_0019.html
+    q850_cause: int            # callOutUnaswRsn, standard Q.850 (same page)
     sip_status: int            # Synthetic: the SIP answer such a failure carries
 
 
@@ -92,8 +94,9 @@ class Step:
 PLAYBACK = "playback"
 RINGING = Step("alerting", "alerting_delay_s")
 
-# Event sequences after callout (vendor-facts §5.6): alerting is present for a rejection and an
-# unanswered call, absent for busy, powered-off and non-existent callees.
+# Event sequences after callout (see https://github.com/insseek/ProjectFarm/blob/master/webphone/call_data.py):
+# alerting is present for a rejection and an unanswered call, absent for busy, powered-off and
+# non-existent callees.
 OUTCOMES = {
     "answered": (RINGING, Step("answer", "answer_delay_s"), Step("disconnect", PLAYBACK, 0)),
     "no_answer": (RINGING, Step("disconnect", "ring_timeout_s", 8101)),
@@ -211,7 +214,8 @@ def _push_time(epoch: float) -> str:
 
 
 def _push_url(body: dict, field: str, configured: str | None) -> str | None:
-    """The decoded URL of a Base64 body field, else the app's configured one (vendor-facts §5.2)."""
+    """The decoded URL of a Base64 body field, else the app's configured one
+    (https://support.huaweicloud.com/api-VoiceCall/rtc_05_0014.html)."""
     encoded = body.get(field)
     if encoded is None:
         return configured
@@ -325,7 +329,8 @@ async def _push(world, settings, kind: str, app: dict, url: str, body: dict, pol
 
 
 async def _push_signature(world, app: dict, url: str, payload: bytes) -> dict:
-    """X-AKSK of a push, made afresh for each attempt (2026 docs, vendor-facts §5.2); it signs the URL, not the payload."""
+    """X-AKSK of a push, made afresh for each attempt (2026 docs,
+    openapi/voice.yaml sign_pushes); it signs the URL, not the payload."""
     nonce = f"{(await world.draw('voice.push-nonce', app['app_key'])).getrandbits(128):032X}"
     created = world.clock.utcnow().astimezone(PUSH_CREATED_ZONE).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = password_digest(app["app_secret"], f"{url}\n{nonce}\n{created}")
@@ -343,7 +348,8 @@ def _status_body(voice_call: VoiceCall, event: Event) -> dict:
 
 
 async def _play(world, settings, voice_call: VoiceCall, index: int):
-    """Push one event, then schedule the next: one call's events go out in order (vendor-facts §5.2)."""
+    """Push one event, then schedule the next: one call's events go out in order
+    (https://support.huaweicloud.com/VoiceCall_faq/VoiceCall_faq_0000_11.html)."""
     event = voice_call.events[index]
     if voice_call.status_url:
         policy = RetryPolicy(attempts=1 + settings["status_retries"], timeout_s=settings["push_timeout_s"])
@@ -374,7 +380,8 @@ def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
         record["callOutAlertingTime"] = times["alerting"]
     if "answer" in times:
         record["callOutAnswerTime"] = times["answer"]
-    # 7001 and up the tear-down point is the stateCode itself (vendor-facts §5.5)
+    # 7001 and up the tear-down point is the stateCode itself
+    # (https://support.huaweicloud.com/api-VoiceCall/rtc_05_0019.html)
     failure = FAILURES.get(state_code)
     record["ulFailReason"] = failure.ul_fail_reason if failure else state_code
     if state_code:
@@ -391,7 +398,8 @@ def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
 
 
 async def _queue_fee(world, settings, voice_call: VoiceCall):
-    """Records of one app ending in the same second share a push, up to fee_merge_max (vendor-facts §5.4).
+    """Records of one app ending in the same second share a push, up to fee_merge_max
+    (openapi/voice.yaml, fee_merge_max).
 
     Queued when the call is placed (its timeline is known then), so the batches do not depend on
     how the status pushes of concurrent calls interleave. The batch open for a second is numbered
