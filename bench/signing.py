@@ -1,8 +1,8 @@
 """The signatures of bench/load.lua in Python, for run.py's probes and soak.py's requests;
 `now` is the epoch time to sign at (soak.py signs on the simulator's virtual clock).
 
-Written from the recipes in shared/reference/sdk-wire.md §5, independently of the server's
-checks, so a probe that is answered correctly also confirms the recipe.
+Written from the SDKs' signing recipes (huaweicloudsdkcore's signer, alibabacloud_tea_openapi),
+independently of the server's checks, so a probe that is answered correctly also confirms the recipe.
 """
 
 import base64

@@ -1,5 +1,5 @@
 """Sign raw CAMS test requests in both styles the official SDK uses (the recipes are checked against
-sdk-wire's vectors in test_cams_auth.py)."""
+the vectors alibabacloud_tea_openapi produced, in test_cams_auth.py)."""
 
 import hashlib
 import uuid

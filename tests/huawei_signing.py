@@ -1,4 +1,5 @@
-"""Sign raw test requests the way the Huawei SDK does (the recipe is checked against sdk-wire's vector)."""
+"""Sign raw test requests the way the Huawei SDK does (the recipe is checked against a vector
+huaweicloudsdkcore's signer produced)."""
 
 import hashlib
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
-"""CAMS signatures: the sdk-wire §5.2/§5.3 vectors, and every refusal as Alibaba's documented answer."""
+"""CAMS signatures: the ACS3 and RPC vectors alibabacloud_tea_openapi produced,
+and every refusal as Alibaba's documented answer."""
 
 import hashlib
 from datetime import datetime, timedelta, timezone

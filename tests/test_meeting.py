@@ -19,7 +19,7 @@ pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Red
 
 
 def test_app_id_signature_vector():
-    # sdk-wire §5.4
+    # the App ID signature recipe of huaweicloudsdkmeeting's credentials
     assert app_signature(APP_KEY, APP_ID, "user-1", 1704067800, "n-0001") == \
         "EE0D7160AA77DC3787A2E0B27617AF86FD664260904EA017250CD8C10D001926"
 

@@ -168,7 +168,7 @@ def sdk_signed(path, body: bytes, content_type, when=None, unsigned=False, key=A
 
 
 def test_an_unsigned_payload_signature_holds_for_any_form_body_but_a_json_body_is_hashed(client):
-    """What the real platform allows (sdk-wire: four bodies, one signature): the form body is outside it."""
+    """What the real platform allows (SDK traffic: four bodies, one signature): the form body is outside it."""
     headers = sdk_signed(SEND, b"", FORM, unsigned=True)
     for number in ("+8613800000011", "+8613800000012"):
         body = urlencode({"from": "csms12345678", "to": number, "templateId": "t1", "templateParas": '["1"]'})

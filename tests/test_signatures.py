@@ -1,4 +1,5 @@
-"""The signature recipes against the vectors the official SDKs produced (shared/reference/sdk-wire.md §5)."""
+"""The signature recipes against the vectors the official SDKs produced
+(huaweicloudsdkcore/signer/signer.py, alibabacloud_tea_openapi/utils.py, the Meeting App ID recipe)."""
 
 from starlette.datastructures import Headers
 
