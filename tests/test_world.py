@@ -64,6 +64,26 @@ def test_expired_state_is_evicted_as_time_passes(world_of):
     run(world, scenario)
 
 
+def test_a_read_of_the_world_sent_before_a_clock_move_does_not_take_the_clock_back(redis_server):
+    """The scheduler reads the shared clock while a test moves it: the older read must not win."""
+    from simulator.core.world.redis_backend import RedisBackend
+
+    world = create_simulator(backend=RedisBackend(redis_server.url, f"w-{uuid.uuid4().hex}")).world
+
+    async def scenario():
+        await world.move_clock("manual")
+        moved_to = []
+        for _ in range(20):
+            reading = asyncio.ensure_future(world.backend.refresh(world))
+            for _ in range(3):   # the read on its way to Redis
+                await asyncio.sleep(0)
+            await world.move_clock(seconds=1000)
+            moved_to.append(world.clock.now())
+            await reading
+            assert world.clock.now() == moved_to[-1]
+    run(world, scenario)
+
+
 def test_entries_of_different_lifetimes_lapse_each_on_time(world_of):
     world = world_of()
     store = world.store

@@ -10,6 +10,7 @@ arrivals that wake `outbox/wait`) are relayed between workers through a pub/sub 
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 
@@ -57,6 +58,7 @@ class RedisBackend:
         self._put_scenario = self.client.register_script(PUT_SCENARIO)
         self._batched = Batched(self.client)   # the requests of one loop step read the world once
         self._seen_version = None
+        self._clock_version = 0   # the newest clock state this worker wrote or adopted
         self._tasks: set[asyncio.Task] = set()
 
     def store(self, clock):
@@ -104,8 +106,10 @@ class RedisBackend:
                 fields = await self.client.hgetall(self._world_key)
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise StoreUnavailable(f"the shared store is unavailable: {error}") from error
-        frozen_at = fields.get(b"frozen_at")
-        world.clock.adopt(float(frozen_at) if frozen_at else None, float(fields.get(b"offset", 0)))
+        if int(fields.get(b"clock_version", 0)) >= self._clock_version:   # not older than this worker's own move
+            frozen_at = fields.get(b"frozen_at")
+            world.clock.adopt(float(frozen_at) if frozen_at else None, float(fields.get(b"offset", 0)))
+            self._clock_version = int(fields.get(b"clock_version", 0))
         world.events.listening_elsewhere = float(fields.get(b"listening_until", 0)) > time.time()
         version = fields.get(b"scenario_version")
         if version is not None and version != self._seen_version:
@@ -119,8 +123,18 @@ class RedisBackend:
         # the whole state, as this worker computed it: of two moves racing on two workers the last
         # written wins (a test's clock moves come from one driver, one at a time)
         frozen_at, offset = world.clock.state()
-        await self.client.hset(self._world_key, mapping={
-            "frozen_at": "" if frozen_at is None else repr(frozen_at), "offset": repr(offset)})
+        # a read of the world sent before this write lands must not take the clock back: none is
+        # adopted while the move is on its way, and after it only one at least as new
+        self._clock_version = math.inf
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(self._world_key, mapping={
+                    "frozen_at": "" if frozen_at is None else repr(frozen_at), "offset": repr(offset)})
+                pipe.hincrby(self._world_key, "clock_version", 1)
+                _, self._clock_version = await pipe.execute()
+        except BaseException:
+            self._clock_version = 0   # the move may or may not have landed: the next read is adopted
+            raise
         world.scheduler.poke()
 
     async def next_generation(self, world) -> int:

@@ -13,6 +13,8 @@ import asyncio
 
 from redis.exceptions import NoScriptError
 
+RELOADS = 3   # a script flushed again between its load and its run (SCRIPT FLUSH racing) is loaded again
+
 
 class Batched:
     """`await batched.script(script, keys, args)`: what `script(keys, args)` returns; `await
@@ -56,8 +58,10 @@ class Batched:
     async def _send(self, batch: list[list]):
         try:
             results = await self._run_all(batch)
-            unknown = [index for index, result in enumerate(results) if isinstance(result, NoScriptError)]
-            if unknown:   # not run: load them, then run just those
+            for _ in range(RELOADS):   # the ones not run: load their scripts, then run just those
+                unknown = [index for index, result in enumerate(results) if isinstance(result, NoScriptError)]
+                if not unknown:
+                    break
                 for script in {id(batch[i][0]): batch[i][0] for i in unknown}.values():
                     await self._client.script_load(script.script)
                 for index, result in zip(unknown, await self._run_all([batch[i] for i in unknown])):
