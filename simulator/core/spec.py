@@ -20,9 +20,9 @@ except ImportError:  # pragma: no cover
 
 from simulator.core.errors import SpecError
 from simulator.core.packaged import packaged
-from simulator.core.startup_cache import cached
 from simulator.core.pipeline.envelope import REQUEST_ID_PATTERNS, fill
 from simulator.core.pipeline.validation import RequestValidator
+from simulator.core.startup_cache import cached
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROTOCOL_ERRORS = (

@@ -106,10 +106,11 @@ class RedisBackend:
                 fields = await self.client.hgetall(self._world_key)
         except (RedisConnectionError, RedisTimeoutError) as error:
             raise StoreUnavailable(f"the shared store is unavailable: {error}") from error
-        if int(fields.get(b"clock_version", 0)) >= self._clock_version:   # not older than this worker's own move
+        clock_version = int(fields.get(b"clock_version", 0))
+        if clock_version >= self._clock_version:   # not older than this worker's own move
             frozen_at = fields.get(b"frozen_at")
             world.clock.adopt(float(frozen_at) if frozen_at else None, float(fields.get(b"offset", 0)))
-            self._clock_version = int(fields.get(b"clock_version", 0))
+            self._clock_version = clock_version
         world.events.listening_elsewhere = float(fields.get(b"listening_until", 0)) > time.time()
         version = fields.get(b"scenario_version")
         if version is not None and version != self._seen_version:
