@@ -106,6 +106,26 @@ def test_claim_once_until_it_lapses(run):
     run(scenario)
 
 
+def test_claims_are_counted_listed_cleared_and_evicted_as_they_lapse(run):
+    async def scenario(store, clock):
+        for n in range(300):
+            assert await store.claim("nonces", f"n{n}", ttl=1)
+            clock.advance(0.25)
+        # each claim evicts what has lapsed: the last three are live, little more is held
+        assert await store.count("nonces") == 3
+        assert sorted(await store.items("nonces")) == [("n297", True), ("n298", True), ("n299", True)]
+        assert (await store.sizes())["nonces"] <= 4
+        assert not await store.claim("nonces", "n299", ttl=1)
+        assert await store.claim("nonces", "n0", ttl=1)   # long lapsed: claimable again
+        await store.claim("kept", "k", ttl=10)
+        await store.clear(keep={"kept"})
+        assert await store.items("nonces") == [] and set(await store.sizes()) == {"kept"}
+        assert not await store.claim("kept", "k", ttl=10)
+        clock.advance(10)   # a kept claim still lapses on time
+        assert await store.claim("kept", "k", ttl=10)
+    run(scenario)
+
+
 def test_reserve_up_to_a_limit_of_live_entries(run):
     async def scenario(store, clock):
         assert await store.reserve("ports", "a", 2, value="call-a", ttl=10)
@@ -292,6 +312,24 @@ def test_a_counter_renewed_on_every_request_holds_no_more_memory():
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
         assert grown < 20_000, f"{grown} bytes after 20,000 renewals"
+    asyncio.run(main())
+
+
+def test_a_used_nonce_holds_less_memory_than_an_entry():
+    """A claim keeps no value: its key, its expiry and its place in the queue (a 600 s replay window
+    at thousands of requests per second holds millions)."""
+    import tracemalloc
+
+    async def main():
+        store = MemoryStore(FakeClock())
+        nonces = [f"nonce-{n:012d}" for n in range(20_000)]   # the client's strings, held anyway
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for nonce in nonces:
+            await store.claim("nonces", nonce, ttl=600)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert grown / len(nonces) < 90, f"{grown / len(nonces):.0f} bytes a claim"
     asyncio.run(main())
 
 

@@ -44,6 +44,10 @@ class MemoryStore:
         self._clock = clock
         self._spaces: dict[str, dict] = {}   # namespace -> key -> (value, expires_at, key)
         self._expiries: dict[tuple[str, float], deque] = {}   # (namespace, ttl) -> its entries, oldest first
+        # claimed keys (used nonces) hold no value: namespace -> key -> expires_at, and the keys in
+        # a queue per (namespace, ttl) (why: docs/performance.md, Shaped for speed)
+        self._claims: dict[str, dict] = {}
+        self._claim_queues: dict[tuple[str, float], deque] = {}
         self._next_expiry = math.inf
 
     def _evict_expired(self, now: float):
@@ -65,6 +69,14 @@ class MemoryStore:
                 next_expiry = min(next_expiry, queue[0][1])
             else:
                 del self._expiries[queue_key]
+        for queue_key, queue in list(self._claim_queues.items()):
+            claims = self._claims[queue_key[0]]
+            while queue and claims.get(queue[0], now) <= now:
+                claims.pop(queue.popleft(), None)
+            if queue:
+                next_expiry = min(next_expiry, claims[queue[0]])
+            else:
+                del self._claim_queues[queue_key]
         self._next_expiry = next_expiry
 
     def _get(self, namespace: str, key, default=None):
@@ -102,7 +114,7 @@ class MemoryStore:
 
     def _count(self, namespace: str) -> int:
         self._evict_expired(self._clock.now())
-        return len(self._spaces.get(namespace, ()))
+        return len(self._spaces.get(namespace, ())) + len(self._claims.get(namespace, ()))
 
     async def get(self, namespace: str, key, default=None):
         return self._get(namespace, key, default)
@@ -115,9 +127,19 @@ class MemoryStore:
 
     async def claim(self, namespace: str, key, ttl: float) -> bool:
         """True the first time `key` is claimed, which it then stays for `ttl`; False while it is (a used nonce)."""
-        if self._get(namespace, key) is not None:
+        now = self._clock.now()
+        self._evict_expired(now)
+        claims = self._claims.get(namespace)
+        if claims is None:
+            claims = self._claims[namespace] = {}
+        elif claims.get(key, now) > now:
             return False
-        self._put(namespace, key, True, ttl=ttl)
+        expires_at = claims[key] = now + ttl
+        queue = self._claim_queues.get((namespace, ttl))
+        if queue is None:
+            queue = self._claim_queues[(namespace, ttl)] = deque()
+        queue.append(key)
+        self._next_expiry = min(self._next_expiry, expires_at)
         return True
 
     async def reserve(self, namespace: str, key, limit: int, value=True, ttl: float | None = None) -> bool:
@@ -165,7 +187,7 @@ class MemoryStore:
             (key, value)
             for value, expires_at, key in list(self._spaces.get(namespace, {}).values())
             if expires_at is None or expires_at > now
-        ]
+        ] + [(key, True) for key, expires_at in list(self._claims.get(namespace, {}).items()) if expires_at > now]
 
     async def count(self, namespace: str) -> int:
         """How many live entries `namespace` holds, without listing them."""
@@ -184,11 +206,17 @@ class MemoryStore:
         """Forget every entry but those of the namespaces in `keep` (which still expire on time)."""
         self._spaces = {namespace: space for namespace, space in self._spaces.items() if namespace in keep}
         self._expiries = {queue_key: queue for queue_key, queue in self._expiries.items() if queue_key[0] in keep}
-        self._next_expiry = min((queue[0][1] for queue in self._expiries.values() if queue), default=math.inf)
+        self._claims = {namespace: claims for namespace, claims in self._claims.items() if namespace in keep}
+        self._claim_queues = {queue_key: queue for queue_key, queue in self._claim_queues.items()
+                              if queue_key[0] in keep}
+        self._next_expiry = min([queue[0][1] for queue in self._expiries.values() if queue]
+                                + [self._claims[queue_key[0]][queue[0]] for queue_key, queue in
+                                   self._claim_queues.items() if queue], default=math.inf)
 
     async def sizes(self) -> dict[str, int]:
         """Entries per namespace, expired ones not yet evicted included: for watching memory."""
-        return {namespace: len(space) for namespace, space in self._spaces.items()}
+        return {**{namespace: len(space) for namespace, space in self._spaces.items()},
+                **{namespace: len(claims) for namespace, claims in self._claims.items()}}
 
     async def close(self):
         pass
