@@ -128,9 +128,9 @@ def test_a_rule_or_scenario_read_past_its_time_bound_is_refused_while_otpsim_ser
     sim = create_simulator(admin=AdminSettings(scenario_timeout_s=0.3))
     release, load = threading.Event(), sim.scenario_format.load
 
-    def stuck(text, source="scenario"):   # a check that runs long, as 1,000 heavy rules can
+    def stuck(text, source="scenario", **options):   # a check that runs long, as 1,000 heavy rules can
         release.wait(30)
-        return load(text, source)
+        return load(text, source, **options)
 
     monkeypatch.setattr(sim.scenario_format, "load", stuck)
     with ThreadServer(sim) as server, httpx.Client(base_url=server.url, timeout=10) as client:

@@ -1,22 +1,26 @@
 """Scenario text read and validated: every problem reported as file:line:column.
 
 Validation is against the schema scenario_schema.py builds; each schema error is put in the words
-a scenario author uses and mapped back to the YAML node it concerns.
+a scenario author uses and mapped back to the YAML node it concerns. A valid verdict is kept between
+runs (core/startup_cache.py), so a start whose scenarios were checked before never imports jsonschema.
 """
 
 import difflib
 import json
 import math
+import sys
 from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
 
+import orjson
 import re2
 import yaml
-from jsonschema import Draft202012Validator, validators
 
 from simulator.core import ADMIN_PREFIX
 from simulator.core.regex import compile_regex
 from simulator.core.scenario_schema import build_schema
+from simulator.core.startup_cache import cached
 from simulator.core.world.callbacks import targets_admin
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -118,9 +122,30 @@ def _whole_number(checker, instance) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-# JSON Schema counts 2.0 as an integer and NaN as a number; a scenario does neither
-ScenarioValidator = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
-    {"number": _finite_number, "integer": _whole_number}))
+@cache
+def _scenario_validator():
+    """Draft 2020-12 with the scenario's types; jsonschema is imported here, on the first check the
+    start-up cache cannot answer (about 4 MB and 40 ms a start would otherwise pay)."""
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 2.0 as an integer and NaN as a number; a scenario does neither
+    return validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _finite_number, "integer": _whole_number}))
+
+
+def __getattr__(name):
+    """`ScenarioValidator`, made when first asked for."""
+    if name == "ScenarioValidator":
+        return _scenario_validator()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _checker_code() -> bytes:
+    """The source of this module and of those its verdicts call on, read once: a change to any of
+    them makes every check run afresh."""
+    names = {__name__, build_schema.__module__, compile_regex.__module__, targets_admin.__module__}
+    return b"".join(Path(sys.modules[name].__file__).read_bytes() for name in sorted(names)) + ADMIN_PREFIX.encode()
 
 
 @dataclass(order=True)
@@ -297,16 +322,34 @@ class ScenarioFormat:
 
     def __init__(self, products: dict, contributions):
         self.schema = build_schema(products, contributions)
-        self.validator = ScenarioValidator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         self._operations = {name: frozenset(op.qualified for op in product.operations)
                             for name, product in products.items()}
+        # what a verdict depends on besides the text and its name
+        self._verdict_key = _checker_code() + orjson.dumps(
+            [self.schema, {name: sorted(operations) for name, operations in self._operations.items()}],
+            option=orjson.OPT_SORT_KEYS)
 
-    def load(self, text: str, source: str = "scenario") -> dict:
+    @cached_property
+    def validator(self):
+        """The schema's jsonschema validator, built for the first check the start-up cache cannot answer."""
+        validator = _scenario_validator()
+        return validator(self.schema, format_checker=validator.FORMAT_CHECKER)
+
+    def load(self, text: str, source: str = "scenario", keep: bool = True) -> dict:
         """The document in `text` (YAML or JSON); ScenarioError with every problem, each file:line:column."""
-        return self.check(text, source)[0]
+        return self.check(text, source, keep)[0]
 
-    def check(self, text: str, source: str = "scenario") -> tuple[dict, list[str]]:
-        """`load`, and warnings about what is valid but surely not meant (rules never reached)."""
+    def check(self, text: str, source: str = "scenario", keep: bool = True) -> tuple[dict, list[str]]:
+        """`load`, and warnings about what is valid but surely not meant (rules never reached). A
+        valid verdict is read back from the start-up cache, or kept there, unless `keep` is false."""
+        if not keep:
+            return self._check(text, source)
+        # a str from Python code may hold lone surrogates: the check refuses them, the key must not
+        name = source.encode("utf-8", "surrogatepass")
+        key = self._verdict_key + b"%d:" % len(name) + name + text.encode("utf-8", "surrogatepass")
+        return cached("scenarios", key, lambda: self._check(text, source))
+
+    def _check(self, text: str, source: str) -> tuple[dict, list[str]]:
         root, document = _compose(text, source)
         document = {} if document is None else document
         problems = [Problem(node.start_mark.line + 1, node.start_mark.column + 1, path, message)

@@ -65,8 +65,9 @@ class Simulator:
 
     def prepare_scenario(self, text: str, source: str) -> tuple[Scenario, dict]:
         """A scenario from text, over the base one, and the document it came from; ScenarioError
-        if refused. Touches no state, so the admin API runs it off the event loop."""
-        document = self.scenario_format.load(text, source)
+        if refused. Touches no state, so the admin API runs it off the event loop; its texts are
+        checked afresh, not kept between runs (most are put once, by one test)."""
+        document = self.scenario_format.load(text, source, keep=False)
         return Scenario(merge_documents([document], base=self.base_scenario), self.rule_keys), document
 
     async def use_scenario(self, scenario: Scenario, document: dict):

@@ -1,5 +1,7 @@
 """The admin calls a live client (the page) adds: the event stream, products, recipes, one rule at once."""
 
+from functools import partial
+
 import orjson
 import yaml
 from starlette.requests import Request
@@ -53,7 +55,8 @@ def live_routes(sim, max_body: int, reading: ScenarioReading) -> list[Route]:
         rule = await json_object(request, max_body, 'one scenario rule, e.g. {"match": {"operation": '
                                                     '"osm.SendVerifyCodes"}, "times": 1, "error": "OSM.0001"}')
         text = orjson.dumps({"rules": [rule]}, option=orjson.OPT_INDENT_2).decode()
-        await reading.read(sim.scenario_format.load, text, "rule", "rule", "the scenario is unchanged")
+        await reading.read(partial(sim.scenario_format.load, keep=False), text, "rule", "rule",
+                           "the scenario is unchanged")
         rule = {"name": f"added-{len(world.scenario.rules) + 1}", **rule}   # named after the wait: rules added at once differ
         await world.prepend_rule(rule)
         return JSONResponse(rule, status_code=201)
