@@ -132,3 +132,21 @@ def test_a_bad_delay_header_is_a_clear_400(served, delay):
     assert answer.status_code == 400
     assert answer.json() == {"otpsim": f"X-Otpsim-Delay-Ms must be a number of milliseconds from 0 to 300000, not {delay!r}"}
     assert_still_serving(client, code, host)
+
+
+def test_a_yaml_date_stays_the_text_it_was_written_as(served):
+    client, code, host = served
+    scenario = ("name: dated\nrules:\n  - match: {operation: osm.SendVerifyCodes, body: {contact_value: 2024-01-01}}\n"
+                "    respond:\n      status: 200\n      body: {when: 2024-01-01}\n")
+    assert put(client, scenario).status_code == 200
+    rule = client.get("/__otpsim/scenario").json()["rules"][0]
+    assert rule["match"]["body"] == {"contact_value": "2024-01-01"} and rule["respond"]["body"] == {"when": "2024-01-01"}
+    assert_still_serving(client, code, host)
+
+
+@pytest.mark.parametrize("value", ["!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1]", "!!pairs [a: 1]"])
+def test_a_yaml_tag_of_no_json_type_is_refused(served, value):
+    client, code, host = served
+    rule = f"name: tagged\nrules:\n  - match: {{operation: osm.SendVerifyCodes}}\n    respond: {{status: 200, body: {value}}}\n"
+    refused_with(client, rule, f"{value.split()[0]} is not JSON data")
+    assert_still_serving(client, code, host)

@@ -180,13 +180,3 @@ def test_off_checks_every_time(monkeypatch):
     checks = [fresh_format() for _ in range(2)]
     assert checks[0].check(SHADOWED, "s.yaml") == checks[1].check(SHADOWED, "s.yaml")
     assert all("validator" in vars(check) for check in checks)
-
-
-def test_a_scenario_marshal_cannot_keep_is_checked_every_time(cache):
-    # an unquoted date is a YAML timestamp, and a body field may be named by one
-    text = "rules:\n  - match: {operation: osm.SendVerifyCodes, body: {2026-12-02: x}}\n    error: OSM.0001\n"
-    first = fresh_format().check(text, "dated.yaml")
-    assert datetime.date(2026, 12, 2) in first[0]["rules"][0]["match"]["body"]
-    again = fresh_format()
-    assert again.check(text, "dated.yaml") == first
-    assert "validator" in vars(again) and len(kept(cache, "scenarios")) == 1

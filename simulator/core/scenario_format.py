@@ -72,6 +72,16 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_not_json(self, node):
+        raise yaml.constructor.ConstructorError(None, None, f"{node.tag.replace('tag:yaml.org,2002:', '!!')} is not JSON data: a scenario holds only "
+                                                "mappings, lists, strings, numbers, booleans and null", node.start_mark)
+
+
+# a scenario is JSON data: a date stays the text it was written as, and a tag of another type is refused
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _BoundedLoader.construct_yaml_str)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _BoundedLoader.construct_not_json)
+
 
 def _expanded_size(root) -> int:
     """How many nodes `root` has once its aliases are expanded, counting each shared node once
@@ -94,8 +104,9 @@ def _expanded_size(root) -> int:
 
 def _compose(text: str, source: str):
     """The YAML node tree of `text` and the document it holds, within the bounds above."""
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)   # refuses characters YAML cannot hold (a lone surrogate)
         root = loader.get_single_node()
         if root is not None and _expanded_size(root) > MAX_NODES:
             raise ScenarioError([f"{source}:1:1: more than {MAX_NODES} values once aliases are expanded"])
@@ -109,7 +120,8 @@ def _compose(text: str, source: str):
     except ValueError:   # Python's own bound on reading integers (4,300 digits)
         raise ScenarioError([f"{source}: a number too long to read (integers are at most {MAX_INTEGER})"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _finite_number(checker, instance) -> bool:
@@ -131,13 +143,6 @@ def _scenario_validator():
     # JSON Schema counts 2.0 as an integer and NaN as a number; a scenario does neither
     return validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
         {"number": _finite_number, "integer": _whole_number}))
-
-
-def __getattr__(name):
-    """`ScenarioValidator`, made when first asked for."""
-    if name == "ScenarioValidator":
-        return _scenario_validator()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
