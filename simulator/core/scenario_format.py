@@ -14,11 +14,10 @@ from functools import cache, cached_property
 from pathlib import Path
 
 import orjson
-import re2
 import yaml
 
 from simulator.core import ADMIN_PREFIX
-from simulator.core.regex import compile_regex
+from simulator.core.regex import RegexError, compile_regex
 from simulator.core.scenario_schema import build_schema
 from simulator.core.startup_cache import cached
 from simulator.core.world.callbacks import targets_admin
@@ -251,10 +250,9 @@ def _regex_problems(match, path: list) -> list[tuple[list, str]]:
                     continue
                 try:
                     compile_regex(pattern)
-                except re2.error as problem:
+                except RegexError as problem:
                     where = [*path, "match", section, name] + ([index] if isinstance(matcher, list) else []) + ["regex"]
-                    reason = problem.args[0].decode() if problem.args and isinstance(problem.args[0], bytes) else problem
-                    problems.append((where, f"{pattern!r} is not a 'regex' RE2 accepts: {reason}"))
+                    problems.append((where, f"{pattern!r} is not a 'regex' RE2 accepts: {problem}"))
     return problems
 
 
