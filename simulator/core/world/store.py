@@ -48,6 +48,7 @@ class MemoryStore:
         # a queue per (namespace, ttl) (why: docs/performance.md, Shaped for speed)
         self._claims: dict[str, dict] = {}
         self._claim_queues: dict[tuple[str, float], deque] = {}
+        self._last_claim_expiry = math.nan
         self._next_expiry = math.inf
 
     def _evict_expired(self, now: float):
@@ -134,7 +135,11 @@ class MemoryStore:
             claims = self._claims[namespace] = {}
         elif claims.get(key, now) > now:
             return False
-        expires_at = claims[key] = now + ttl
+        # to the next millisecond, so the claims of one millisecond share one float (24 B each)
+        expires_at = math.ceil((now + ttl) * 1000) / 1000
+        if expires_at == self._last_claim_expiry:
+            expires_at = self._last_claim_expiry
+        claims[key] = self._last_claim_expiry = expires_at
         queue = self._claim_queues.get((namespace, ttl))
         if queue is None:
             queue = self._claim_queues[(namespace, ttl)] = deque()
