@@ -127,7 +127,8 @@ class MemoryStore:
         return self._pop(namespace, key, default)
 
     async def claim(self, namespace: str, key, ttl: float) -> bool:
-        """True the first time `key` is claimed, which it then stays for `ttl`; False while it is (a used nonce)."""
+        """True the first time `key` is claimed, which it then stays for `ttl` (to the next millisecond); False
+        while it is (a used nonce)."""
         now = self._clock.now()
         self._evict_expired(now)
         claims = self._claims.get(namespace)
