@@ -61,7 +61,8 @@ local sign = {}
 
 function sign.none() return with_fixed({}) end
 
--- Huawei SDK-HMAC-SHA256 over every header sent (sdk-wire 5.1).
+-- Huawei SDK-HMAC-SHA256 over every header sent (huaweicloudsdkcore/signer/signer.py in
+-- https://github.com/huaweicloud/huaweicloud-sdk-python-v3).
 function sign.huawei_aksk(body, query)
   local date = os.date("!%Y%m%dT%H%M%SZ")
   local headers = with_fixed({["x-sdk-date"] = date})
@@ -74,7 +75,7 @@ function sign.huawei_aksk(body, query)
   return headers
 end
 
--- Huawei Voice Call WSSE X-AKSK, a fresh nonce each time (sdk-wire 5.5).
+-- Huawei Voice Call WSSE X-AKSK, a fresh nonce each time (openapi/voice.yaml, auth.wsse).
 function sign.wsse(body, query, nonce)
   local created = os.date("!%Y-%m-%dT%H:%M:%SZ")
   return with_fixed({
@@ -84,7 +85,8 @@ function sign.wsse(body, query, nonce)
   })
 end
 
--- Alibaba ACS3-HMAC-SHA256 over every header sent, a fresh nonce each time (sdk-wire 5.2).
+-- Alibaba ACS3-HMAC-SHA256 over every header sent, a fresh nonce each time
+-- (https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature).
 function sign.acs3(body, query, nonce)
   local headers = with_fixed({
     ["x-acs-date"] = os.date("!%Y-%m-%dT%H:%M:%SZ"),

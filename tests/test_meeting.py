@@ -346,7 +346,7 @@ def test_refresh_check_and_delete_a_token(client):
 def test_answers_carry_the_documented_gateway_headers(client):
     answer = client.post(SEND, headers=token(client), json={"contact": PHONE})
     assert answer.status_code == 200
-    assert answer.headers["server"] == "api-gateway"           # seed 002's example
+    assert answer.headers["server"] == "api-gateway"           # seed: Verificación de un código de verificación, its example
     assert answer.headers["pragma"] == "No-cache" and answer.headers["cache-control"] == "no-cache"
     login = account_login(client)
     assert login.headers["content-type"] == "application/json;charset=UTF-8"

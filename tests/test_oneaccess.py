@@ -21,7 +21,7 @@ PASSWORD_LOGIN = "/api/v2/sdk/login"
 MFA = "/api/v2/sdk/mfa/sms"
 RESET = "/api/v2/sdk/pwd/update-by-mobile"
 MFA_MOBILE = "12345678902"   # scenarios/default.yaml: sim-mfa-user, mfa: sms
-HEADERS = {  # seed 004's example request
+HEADERS = {  # the vendor's example request (openapi/oneaccess.yaml)
     "X-operating-sys-version": "Android 10",
     "X-device-fingerprint": "156aysdna213sac",
     "X-device-ip": "10.10.10.1",

@@ -125,7 +125,7 @@ def test_workers_admit_exactly_the_documented_flow_control_limit(serve):
     with httpx.Client(base_url=served.url) as admin:
         admin.post("/__otpsim/clock", json={"mode": "manual"})   # the hundred fall in one second of the clock
     answers = burst(base_url=served.url, timeout=30)
-    assert answers.count((200, "OK")) == 10, Counter(answers)          # seed 003: 10 a second per caller and action
+    assert answers.count((200, "OK")) == 10, Counter(answers)          # openapi/cams.yaml qps: 10 a second per caller and action
     assert answers.count((400, "System.LimitControl")) == 90, Counter(answers)
     with httpx.Client(base_url=served.url) as admin:
         assert len(admin.get("/__otpsim/outbox", params={"product": "cams"}).json()) == 10

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -96,6 +97,18 @@ DOCS = [spec_dir().parent / "README.md", spec_dir() / "CONVENTIONS.md", *sorted(
 def test_every_source_of_a_spec_file_is_one_a_reader_can_open(path):
     """Comments included: a reader of the file follows them too."""
     assert not PRIVATE_CITATION.search(path.read_text(encoding="utf-8"))
+
+
+# The code's own comments, the bench's and the tests' (this file names the pattern, so it is left out)
+CODE = [path for folder in ("simulator", "bench", "tests") for path in sorted((spec_dir().parent / folder).rglob("*"))
+        if path.suffix in (".py", ".lua", ".yaml", ".js") and "node_modules" not in path.parts
+        and path != Path(__file__).resolve()]
+
+
+def test_every_comment_in_the_code_cites_what_a_reader_can_open():
+    cited = {str(path.relative_to(spec_dir().parent)): match.group(0) for path in CODE
+             for match in [PRIVATE_CITATION.search(path.read_text(encoding="utf-8"))] if match}
+    assert CODE and not cited, cited
 
 
 # A flow mapping cuts a plain scalar at its first comma: `{type: string, description: the id, UTC}` is a

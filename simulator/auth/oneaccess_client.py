@@ -1,4 +1,5 @@
-"""OneAccess SDK APIs: the `X-client-id` header names a registered application (seed 004).
+"""OneAccess SDK APIs: the `X-client-id` header names a registered application (the API pages named in
+openapi/oneaccess.yaml).
 
 There is no signature; the client id alone identifies the application. Credentials:
 `oneaccess_clients` entries ({client_id}). A missing or empty id is `APP.0002`, an unknown one

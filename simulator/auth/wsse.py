@@ -1,7 +1,7 @@
 """Huawei WSSE UsernameToken auth: an `Authorization` line naming realm, profile and type, plus a
 `UsernameToken Username=..., PasswordDigest=..., Nonce=..., Created=...` header.
 
-Voice Call (`AKSK` + `X-AKSK`, digest Base64(HMAC-SHA256(app_secret, Nonce + Created)), seed 004)
+Voice Call (`AKSK` + `X-AKSK`, digest Base64(HMAC-SHA256(app_secret, Nonce + Created)), seed: 语音验证码场景API)
 and Message & SMS (`WSSE` + `X-WSSE`, digest Base64(hex(SHA-256(Nonce + Created + app_secret))),
 https://support.huaweicloud.com/api-msgsms/sms_05_0046.html) differ only in data, which each spec
 gives under `x-otpsim.auth.wsse`:

@@ -1,4 +1,4 @@
-"""Alibaba Cloud CAMS: the verification codes of a WhatsApp number (seed 003, the API pages named in
+"""Alibaba Cloud CAMS: the verification codes of a WhatsApp number (the API pages named in
 openapi/cams.yaml, the alibabacloud_cams20200606 models): a migration (CreateChatappMigrationInitiate →
 GetMigrationVerifyCode → ChatappMigrationVerified → ChatappMigrationRegister) and a registration
 (GetChatappVerifyCode → ChatappVerifyAndRegister), each number's verification readable by

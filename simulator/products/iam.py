@@ -21,7 +21,7 @@ product = ProductModule("iam", credentials={
                                 description="Huawei Cloud IAM users (password tokens)"),
 }, needs=Needs(errors=("Unauthorized",), settings=("token_ttl_s",)))
 
-TOKEN_BYTES = 189             # a 256-character token; real ones are longer, seeds 000/001 allow up to 5000
+TOKEN_BYTES = 189             # a 256-character token; real ones are longer, seeds: Verifying Contact Methods, Obtaining Verification Code allow up to 5000
 
 
 def _derived_id(kind: str, name: str) -> str:

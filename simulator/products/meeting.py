@@ -1,7 +1,7 @@
 """Huawei Cloud Meeting: member verification codes, the logins that issue X-Access-Token, the
 token's life (refresh, check, log out) and the forgotten-password journey.
 
-Sources: seed 002, the API pages and the huaweicloudsdkmeeting client, credentials and models named in
+Sources: seed: Verificación de un código de verificación, the API pages and the huaweicloudsdkmeeting client, credentials and models named in
 openapi/meeting.yaml. Error codes are otpsim's (synthetic, see the spec).
 
 Journeys: change a mobile or e-mail = SendVeriCodeForUpdateUserInfo → CheckVeriCodeForUpdateUserInfo
@@ -191,7 +191,7 @@ async def create_app_id_token(call):
 
 
 def _language(call) -> str:
-    """en-US for an Accept-Language whose first tag starts with en (any case), else zh-CN (seed 002's default)."""
+    """en-US for an Accept-Language whose first tag starts with en (any case), else zh-CN (the default of seed: Verificación de un código de verificación)."""
     first = call.headers.get("accept-language", "").split(",", 1)[0].strip().lower()
     return "en-US" if first.startswith("en") else "zh-CN"
 

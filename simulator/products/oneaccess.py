@@ -1,5 +1,5 @@
 """Huawei OneAccess SDK APIs: slider captcha, then an SMS code, then the APIs that take the code
-(seed 004, the OneAccess API pages named in openapi/oneaccess.yaml).
+(the OneAccess API pages named in openapi/oneaccess.yaml).
 
 The flow is AJ-Captcha's (its sources are cited in openapi/oneaccess.yaml): GetCaptcha hides an x
 offset behind a token;

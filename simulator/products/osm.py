@@ -1,5 +1,5 @@
 """Huawei Cloud OSM: contact verification for service tickets and the case that consumes it
-(seeds 000/001, the API pages named in openapi/osm.yaml, the huaweicloudsdkosm models)."""
+(seeds: Verifying Contact Methods, Obtaining Verification Code; the API pages named in openapi/osm.yaml, the huaweicloudsdkosm models)."""
 
 from datetime import datetime, timezone
 

@@ -1,4 +1,4 @@
-"""Huawei Voice Call: the voice verification code (seed 004) and the call it plays out (the pages
+"""Huawei Voice Call: the voice verification code (seed: 语音验证码场景API) and the call it plays out (the pages
 named in openapi/voice.yaml).
 
 CallVerify answers at once; the call then plays out on the virtual clock as call-status pushes to
@@ -20,11 +20,11 @@ from simulator.core.wiring import Needs
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 from simulator.core.world.tasks import task
 
-SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed 004 response example
+SUCCESS = {"resultcode": "0", "resultdesc": "Success"}          # seed: 语音验证码场景API, its response example
 PUSH_TIME = "%Y-%m-%d %H:%M:%S"                                 # UTC (openapi/voice.yaml, PushTime)
 PUSH_CONTENT_TYPE = "application/json;charset=UTF-8"
 PUSH_CREATED_ZONE = timezone(timedelta(hours=8))                # UTC+8, suffixed Z (openapi/voice.yaml, PushXAksk)
-PUSH_URL = re.compile(r"https?://[A-Za-z0-9\-:./]+")            # seed 004 table 4: allowed characters
+PUSH_URL = re.compile(r"https?://[A-Za-z0-9\-:./]+")            # seed: 语音验证码场景API table 4: allowed characters
 SERVICE_TYPE_VOICE_PLAYBACK = "001"                             # openapi/voice.yaml, FeeInfo serviceType
 ACTIVE_CALLS = "voice-active-calls"
 FEE_BATCHES = "voice-fee-batches"
@@ -157,7 +157,7 @@ CALL_RULE_SCHEMA = {
 }
 STATUS_PUSH, FEE_PUSH = "voice.status", "voice.fee"
 
-# call-frequency limits: setting prefix -> result code (seed 004 table 6)
+# call-frequency limits: setting prefix -> result code (seed: 语音验证码场景API table 6)
 LIMITS = {
     "sp_calls": "1013001",
     "app_calls": "1013002",
