@@ -163,6 +163,13 @@ def test_bad_report_settings_get_a_clear_admin_error(client):
     assert client.get("/__otpsim/report", params={"early_retries": "x"}).status_code == 400
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "9" * 400])
+def test_a_report_threshold_that_is_no_finite_number_is_a_400(client, value):
+    refused = client.get("/__otpsim/report", params={"backoff_min_s": value})
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "report setting backoff_min_s must be a finite number"}
+
+
 def test_environment_sets_threshold_defaults(client, monkeypatch):
     monkeypatch.setenv("OTPSIM_REPORT_SLOW_RECEIVER_MS", "123")
     assert report(client)["settings"]["slow_receiver_ms"] == 123

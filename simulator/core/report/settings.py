@@ -1,6 +1,7 @@
 """The report's thresholds: documented defaults, overridden by OTPSIM_REPORT_<NAME> in the server's
 environment, then by the query parameters of one GET /__otpsim/report (docs/report.md)."""
 
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 
@@ -33,6 +34,8 @@ class ReportSettings:
                     value = kind(text)
                 except (TypeError, ValueError):
                     raise ValueError(f"report setting {f.name} must be a{'n integer' if kind is int else ' number'}") from None
+                if not math.isfinite(value):   # NaN and infinity compare as no threshold can, and JSON holds neither
+                    raise ValueError(f"report setting {f.name} must be a finite number")
                 if value < 0:
                     raise ValueError(f"report setting {f.name} must not be negative")
                 values[f.name] = value
