@@ -150,3 +150,13 @@ def test_a_yaml_tag_of_no_json_type_is_refused(served, value):
     rule = f"name: tagged\nrules:\n  - match: {{operation: osm.SendVerifyCodes}}\n    respond: {{status: 200, body: {value}}}\n"
     refused_with(client, rule, f"{value.split()[0]} is not JSON data")
     assert_still_serving(client, code, host)
+
+
+@pytest.mark.parametrize("where, key", [("match: {operation: osm.SendVerifyCodes, body: {%s: x}}", "1"),
+                                        ("match: {operation: osm.SendVerifyCodes}\n    respond: {status: 200, body: {%s: x}}", "null"),
+                                        ("match: {operation: osm.SendVerifyCodes}\n    respond: {status: 200, body: {%s: x}}", "true")],
+                         ids=["match-body-1", "respond-body-null", "respond-body-true"])
+def test_a_key_that_is_not_text_is_refused(served, where, key):
+    client, code, host = served
+    refused_with(client, f"name: keyed\nrules:\n  - {where % key}\n", f"the key {key!r} is not text")
+    assert_still_serving(client, code, host)

@@ -71,6 +71,15 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node, deep=False):
+        """A mapping whose keys are all text: a JSON object's are, and every part of otpsim reads them as such."""
+        mapping = super().construct_mapping(node, deep)
+        for key_node, _ in node.value:
+            if not isinstance(self.construct_object(key_node), str):
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key_node.value!r} is not text: a scenario's keys are "
+                                                        f"strings, as in JSON (quote it: '{key_node.value}')", key_node.start_mark)
+        return mapping
+
     def construct_not_json(self, node):
         raise yaml.constructor.ConstructorError(None, None, f"{node.tag.replace('tag:yaml.org,2002:', '!!')} is not JSON data: a scenario holds only "
                                                 "mappings, lists, strings, numbers, booleans and null", node.start_mark)
