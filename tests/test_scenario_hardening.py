@@ -160,3 +160,27 @@ def test_a_key_that_is_not_text_is_refused(served, where, key):
     client, code, host = served
     refused_with(client, f"name: keyed\nrules:\n  - {where % key}\n", f"the key {key!r} is not text")
     assert_still_serving(client, code, host)
+
+
+@pytest.mark.parametrize("text", ['name: "\\ud800"\n', 'name: kept\nrules: [{match: {operation: osm.SendVerifyCodes}, '
+                                                       'respond: {status: 200, body: {a: "\\ude00\\ud83d"}}}]\n'],
+                         ids=["name", "respond-body"])
+def test_an_escaped_lone_surrogate_is_refused(served, text):
+    client, code, host = served
+    refused_with(client, text, "a lone surrogate (an escape \\ud800 to \\udfff without its pair) is no character")
+    assert client.get("/__otpsim/health").json()["scenario"] == "kept"
+    assert_still_serving(client, code, host)
+
+
+def test_an_escaped_surrogate_pair_is_its_character_as_in_json(served):
+    client, code, host = served
+    assert put(client, json.dumps({"name": "smile \U0001F600"})).status_code == 200   # ensure_ascii: \ud83d\ude00
+    assert client.get("/__otpsim/scenario").json()["name"] == "smile \U0001F600"
+    assert_still_serving(client, code, host)
+
+
+@pytest.mark.parametrize("escape", ["\\UFFFFFFFF", "\\U00110000"])
+def test_an_escape_past_unicode_is_refused(served, escape):
+    client, code, host = served
+    refused_with(client, f'name: "{escape}"\n', "an escape past \\U0010FFFF, the last Unicode character")
+    assert_still_serving(client, code, host)

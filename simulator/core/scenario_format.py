@@ -71,6 +71,23 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_scalar(self, node):
+        """The text of a scalar. Escaped surrogates are read as JSON reads them: a pair (`\\ud83d\\ude00`,
+        what json.dumps writes for 😀) is its character, and a lone one is refused, as the reader refuses
+        one written as is: no JSON answer, journal entry or page can hold it."""
+        value = super().construct_scalar(node)
+        if value.isascii():
+            return value
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            try:
+                return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            except UnicodeDecodeError:
+                raise yaml.constructor.ConstructorError(None, None, "a lone surrogate (an escape \\ud800 to \\udfff "
+                                                        "without its pair) is no character", node.start_mark) from None
+        return value
+
     def construct_mapping(self, node, deep=False):
         """A mapping whose keys are all text: a JSON object's are, and every part of otpsim reads them as such."""
         mapping = super().construct_mapping(node, deep)
@@ -115,7 +132,12 @@ def _compose(text: str, source: str):
     loader = None
     try:
         loader = _BoundedLoader(text)   # refuses characters YAML cannot hold (a lone surrogate)
-        root = loader.get_single_node()
+        try:
+            root = loader.get_single_node()
+        except (ValueError, OverflowError):   # PyYAML's chr() of a \U escape past Unicode
+            mark = loader.get_mark()
+            raise ScenarioError([f"{source}:{mark.line + 1}:{mark.column + 1}: an escape past \\U0010FFFF, "
+                                 "the last Unicode character"]) from None
         if root is not None and _expanded_size(root) > MAX_NODES:
             raise ScenarioError([f"{source}:1:1: more than {MAX_NODES} values once aliases are expanded"])
         return root, (loader.construct_document(root) if root is not None else None)
