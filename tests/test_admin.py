@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from huawei_signing import signed_headers
+from starlette.testclient import TestClient
 
 pytestmark = pytest.mark.both_stores   # the same behaviour in memory and on Redis
 
@@ -88,6 +89,23 @@ def test_journal_masks_secrets_and_records_codes(client):
     assert entries[1]["headers"]["x-auth-token"] == "***"
     assert entries[0]["request_body"]["contact_value"] == "666"
     assert "secret-token" not in json.dumps(entries)
+
+
+def test_a_request_is_in_the_journal_before_its_answer_starts(sim):
+    """A test that has its answer finds the request in the journal, on Redis through any worker too."""
+    journals_seen = []
+
+    async def watching(scope, receive, send_on):
+        async def look_then_send(message):
+            if message["type"] == "http.response.start" and not scope["path"].startswith("/__otpsim"):
+                journals_seen.append([entry["operation"] for entry in await sim.world.journal.list()])
+            await send_on(message)
+        await sim(scope, receive, look_then_send)
+
+    with TestClient(watching, base_url="http://127.0.0.1:8080") as client:
+        assert send(client, "901").status_code == 200
+        assert send(client, "901").json()["error_code"] == "OSM.01010024"
+    assert journals_seen == [["osm.SendVerifyCodes"], ["osm.SendVerifyCodes"] * 2]
 
 
 def test_reset_forgets_state_but_keeps_the_scenario(client):

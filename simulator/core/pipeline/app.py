@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from simulator.core import ADMIN_PREFIX
 from simulator.core.pipeline.call import Call
 from simulator.core.pipeline.envelope import JSON_TYPE, Answer, encode_json, is_request_id, new_request_id, render_error
-from simulator.core.pipeline.faults import deliver, send_whole
+from simulator.core.pipeline.faults import deliver, send_whole, what_client_gets
 from simulator.core.pipeline.headers import RequestHeaders
 from simulator.core.pipeline.router import Ambiguous, Router
 from simulator.core.pipeline.scenario import Scenario, merge_documents
@@ -173,12 +173,13 @@ class Simulator:
         except Exception as error:
             call.finish(answer_error(call, self, error))
         fault = call.rule.fault if call.rule is not None else None
-        sent = await deliver(scope, receive, send, call.answer, fault)
+        sent = what_client_gets(scope, call.answer, fault)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        try:
+        try:   # recorded before it is sent: a client that has its answer finds it in the journal, on any worker
             await world.journal.record(journal_entry(call, sent, fault, elapsed_ms))
-        except StoreUnavailable as problem:   # answered already; only its journal entry is lost
+        except StoreUnavailable as problem:   # only its journal entry is lost
             log.warning("journal: %s", problem)
+        await deliver(scope, receive, send, sent, fault)
         if log.isEnabledFor(logging.INFO):
             outcome = f"{sent.status} {sent.code or '-'}" if sent else f"fault {fault.kind}"
             log.info("%s %s %.1fms", call.operation.qualified if call.operation else f"{method} {path}",

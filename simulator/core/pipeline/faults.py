@@ -92,23 +92,30 @@ def no_transport_answer(kind: str) -> Answer:
     return Answer(NO_TRANSPORT_STATUS, headers, body, None)
 
 
-async def deliver(scope, receive, send, answer: Answer | None, fault: Fault | None) -> Answer | None:
-    """Send `answer` as `fault` says; what the client got, or None when it got no HTTP answer."""
-    if fault is None:
-        await send_whole(send, answer)
+def what_client_gets(scope, answer: Answer, fault: Fault | None) -> Answer | None:
+    """The answer the client gets under `fault`, or None when it gets no HTTP answer."""
+    if fault is None or fault.kind == "slow_body":
         return answer
     if fault.kind == "malformed_body":
-        answer = answer._replace(body=garble(answer.body))
-        await send_whole(send, answer)
-        return answer
-    if fault.kind == "slow_body":
-        await _send_slowly(send, answer, fault)
-        return answer
-    transport = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION)
-    if transport is None:
-        answer = no_transport_answer(fault.kind)
-        await send_whole(send, answer)
-        return answer
+        return answer._replace(body=garble(answer.body))
+    if _transport(scope) is None:
+        return no_transport_answer(fault.kind)
+    return None
+
+
+def _transport(scope):
+    return (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION)
+
+
+async def deliver(scope, receive, send, sent: Answer | None, fault: Fault | None):
+    """Send `sent` (what_client_gets) as `fault` says, or break the connection when it is None."""
+    if sent is not None:
+        if fault is not None and fault.kind == "slow_body":
+            await _send_slowly(send, sent, fault)
+        else:
+            await send_whole(send, sent)
+        return
+    transport = _transport(scope)
     if fault.kind == "timeout":
         await _until_disconnect(receive, fault.timeout_s)
     if fault.kind == "connection_reset":
@@ -117,4 +124,3 @@ async def deliver(scope, receive, send, answer: Answer | None, fault: Fault | No
         transport.close()
     # the server must see the connection gone, or it answers 500 for an app that sent nothing
     await _until_disconnect(receive, DISCONNECT_GRACE_S)
-    return None
