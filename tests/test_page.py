@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alibaba_sms import advance, call, freeze, set_settings
+from alibaba_sms import advance, call, freeze, receipt_receiver, set_settings
 from page_helpers import latest_code, send_code
 from simulator.core.compose import create_simulator
 from simulator.core.serving.admin import AdminSettings
@@ -288,6 +288,49 @@ def test_a_naive_clients_findings_appear_in_the_report_view_and_a_suggested_rule
     too_soon.get_by_role("link", name="journal entry 2").click()   # the evidence opens in the journal
     expect(page.locator("#view-journal")).to_be_visible()
     expect(page.locator('#journal-list details[data-id="2"] .detail')).to_contain_text("13800000007")
+
+
+def test_an_sms_receipt_shows_in_the_reports_pushes_and_a_push_fault_rule_is_one_click_away(page, live, browser):
+    receipt = {"PhoneNumbers": "13800000009", "SignName": "阿里云短信测试", "TemplateCode": "SMS_154950909",
+               "TemplateParam": '{"code": "1234"}'}
+    with receipt_receiver() as receiver, httpx.Client(base_url=live.url) as client:
+        receiver.replies = [(503, b"")]   # the receipt's first attempt is refused; the retry is taken
+        freeze(client)
+        set_settings(client, "dysms", {"receipt_url": f"{receiver.url}/r", "receipt_delay_s": 0})
+        open_view(page, "report")
+        expect(page.locator("#report-pushes-empty")).to_contain_text("No push yet: ")
+        assert call(client, "dysms", "SendSms", receipt).status_code == 200
+        advance(client, 0)
+        advance(client, 600)              # past the retry's due time
+        assert len(receiver.bodies("/r")) == 2
+
+        pushes = page.get_by_role("article", name="dysms.report · after dysms.SendSms")
+        facts = pushes.locator("dd")      # deliveries, states, your answers, outcomes, push faults met
+        expect(facts).to_have_text(["1, 1 retried", "delivered ×1", "200 ×1, 503 ×1", "none", "none"],
+                                   timeout=LIVE_WITHIN_MS + 2000)
+        expect(page.locator("#report-pushes-empty")).to_be_hidden()
+        expect(pushes.locator(".report-push-faults tbody td:first-child")).to_have_text(
+            ["drop", "duplicate", "delay", "out_of_order"])
+
+        page.get_by_role("button", name="Add a rule that makes dysms.report pushes meet drop", exact=True).click()
+        expect(page.locator("#report-message")).to_have_text(
+            "Rule “push-drop” added: from the next dysms.SendSms request on, its dysms.report pushes meet drop.")
+        first = client.get("/__otpsim/scenario").json()["rules"][0]
+        assert first == {"name": "push-drop", "match": {"operation": "dysms.SendSms"},
+                         "callbacks": {"kinds": ["dysms.report"], "drop": 1.0}}
+        assert call(client, "dysms", "SendSms", receipt).status_code == 200
+        advance(client, 0)
+    assert len(receiver.bodies("/r")) == 2   # the new receipt was dropped
+    expect(facts.last).to_have_text("drop", timeout=LIVE_WITHIN_MS + 2000)
+    expect(pushes.locator(".report-push-faults tbody tr")).to_have_count(3)
+    screenshot(page, "report-pushes", full_page=True)
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live.url)
+    small = phone.new_page()
+    open_view(small, "report")
+    expect(small.locator(".report-push-faults tbody tr")).to_have_count(3)
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390   # nothing wider than a phone
+    phone.close()
 
 
 def test_the_clock_view_freezes_sets_and_returns_to_real_time(page, live):

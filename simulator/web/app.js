@@ -569,6 +569,8 @@ function renderReport() {
   $("report-findings-empty").hidden = report.findings.length > 0;
   $("report-coverage").replaceChildren(...report.products.map(productCoverage));
   $("report-coverage-empty").hidden = report.products.length > 0;
+  $("report-pushes").replaceChildren(...report.pushes.map(pushCoverage));
+  $("report-pushes-empty").hidden = report.pushes.length > 0;
 }
 
 function productCoverage(p) {
@@ -601,13 +603,42 @@ function unmetRow(u) {
     el("td", {}, u.key), el("td", {}, u.status), el("td", {}, u.message),
     el("td", { class: "way" }, u.ways.length ? u.ways[0].text : "—"),
     el("td", {}, rule ? el("button", { type: "button", "aria-label": `Add a rule that answers ${u.key} once`,
-      onclick: () => addReportRule(rule.rule) }, "Add rule") : ""));
+      onclick: () => addReportRule(rule.rule, `the next ${rule.rule.match.operation} request is answered with ${rule.rule.error}`) }, "Add rule") : ""));
 }
 
-async function addReportRule(rule) {
+function tally(counts) {   // {"delivered": 2, "failed": 1} as "delivered ×2, failed ×1"
+  return Object.entries(counts).map(([value, times]) => `${value} ×${times}`).join(", ") || "none";
+}
+
+function pushCoverage(p) {
+  const heading = `h-push-${p.kind}`;
+  return el("article", { class: "push-coverage", "aria-labelledby": heading },
+    el("h4", { id: heading }, p.operation ? `${p.kind} · after ${p.operation}` : p.kind),
+    el("dl", { class: "kv" },
+      el("dt", {}, "deliveries"), el("dd", {}, `${p.deliveries}, ${p.retried} retried`),
+      el("dt", {}, "states"), el("dd", {}, tally(p.states)),
+      el("dt", {}, "your answers"), el("dd", {}, tally(p.answers)),
+      el("dt", {}, "outcomes"), el("dd", {}, tally(p.outcomes)),
+      el("dt", {}, "push faults met"), el("dd", {}, p.faults.met.join(", ") || "none")),
+    p.faults.unmet.length ? el("div", { class: "table-wrap" }, el("table", { class: "catalogue report-push-faults" },
+      el("caption", {}, "Push faults not met yet"),
+      el("thead", {}, el("tr", {}, ["Fault", "Scenario rule"].map((h) => el("th", { scope: "col" }, h)),
+        el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, "Action")))),
+      el("tbody", {}, p.faults.unmet.map((u) => unmetPushFaultRow(p, u))))) : null);
+}
+
+function unmetPushFaultRow(p, u) {
+  return el("tr", {},
+    el("td", {}, u.fault),
+    el("td", { class: "way" }, `callbacks: ${JSON.stringify(u.rule.callbacks)}`),
+    el("td", {}, el("button", { type: "button", "aria-label": `Add a rule that makes ${p.kind} pushes meet ${u.fault}`,
+      onclick: () => addReportRule(u.rule, `from the next ${p.operation} request on, its ${p.kind} pushes meet ${u.fault}`) }, "Add rule")));
+}
+
+async function addReportRule(rule, effect) {   // effect: what the rule makes happen, in words
   try {
     await json("/scenario/rules", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(rule) });
-    say("report-message", `Rule “${rule.name}” added: the next ${rule.match.operation} request is answered with ${rule.error}.`, "ok");
+    say("report-message", `Rule “${rule.name}” added: ${effect}.`, "ok");
   } catch (error) {
     say("report-message", `${error.message}${error.body && error.body.problems ? ": " + error.body.problems.join("; ") : ""}`, "bad");
   }
