@@ -314,9 +314,9 @@ def test_an_sms_receipt_shows_in_the_reports_pushes_and_a_push_fault_rule_is_one
 
         page.get_by_role("button", name="Add a rule that makes dysms.report pushes meet drop", exact=True).click()
         expect(page.locator("#report-message")).to_have_text(
-            "Rule “push-drop” added: from the next dysms.SendSms request on, its dysms.report pushes meet drop.")
+            "Rule “push-drop” added: the dysms.report pushes of the next dysms.SendSms request meet drop.")
         first = client.get("/__otpsim/scenario").json()["rules"][0]
-        assert first == {"name": "push-drop", "match": {"operation": "dysms.SendSms"},
+        assert first == {"name": "push-drop", "match": {"operation": "dysms.SendSms"}, "times": 1,
                          "callbacks": {"kinds": ["dysms.report"], "drop": 1.0}}
         assert call(client, "dysms", "SendSms", receipt).status_code == 200
         advance(client, 0)

@@ -632,7 +632,7 @@ function unmetPushFaultRow(p, u) {
     el("td", {}, u.fault),
     el("td", { class: "way" }, `callbacks: ${JSON.stringify(u.rule.callbacks)}`),
     el("td", {}, el("button", { type: "button", "aria-label": `Add a rule that makes ${p.kind} pushes meet ${u.fault}`,
-      onclick: () => addReportRule(u.rule, `from the next ${p.operation} request on, its ${p.kind} pushes meet ${u.fault}`) }, "Add rule")));
+      onclick: () => addReportRule(u.rule, `the ${p.kind} pushes of the next ${p.operation} request meet ${u.fault}`) }, "Add rule")));
 }
 
 async function addReportRule(rule, effect) {   // effect: what the rule makes happen, in words

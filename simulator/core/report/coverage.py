@@ -139,7 +139,7 @@ def push_coverage(observed: Observed) -> list[dict]:
             "outcomes": dict(outcomes),
             "faults": {
                 "met": sorted(faults),
-                "unmet": [{"fault": fault, "rule": {"name": f"push-{fault}", "match": {"operation": operation},
+                "unmet": [{"fault": fault, "rule": {"name": f"push-{fault}", "match": {"operation": operation}, "times": 1,
                                                     "callbacks": {"kinds": [kind], **rule}}}
                           for fault, rule in PUSH_FAULTS.items() if fault not in faults and operation],
             },
