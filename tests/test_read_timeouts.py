@@ -69,7 +69,13 @@ def test_a_long_poll_without_a_body_is_not_cut_off(served):
     assert waited.status_code == 408      # otpsim's own answer after the poll, not a closed connection
 
 
-def test_an_idle_keep_alive_connection_is_left_to_uvicorn(served):
+def test_an_idle_keep_alive_connection_is_kept_past_the_read_timeout(served):
     server, client, code, host = served
-    time.sleep(READ_TIMEOUT_S * 2)      # idle, within uvicorn's keep-alive timeout: no read deadline runs
+    health = b"GET /__otpsim/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(health)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(READ_TIMEOUT_S * 2)      # idle, within the keep-alive timeout (5 s): no read deadline runs
+        connection.sendall(health)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200")
     assert_still_serving(client, code, host)

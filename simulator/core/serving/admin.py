@@ -20,7 +20,7 @@ from simulator.core.serving.admin_input import (AdminError, ScenarioReading, bod
 from simulator.core.serving.admin_live import live_routes
 from simulator.core.serving.admin_token import guarded
 from simulator.core.serving.page import with_page
-from simulator.core.serving.server import SERVER_EXTENSION
+from simulator.core.serving.http1 import SERVER_EXTENSION
 from simulator.core.spec import served_json
 from simulator import __version__
 

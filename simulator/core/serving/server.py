@@ -1,10 +1,11 @@
 """uvicorn set up so scenario faults can reach the connection, on the fast stack when installed.
 
-ASGI gives an app no socket. uvicorn accepts its own HTTP protocol class in `Config(http=...)`,
-so otpsim serves with a subclass of uvicorn's protocol for the chosen parser (httptools or h11)
-that hands each request its transport in `scope["extensions"]["otpsim.transport"]`, and the
-stack it runs on in `scope["extensions"]["otpsim.server"]` (shown by /__otpsim/health); the same
-class closes a connection whose request head or body does not arrive within the read timeout.
+ASGI gives an app no socket. uvicorn accepts its own HTTP protocol class in `Config(http=...)`, so
+otpsim serves with a protocol that hands each request its transport in
+`scope["extensions"]["otpsim.transport"]`, and the stack it runs on in
+`scope["extensions"]["otpsim.server"]` (shown by /__otpsim/health), and closes a connection whose
+request head or body does not arrive within the read timeout: otpsim's own on httptools
+(http1.py), uvicorn's with those additions mixed in on h11.
 """
 
 import asyncio
@@ -16,8 +17,9 @@ from typing import NamedTuple
 import uvicorn
 
 from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
+from simulator.core.serving.http1 import (DEFAULT_READ_TIMEOUT_S, READ_TIMEOUT_ATTRIBUTE, REQUEST_TIMEOUT,
+                                          SERVER_EXTENSION, HttpToolsConnection, ReadDeadline)
 
-SERVER_EXTENSION = "otpsim.server"
 # each choice, fastest first, named as its module and package: "auto" is the first installed
 PARSERS = ("httptools", "h11")
 LOOPS = ("uvloop", "asyncio")
@@ -52,8 +54,6 @@ def server_stack(http: str = "auto", loop: str = "auto") -> ServerStack:
     return ServerStack(_choose("HTTP parser", PARSERS, http), _choose("event loop", LOOPS, loop))
 
 
-DEFAULT_READ_TIMEOUT_S = 15.0
-READ_TIMEOUT_ATTRIBUTE = "otpsim_read_timeout_s"   # carried on uvicorn's Config to each connection's protocol
 
 
 class CoalescedWrites:
@@ -86,48 +86,47 @@ class CoalescedWrites:
 
 
 class TransportInScope:
-    """Mixed into uvicorn's protocol of either parser (`protocol_class`): the connection's transport
-    and the server stack in each request's scope, and a read deadline: a request's head (from the
-    connection's start, or the first byte of a later request) and its body once the head is in must
-    each arrive within `read_timeout_s`, or the connection is closed (slowloris: a client trickling
-    bytes would otherwise hold a connection, and a file descriptor, for ever; uvicorn's keep-alive
-    timeout only covers a connection with no bytes)."""
+    """Mixed into uvicorn's h11 protocol (`protocol_class`), to give it what the httptools protocol
+    (http1.py) has: the connection's transport and the server stack in each request's scope, and a
+    read deadline: a request's head (from the connection's start, or the first byte of a later
+    request) and its body once the head is in must each arrive within `read_timeout_s`, or the
+    connection is closed (slowloris: a client trickling bytes would otherwise hold a connection, and
+    a file descriptor, for ever; uvicorn's keep-alive timeout only covers a connection with no bytes)."""
 
     stack: ServerStack
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self._read_timeout_s = getattr(config, READ_TIMEOUT_ATTRIBUTE, DEFAULT_READ_TIMEOUT_S)
-        self._read_deadline: asyncio.TimerHandle | None = None
+        self._deadline: ReadDeadline | None = None
         self._next_head_awaited = False
-        self._raw_transport = None
 
     def connection_made(self, transport):
         loop = asyncio.get_running_loop()
         super().connection_made(CoalescedWrites(transport, loop))
         app = self.app
         stack = self.stack
-        self._raw_transport = transport
-        self._await_read(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        deadline = self._deadline = ReadDeadline(loop, transport)
+        deadline.expect(self._read_timeout_s, REQUEST_TIMEOUT)
 
         async def with_transport(scope, receive, send):
             extensions = scope.setdefault("extensions", {})
             extensions[TRANSPORT_EXTENSION] = transport
             extensions[SERVER_EXTENSION] = stack
-            self._stop_read_deadline()          # the head is in
+            deadline.stop()          # the head is in
             if _has_body(scope):
-                self._await_read(b"")
+                deadline.expect(self._read_timeout_s)
 
             async def receive_in_time():
                 message = await receive()
                 if not message.get("more_body"):
-                    self._stop_read_deadline()   # the body is in
+                    deadline.stop()   # the body is in
                 return message
 
             try:
                 await app(scope, receive_in_time, send)
             finally:
-                self._stop_read_deadline()
+                deadline.stop()
                 # an idle keep-alive connection is uvicorn's to close (timeout_keep_alive); the next
                 # request's head is timed from its first byte
                 self._next_head_awaited = True
@@ -137,28 +136,11 @@ class TransportInScope:
     def data_received(self, data: bytes):
         if self._next_head_awaited:
             self._next_head_awaited = False
-            self._await_read(b"")
+            self._deadline.expect(self._read_timeout_s)
         super().data_received(data)
 
-    def _await_read(self, farewell: bytes):
-        """Close the connection (after `farewell`, if any) unless the awaited part arrives in time."""
-        self._stop_read_deadline()
-        transport = self._raw_transport
-
-        def too_slow():
-            if farewell and not transport.is_closing():
-                transport.write(farewell)
-            transport.close()
-
-        self._read_deadline = asyncio.get_running_loop().call_later(self._read_timeout_s, too_slow)
-
-    def _stop_read_deadline(self):
-        if self._read_deadline is not None:
-            self._read_deadline.cancel()
-            self._read_deadline = None
-
     def connection_lost(self, exc):
-        self._stop_read_deadline()
+        self._deadline.cancel()
         super().connection_lost(exc)
 
 
@@ -172,12 +154,12 @@ def _has_body(scope) -> bool:
 
 @functools.cache
 def protocol_class(stack: ServerStack) -> type:
-    """uvicorn's HTTP protocol for `stack.http`, with TransportInScope mixed in."""
+    """The HTTP protocol uvicorn serves `stack` with: otpsim's own on httptools, uvicorn's h11 one
+    with TransportInScope mixed in."""
     if stack.http == "httptools":
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as parser_protocol
-    else:
-        from uvicorn.protocols.http.h11_impl import H11Protocol as parser_protocol
-    return type(f"FaultCapable{parser_protocol.__name__}", (TransportInScope, parser_protocol), {"stack": stack})
+        return type("OtpsimHttpToolsConnection", (HttpToolsConnection,), {"stack": stack})
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    return type("FaultCapableH11Protocol", (TransportInScope, H11Protocol), {"stack": stack})
 
 
 class Server(uvicorn.Server):
