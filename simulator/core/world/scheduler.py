@@ -49,12 +49,14 @@ class Scheduler:
         await self.clear()
 
     def _ensure_runner(self):
-        loop = asyncio.get_running_loop()
-        if self._runner is None or self._runner.done() or self._runner.get_loop() is not loop:
+        # A runner whose loop is not running is a stopped server's: this loop needs its own. (Asking
+        # for the running loop on every call costs a getpid system call on Python 3.11.)
+        runner = self._runner
+        if runner is None or runner.done() or not runner.get_loop().is_running():
             self._wake = asyncio.Event()
-            self._runner = loop.create_task(self._run())
+            self._runner = asyncio.get_running_loop().create_task(self._run())
 
-    def _start_due(self):
+    def _start_due(self, loop):
         now = self._clock.now()
         while self._heap and self._heap[0][0] <= now:
             _, _, job = heapq.heappop(self._heap)
@@ -64,7 +66,7 @@ class Scheduler:
                 log.exception("scheduled job failed")
                 continue
             if inspect.isawaitable(result):
-                task = asyncio.get_running_loop().create_task(self._guarded(result))
+                task = loop.create_task(self._guarded(result))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 
@@ -79,7 +81,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
-            self._start_due()
+            self._start_due(loop)
             if not self._heap or self._clock.mode == "manual":
                 await self._wake.wait()
                 continue
@@ -96,7 +98,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            self._start_due()
+            self._start_due(loop)
             pending = set(self._running)
             if not pending:
                 return
