@@ -2,10 +2,12 @@
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from simulator.core.compose import create_simulator
+from simulator.core.world.clock import format_second
 from simulator.core.world.journal import Entry
 from simulator.core.world.tasks import task
 
@@ -133,3 +135,10 @@ def test_a_code_is_the_seeds_whatever_else_is_sent_meanwhile(world_of):
             await world.codes.issue("osm", f"+86139{n:08d}", 6, ttl_s=300)
         return await world.codes.issue("osm", "+8613800000001", 6, ttl_s=300)
     assert run(quiet, lambda: first_code(quiet, 0)) == run(busy, lambda: first_code(busy, 25))
+
+
+@pytest.mark.parametrize("epoch", [0.0, 0.999, 1.0, 1_764_000_000.5, 1_764_000_000.9999, 4_102_444_799.25])
+def test_a_time_formatted_by_the_second_is_what_datetime_writes(epoch):
+    beijing = timezone(timedelta(hours=8))
+    for fmt, zone in (("%Y%m%d%H%M%S", timezone.utc), ("%Y-%m-%d %H:%M:%S", beijing)):
+        assert format_second(epoch, fmt, zone) == datetime.fromtimestamp(epoch, zone).strftime(fmt)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from simulator.core.errors import SimError
+from simulator.core.world.clock import format_second
 from simulator.core.world.callbacks import RetryPolicy
 from simulator.core.world.receipts import Fate, Receiver, Tracked
 
@@ -87,7 +88,7 @@ def parameter_defaults(operation) -> dict:
 
 
 def wire_time(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch, BEIJING).strftime(WIRE_TIME) if epoch is not None else ""
+    return format_second(epoch, WIRE_TIME, BEIJING) if epoch is not None else ""
 
 
 def sms_size(text: str) -> int:

@@ -12,7 +12,6 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from simulator.auth.huawei_aksk import sign, string_to_sign
@@ -20,6 +19,7 @@ from simulator.core.errors import SimError
 from simulator.core.pipeline.envelope import new_request_id
 from simulator.core.product import CredentialKind, ProductModule
 from simulator.core.wiring import Needs
+from simulator.core.world.clock import format_second
 from simulator.core.world.callbacks import RetryPolicy
 from simulator.core.world.receipts import Fate, Receiver, Tracked
 from simulator.core.world.tasks import task
@@ -192,7 +192,7 @@ def _receiver(call, url: str) -> Receiver:
 
 
 def _utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(TIME_FORMAT)
+    return format_second(epoch, TIME_FORMAT)
 
 
 def _report(part: Tracked) -> dict:

@@ -11,12 +11,13 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from simulator.auth.wsse import header_pair, password_digest
 from simulator.core.errors import SimError
 from simulator.core.product import CredentialKind, ProductModule, RuleKey
 from simulator.core.wiring import Needs
+from simulator.core.world.clock import format_second
 from simulator.core.world.callbacks import CallbackFaults, RetryPolicy
 from simulator.core.world.tasks import task
 
@@ -210,7 +211,7 @@ class VoiceCall:
 
 
 def _push_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(PUSH_TIME)
+    return format_second(epoch, PUSH_TIME)
 
 
 def _push_url(body: dict, field: str, configured: str | None) -> str | None:
@@ -287,7 +288,7 @@ async def call_verify(call):
     heard = body["times"] or settings["loop_listen_times"]   # times 0 loops until the callee hangs up
     playback_s = settings["tone_s"] * (2 if body.get("posTone") else 1) + settings["readout_s"] * heard
     start = world.clock.now()
-    started = world.clock.utcnow().strftime("%Y%m%d%H%M%S")
+    started = format_second(start, "%Y%m%d%H%M%S")
     rng = call.rng   # a session id is unique to its request
     voice_call = VoiceCall(
         session_id=_session_id(rng, settings["session_host"], started),

@@ -98,6 +98,17 @@ def iso_utc(epoch: float, timespec: str = "auto") -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
+def format_second(epoch: float, fmt: str, zone=timezone.utc) -> str:
+    """`epoch` in strftime format `fmt`, which shows nothing finer than seconds, in `zone`. Cached by
+    the second (why: docs/performance.md, Shaped for speed)."""
+    return _format_second(math.floor(epoch), fmt, zone)
+
+
+@lru_cache(maxsize=64)
+def _format_second(second: int, fmt: str, zone) -> str:
+    return datetime.fromtimestamp(second, zone).strftime(fmt)
+
+
 @lru_cache(maxsize=1024)
 def parse_utc(text: str, fmt: str) -> float:
     """Epoch seconds of `text`, a UTC time in strptime format `fmt`; ValueError if it does not fit.
