@@ -31,6 +31,10 @@ TOKEN_PREFIX = "UsernameToken"
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 NONCE = re.compile(r"[0-9A-Za-z]{1,128}")
 ATTRIBUTE = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))')
+# the token as the SDKs and the vendor's examples write it, read in one match; any other spelling
+# (order, spacing, unquoted values, aliases) is read attribute by attribute
+CANONICAL_TOKEN = re.compile(r'UsernameToken Username="([^"]*)",PasswordDigest="([^"]*)",Nonce="([^"]*)",Created="([^"]*)"')
+CANONICAL_NAMES = ("Username", "PasswordDigest", "Nonce", "Created")
 USED_NONCES = "wsse-nonces"
 
 # Why a request is refused, in the order checked; each spec maps them to its codes.
@@ -100,12 +104,16 @@ def _authorization_problem(value: str, prefix: str) -> str | None:
 
 
 def _token(value: str, codes: dict, aliases: dict) -> dict:
-    if value.split(" ", 1)[0] != TOKEN_PREFIX:
-        refuse(codes, "token-prefix")
-    fields = attributes(value[len(TOKEN_PREFIX):])
-    for alias, name in aliases.items():
-        if alias in fields:
-            fields.setdefault(name, fields[alias])
+    canonical = CANONICAL_TOKEN.fullmatch(value)
+    if canonical is not None:
+        fields = dict(zip(CANONICAL_NAMES, canonical.groups()))
+    else:
+        if value.split(" ", 1)[0] != TOKEN_PREFIX:
+            refuse(codes, "token-prefix")
+        fields = attributes(value[len(TOKEN_PREFIX):])
+        for alias, name in aliases.items():
+            if alias in fields:
+                fields.setdefault(name, fields[alias])
     for name, absent in TOKEN_ATTRIBUTES:
         if not fields.get(name):
             refuse(codes, absent)

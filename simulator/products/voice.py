@@ -207,7 +207,7 @@ class VoiceCall:
     answered: bool = field(init=False)
 
     def __post_init__(self):
-        self.answered = any(event.name == "answer" for event in self.events)
+        self.answered = "answer" in [event.name for event in self.events]
 
 
 def _push_time(epoch: float) -> str:
