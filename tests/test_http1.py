@@ -1,6 +1,7 @@
 """HTTP/1.1 as a client meets it on the wire, the same on every parser and loop: otpsim's own protocol on
 httptools (simulator/core/serving/http1.py) and uvicorn's on h11."""
 
+import asyncio
 import json
 import socket
 import time
@@ -216,3 +217,20 @@ def test_a_header_with_a_line_break_never_reaches_the_client(every_stack):
         finally:
             connection.close()
     assert b"x-injected" not in connection.buffer and b"never" not in connection.buffer
+
+
+async def answers_without_reading(scope, receive, send):
+    """Answers a moment after the request starts, never reading its body (as a body past a limit is answered)."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(0.05)   # the body piles up meanwhile, past what the server holds before it stops reading
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_a_body_the_answer_did_not_wait_for_is_read_and_dropped(every_stack):
+    body = b"x" * (8 << 20)
+    with ThreadServer(answers_without_reading, stack=every_stack) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.post("/", content=body).status_code == 413     # the client sends it all, then reads
+            assert client.post("/", content=b"small").status_code == 413

@@ -421,8 +421,9 @@ class HttpToolsConnection(asyncio.Protocol):
             self.transport.close()
             return
         self.answering = None
+        # reading again: a body the answer did not wait for (one past the limit) is read and dropped
+        self.resume_reading()
         if self.waiting:
-            self.resume_reading()
             self._answer(self.waiting.popleft())
         elif not self.parsing:
             self.deadline.expect(self.keep_alive_s)   # idle until the next request's first byte
