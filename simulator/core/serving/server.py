@@ -54,8 +54,6 @@ def server_stack(http: str = "auto", loop: str = "auto") -> ServerStack:
     return ServerStack(_choose("HTTP parser", PARSERS, http), _choose("event loop", LOOPS, loop))
 
 
-
-
 class CoalescedWrites:
     """A connection's transport whose writes of one loop step go out as one (why: docs/performance.md,
     Shaped for speed)."""
