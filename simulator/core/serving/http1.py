@@ -188,10 +188,8 @@ class Exchange:
                 self.remaining -= len(body)
                 if self.remaining < 0:
                     raise RuntimeError("Response content longer than Content-Length")
-        if self.pending is not None:
-            self.pending += data
-        elif data:
-            connection.transport.write(data)
+        if data:
+            self._write(data)
         if not more:
             if self.remaining and not self.bodiless:
                 raise RuntimeError("Response content shorter than Content-Length")
@@ -227,11 +225,16 @@ class Exchange:
             lines.append(b"transfer-encoding: chunked\r\n")
         self.remaining = None if self.chunked else length
         lines.append(b"\r\n")
-        # what is sent in this step of the loop (the head, and the body's parts that follow at once) goes
-        # out in one write at its end; a part that comes later (a slow body, an event stream) is written
-        # as it comes (why: docs/performance.md, The server stack)
-        self.pending = b"".join(lines)
-        self.connection.loop.call_soon(self.flush)
+        self._write(b"".join(lines))
+
+    def _write(self, data: bytes):
+        """`data` goes out with all else this step of the loop sends (the head, and the body's parts that
+        follow at once), in one write at its end (why: docs/performance.md, The server stack)."""
+        if self.pending is None:
+            self.pending = data
+            self.connection.loop.call_soon(self.flush)
+        else:
+            self.pending += data
 
     def flush(self):
         pending, self.pending = self.pending, None
