@@ -283,3 +283,11 @@ def test_sdk_send_batch_query_and_the_traps(live, sdk_config, options):
         Client(sdk_config("dysms", secret="not-the-secret", **options)).send_sms(models.SendSmsRequest(
             phone_numbers="13800000009", sign_name=SIGN, template_code=TEMPLATE))
     assert (wrong_secret.value.status_code, wrong_secret.value.code) == (400, "SignatureDoesNotMatch")
+
+
+@pytest.mark.parametrize("page_size", ["1_0", " 10", "10 ", "١٠", "0x0A", "10.0"])
+def test_a_number_is_its_ascii_digits_only(client, page_size):
+    query = {"PhoneNumber": "13800000001", "SendDate": "20260302", "CurrentPage": "1"}
+    refused = call(client, "dysms", "QuerySendDetails", {**query, "PageSize": page_size})
+    assert refused.status_code == 400 and refused.json()["Message"] == 'The specified parameter "PageSize" is not valid.'
+    assert call(client, "dysms", "QuerySendDetails", {**query, "PageSize": "10"}).json()["Code"] == "OK"
