@@ -173,6 +173,34 @@ def test_an_sms_receipt_shows_its_refused_push_and_the_retry_due(page, live):
     screenshot(page, "receipts")
 
 
+def test_a_push_that_arrives_while_the_page_reloads_its_lists_stays_shown(page, live):
+    # the page's catch-up read of the deliveries is answered with the list as it was before the send,
+    # and only after the delivery's live event: the event must not be undone by that older list
+    held = []
+
+    def hold(route):
+        held.append((route, route.fetch()))
+
+    page.route(re.compile(r"/__otpsim/callbacks\?masked=true$"), hold)
+    with Receiver() as receiver, httpx.Client(base_url=live.url) as client:
+        receiver.status["/r"] = 503
+        freeze(client)
+        set_settings(client, "dysms", {"receipt_url": f"{receiver.url}/r", "receipt_delay_s": 0})
+        page.goto("/__otpsim/#calls")
+        expect(page.locator("#live")).to_have_text("live")
+        page.wait_for_timeout(200)   # the reload's read of the deliveries is held by now
+        sent = call(client, "dysms", "SendSms", {"PhoneNumbers": "13800000001", "SignName": "阿里云短信测试",
+                                                  "TemplateCode": "SMS_154950909", "TemplateParam": '{"code": "1234"}'})
+        advance(client, 0)
+        receipt = page.get_by_role("article", name=sent.json()["BizId"])
+        expect(receipt).to_contain_text("dysms.report", timeout=LIVE_WITHIN_MS)   # from the live event
+    assert held, "the page read its deliveries"
+    for route, stale in held:
+        route.fulfill(response=stale)
+    page.wait_for_timeout(300)
+    expect(receipt).to_contain_text("dysms.report")
+
+
 def test_a_broken_scenario_shows_its_problems_at_line_and_column_and_the_old_one_still_answers(page, live):
     open_view(page, "scenario")
     editor = page.get_by_label("Scenario (YAML or JSON)")

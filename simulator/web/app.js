@@ -647,6 +647,17 @@ async function addReportRule(rule, effect) {   // effect: what the rule makes ha
 // ---- live: the admin API's event stream ----
 
 let stream = null;
+// the events that arrive while reloadAll reads the lists: applied again once the lists are in, so a
+// reload that began before them cannot undo them (the add functions ignore what they already hold)
+let arrivedDuringReload = null;
+
+function onLive(apply) {
+  return (event) => {
+    const data = JSON.parse(event.data);
+    apply(data);
+    if (arrivedDuringReload) arrivedDuringReload.push(() => apply(data));
+  };
+}
 
 function connect() {
   if (stream) stream.close();
@@ -659,9 +670,9 @@ function connect() {
     setClock(hello.clock);
     reloadAll();   // catch up on what happened while the stream was away
   });
-  stream.addEventListener("outbox", (event) => addMessage(JSON.parse(event.data)));
-  stream.addEventListener("journal", (event) => { addEntry(JSON.parse(event.data)); reportChanged(); });
-  stream.addEventListener("delivery", (event) => { addDelivery(JSON.parse(event.data)); reportChanged(); });
+  stream.addEventListener("outbox", onLive(addMessage));
+  stream.addEventListener("journal", onLive((entry) => { addEntry(entry); reportChanged(); }));
+  stream.addEventListener("delivery", onLive((delivery) => { addDelivery(delivery); reportChanged(); }));
   stream.addEventListener("clock", (event) => setClock(JSON.parse(event.data)));
   stream.addEventListener("scenario", (event) => {
     state.scenarioName = JSON.parse(event.data).name;
@@ -682,17 +693,21 @@ function connect() {
 }
 
 async function reloadAll() {
+  const arrived = arrivedDuringReload = [];
   try {
     const [messages, entries, deliveries] = await Promise.all([
       json(`/outbox?limit=${SHOWN}`), json(`/journal?limit=${SHOWN}`), json("/callbacks?masked=true")]);
     state.messages = messages;
     state.entries = entries;
     state.deliveries = new Map(deliveries.slice(-SHOWN).map((d) => [d.id, d]));
+    if (arrivedDuringReload === arrived) arrivedDuringReload = null;
+    arrived.forEach((apply) => apply());
     const scenario = await json("/health");
     state.scenarioName = scenario.scenario;
     $("scenario-name").textContent = state.scenarioName;
     render();
   } catch (error) {
+    if (arrivedDuringReload === arrived) arrivedDuringReload = null;
     $("live").textContent = `cannot read otpsim: ${error.message}`;
     $("live").className = "live off";
   }
