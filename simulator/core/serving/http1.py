@@ -56,6 +56,35 @@ def _status_line(status: int) -> bytes:
 STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
 
 
+class CoalescedWrites:
+    """A connection's transport whose writes of one loop step go out as one (why: docs/performance.md,
+    Shaped for speed)."""
+
+    def __init__(self, transport, loop):
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes):
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self):
+        data, self._pending = b"".join(self._pending), []
+        if data and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self):
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
 class ReadDeadline:
     """When the client must have sent what the connection waits for, and what it is told if not.
 
@@ -110,7 +139,7 @@ class Exchange:
 
     __slots__ = ("connection", "scope", "keep_alive", "awaiting_continue", "body", "body_size", "complete",
                  "delivered", "waiter", "disconnected", "started", "finished", "chunked", "remaining",
-                 "bodiless", "pending")
+                 "bodiless")
 
     def __init__(self, connection: "HttpToolsConnection", scope: dict, keep_alive: bool, expect_continue: bool):
         self.connection = connection
@@ -128,7 +157,6 @@ class Exchange:
         self.chunked = False
         self.remaining: int | None = None   # Content-Length not yet sent
         self.bodiless = scope["method"] == "HEAD"
-        self.pending: bytes | None = None   # the answer so far, until the flush at the end of this loop step
 
     def wake(self):
         waiter = self.waiter
@@ -189,7 +217,7 @@ class Exchange:
                 if self.remaining < 0:
                     raise RuntimeError("Response content longer than Content-Length")
         if data:
-            self._write(data)
+            connection.transport.write(data)
         if not more:
             if self.remaining and not self.bodiless:
                 raise RuntimeError("Response content shorter than Content-Length")
@@ -225,21 +253,7 @@ class Exchange:
             lines.append(b"transfer-encoding: chunked\r\n")
         self.remaining = None if self.chunked else length
         lines.append(b"\r\n")
-        self._write(b"".join(lines))
-
-    def _write(self, data: bytes):
-        """`data` goes out with all else this step of the loop sends (the head, and the body's parts that
-        follow at once), in one write at its end (why: docs/performance.md, The server stack)."""
-        if self.pending is None:
-            self.pending = data
-            self.connection.loop.call_soon(self.flush)
-        else:
-            self.pending += data
-
-    def flush(self):
-        pending, self.pending = self.pending, None
-        if pending and not self.disconnected and not self.connection.transport.is_closing():
-            self.connection.transport.write(pending)
+        self.connection.transport.write(b"".join(lines))
 
 
 class HttpToolsConnection(asyncio.Protocol):
@@ -263,7 +277,7 @@ class HttpToolsConnection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         # answer the first of pipelined requests even when it asks to close the connection
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
-        self.transport = None
+        self.transport = self.raw_transport = None
         self.deadline: ReadDeadline | None = None
         self.answering: Exchange | None = None    # the request whose answer is being made
         self.receiving: Exchange | None = None    # the request whose body is arriving
@@ -282,7 +296,9 @@ class HttpToolsConnection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.server_state.connections.add(self)
-        self.transport = transport
+        self.raw_transport = transport   # for connection faults, which reset or abort it
+        # what one step of the loop writes (an answer's head and body) goes out in one write at its end
+        self.transport = transport = CoalescedWrites(transport, self.loop)
         self.deadline = ReadDeadline(self.loop, transport)
         self.deadline.expect(self.read_timeout_s, REQUEST_TIMEOUT)   # the first head, from the connection's start
         self.server = _address(transport.get_extra_info("sockname"))
@@ -358,7 +374,7 @@ class HttpToolsConnection(asyncio.Protocol):
             "root_path": self.root_path, "path": self.root_path + path,
             "raw_path": self.root_path.encode("ascii") + raw_path, "query_string": parsed.query or b"",
             "headers": self.headers,
-            "extensions": {TRANSPORT_EXTENSION: self.transport, SERVER_EXTENSION: self.stack},
+            "extensions": {TRANSPORT_EXTENSION: self.raw_transport, SERVER_EXTENSION: self.stack},
         }
         if self.app_state:
             scope["state"] = self.app_state.copy()
@@ -420,8 +436,7 @@ class HttpToolsConnection(asyncio.Protocol):
         """`exchange`'s answer is sent: close, or go on with the next request."""
         self.server_state.total_requests += 1
         if not exchange.keep_alive:
-            exchange.flush()
-            self.transport.close()
+            self.transport.close()   # after what is still to be written
             return
         self.answering = None
         # reading again: a body the answer did not wait for (one past the limit) is read and dropped

@@ -18,7 +18,7 @@ import uvicorn
 
 from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
 from simulator.core.serving.http1 import (DEFAULT_READ_TIMEOUT_S, READ_TIMEOUT_ATTRIBUTE, REQUEST_TIMEOUT,
-                                          SERVER_EXTENSION, HttpToolsConnection, ReadDeadline)
+                                          SERVER_EXTENSION, CoalescedWrites, HttpToolsConnection, ReadDeadline)
 
 # each choice, fastest first, named as its module and package: "auto" is the first installed
 PARSERS = ("httptools", "h11")
@@ -52,35 +52,6 @@ def server_stack(http: str = "auto", loop: str = "auto") -> ServerStack:
     """The stack `http` and `loop` name ("auto": httptools and uvloop where installed, else h11 and
     asyncio); ValueError names a choice that is unknown or not installed."""
     return ServerStack(_choose("HTTP parser", PARSERS, http), _choose("event loop", LOOPS, loop))
-
-
-class CoalescedWrites:
-    """A connection's transport whose writes of one loop step go out as one (why: docs/performance.md,
-    Shaped for speed)."""
-
-    def __init__(self, transport, loop):
-        self._transport = transport
-        self._loop = loop
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes):
-        if not data:
-            return
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(data)
-
-    def _flush(self):
-        data, self._pending = b"".join(self._pending), []
-        if data and not self._transport.is_closing():
-            self._transport.write(data)
-
-    def close(self):
-        self._flush()
-        self._transport.close()
-
-    def __getattr__(self, name):
-        return getattr(self._transport, name)
 
 
 class TransportInScope:
