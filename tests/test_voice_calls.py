@@ -240,6 +240,15 @@ def test_missing_field_broken_json_and_unknown_path(client, world):
     assert (unknown.status_code, unknown.json()["resultcode"]) == (403, "1010006")
 
 
+def test_a_port_is_busy_until_the_moment_its_call_disconnects(client, world):
+    use_scenario(client, settings={"voice_ports": 1})
+    place(client, world())
+    advance(client, 26.9)   # answered at +12, a 3 s tone and three readings of 4 s: it disconnects at +27 s
+    assert call_verify(client, world("+8613800000022")).json()["resultcode"] == "1020154"
+    advance(client, 0.1)
+    assert place(client, world("+8613800000023"))
+
+
 def test_a_call_without_push_urls_frees_its_port_when_it_ends(client, world):
     use_scenario(client, settings={"voice_ports": 1})
     assert call_verify(client, verify_body("+8613800000021")).status_code == 200

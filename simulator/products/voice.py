@@ -299,8 +299,11 @@ async def call_verify(call):
         events=_timeline(call.rule_data("call", ANSWERED), settings, playback_s, start),
         push_faults=call.callback_faults,
     )
-    # the call's port, taken while one is free; given back if placing the call fails
-    if not await world.store.reserve(ACTIVE_CALLS, voice_call.session_id, settings["voice_ports"]):
+    # The call's port, taken while one is free, until the call ends: the store lets it go then, as the
+    # clock passes. Whole milliseconds, so calls of one plan share an expiry queue (core/world/store.py).
+    # Given back if placing the call fails.
+    duration_s = round(voice_call.events[-1].at - start, 3)
+    if not await world.store.reserve(ACTIVE_CALLS, voice_call.session_id, settings["voice_ports"], ttl=duration_s):
         raise SimError("1020154")
     try:
         if voice_call.fee_url:
@@ -309,8 +312,6 @@ async def call_verify(call):
             await call.send_code("voice", body["calleeNbr"], body["verifyCode"], _transcript(body, heard))
         if voice_call.status_url:
             await world.scheduler.at(voice_call.events[0].at, task(_play, settings, voice_call, 0))
-        else:  # nobody receives the events: the port is only freed when the call ends (the call itself is not kept)
-            await world.scheduler.at(voice_call.events[-1].at, task(_end, voice_call.session_id))
     except BaseException:
         await world.store.pop(ACTIVE_CALLS, voice_call.session_id)
         raise
@@ -358,12 +359,6 @@ async def _play(world, settings, voice_call: VoiceCall, index: int):
                     _status_body(voice_call, event), policy, voice_call.push_faults, [voice_call.session_id])
     if index + 1 < len(voice_call.events):
         await world.scheduler.at(voice_call.events[index + 1].at, task(_play, settings, voice_call, index + 1))
-    else:
-        await _end(world, voice_call.session_id)
-
-
-async def _end(world, session_id: str):
-    await world.store.pop(ACTIVE_CALLS, session_id)
 
 
 def _fee_record(voice_call: VoiceCall, settings: dict) -> dict:
