@@ -302,6 +302,8 @@ def test_a_naive_clients_findings_appear_in_the_report_view_and_a_suggested_rule
     expect(page.locator("#report-message")).to_contain_text("the next osm.SendVerifyCodes request is answered with OSM.0001")
     assert send_code(live, "13800000008").json()["error_code"] == "OSM.0001"
     expect(osm.locator("h4")).to_contain_text(f"2 of {documented} codes met", timeout=LIVE_WITHIN_MS + 2000)
+    # the report read again after that request keeps the rule's confirmation
+    expect(page.locator("#report-message")).to_contain_text("the next osm.SendVerifyCodes request is answered with OSM.0001")
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live.url, color_scheme="dark")
     small = phone.new_page()

@@ -509,7 +509,7 @@ async function answerNext(code) {
 
 // ---- report: worked out by otpsim in a thread from a snapshot; asked again once events settle ----
 
-let reportLoading = false, reportWanted = false, reportTimer = null;
+let reportLoading = false, reportWanted = false, reportTimer = null, reportUnread = false;
 
 function reportChanged() {   // an event the report may count: ask again when the events pause, and only if shown
   reportWanted = true;
@@ -526,10 +526,12 @@ async function loadReport() {
   $("report-refresh").disabled = true;
   try {
     state.report = await json("/report");
-    say("report-message", "");
+    if (reportUnread) say("report-message", "");   // only its own failure: a rule's confirmation stays
+    reportUnread = false;
     renderReport();
   } catch (error) {
     say("report-message", `cannot read the report: ${error.message}`, "bad");
+    reportUnread = true;
   } finally {
     reportLoading = false;
     $("report-refresh").disabled = false;
@@ -639,6 +641,7 @@ async function addReportRule(rule, effect) {   // effect: what the rule makes ha
   try {
     await json("/scenario/rules", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(rule) });
     say("report-message", `Rule “${rule.name}” added: ${effect}.`, "ok");
+    reportUnread = false;
   } catch (error) {
     say("report-message", `${error.message}${error.body && error.body.problems ? ": " + error.body.problems.join("; ") : ""}`, "bad");
   }
