@@ -121,6 +121,8 @@ class MemoryStore:
         return self._get(namespace, key, default)
 
     async def put(self, namespace: str, key, value, ttl: float | None = None):
+        """Each distinct `ttl` of a namespace has an expiry queue, and eviction visits every queue: a ttl
+        worked out per request is rounded by its caller (voice's call durations, to the millisecond)."""
         self._put(namespace, key, value, ttl)
 
     async def pop(self, namespace: str, key, default=None):
