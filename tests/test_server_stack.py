@@ -3,11 +3,13 @@ serve`, the embedded server, the pytest fixture), either parser on either loop o
 runs is what health says."""
 
 import asyncio
+import gc
 
 import httpx
 import pytest
 
 from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
+from simulator.core.serving.collector import YoungCollections
 from simulator.core.serving.server import ServerStack, server_stack
 from simulator.embedded import EmbeddedOtpsim, ThreadServer
 
@@ -65,3 +67,34 @@ def test_a_choice_whose_package_is_missing_says_what_to_install(monkeypatch):
     with pytest.raises(ValueError, match=r"needs the httptools package, which is not installed \(pip install httptools\)"):
         server_stack("httptools")
     assert server_stack() == ServerStack("h11", "uvloop")   # auto falls back to the pure-Python parser
+
+
+def test_while_serving_the_young_generation_is_collected_on_a_timer_not_only_when_allocations_tip_it():
+    # a busy server frees old entries as fast as it keeps new ones, so the collector's own trigger
+    # (containers made minus freed) could wait for tens of thousands of them and pause every request
+    collections = []
+
+    def seen(phase, info):
+        if phase == "stop":
+            collections.append(info["generation"])
+
+    async def serve_for_a_while():
+        young = YoungCollections(every_s=0.01)
+        young.start()
+        await asyncio.sleep(0.3)
+        young.stop()
+        when_stopped = len(collections)
+        await asyncio.sleep(0.05)
+        return when_stopped
+
+    gc.disable()   # only the timer collects
+    gc.callbacks.append(seen)
+    try:
+        when_stopped = asyncio.run(serve_for_a_while())
+    finally:
+        gc.callbacks.remove(seen)
+        gc.enable()
+    assert collections.count(0) >= 10
+    assert 1 in collections   # the middle generation as often as its threshold asks
+    assert 2 not in collections   # full collections stay the collector's own
+    assert len(collections) == when_stopped

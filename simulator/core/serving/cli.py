@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import gc
 import ipaddress
 import json
 import os
@@ -16,6 +15,7 @@ from simulator import __version__
 from simulator.core.compose import build_parts, standard_parts
 from simulator.core.errors import SpecError
 from simulator.core.scenario_format import ScenarioError
+from simulator.core.serving import collector
 from simulator.core.serving.server import LOOPS, PARSERS
 from simulator.core.serving.workers import run_workers
 from simulator.core.world.store import StoreUnavailable
@@ -109,20 +109,15 @@ def _run(args, sim, stack, sockets: list, cleanup: ExitStack):
     if not args.admin_token and not _loopback(args.host):
         print(f"otpsim: warning: {args.host} is reachable beyond this machine and the admin API "
               "(/__otpsim) has no token; set --admin-token or OTPSIM_ADMIN_TOKEN", file=sys.stderr, flush=True)
-    # start-up objects out of the collector's generations, full collections a tenth as often
-    # (why: docs/performance.md, Shaped for speed)
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
+    collector.settle()
     config = server_config(sim, args.host, port, stack, read_timeout_s=args.read_timeout, **ssl)
     if args.store:
         print(f"otpsim: the world is in {sim.world.backend.where} (prefix {args.store_prefix}), shared by every otpsim "
               f"serving it; workers: {args.workers}", flush=True)
     if args.workers > 1:
-        run_workers(lambda: Server(config).run(sockets=sockets), args.workers)
+        run_workers(lambda: Server(config, collector.YoungCollections()).run(sockets=sockets), args.workers)
     else:
-        Server(config).run(sockets=sockets)
+        Server(config, collector.YoungCollections()).run(sockets=sockets)
 
 
 def _backend(args):

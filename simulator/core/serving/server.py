@@ -17,6 +17,7 @@ from typing import NamedTuple
 import uvicorn
 
 from simulator.core.pipeline.faults import TRANSPORT_EXTENSION
+from simulator.core.serving.collector import YoungCollections
 from simulator.core.serving.http1 import (DEFAULT_READ_TIMEOUT_S, READ_TIMEOUT_ATTRIBUTE, REQUEST_TIMEOUT,
                                           SERVER_EXTENSION, CoalescedWrites, HttpToolsConnection, ReadDeadline)
 
@@ -133,9 +134,22 @@ def protocol_class(stack: ServerStack) -> type:
 
 class Server(uvicorn.Server):
     """uvicorn's server, which ends the admin API's event streams as it stops: uvicorn waits for
-    every open response before it shuts down, and an open page would hold it forever."""
+    every open response before it shuts down, and an open page would hold it forever. With
+    `young_collections` (`otpsim serve`, not a server embedded in someone's process) it runs them
+    while it serves."""
+
+    def __init__(self, config: uvicorn.Config, young_collections: YoungCollections | None = None):
+        super().__init__(config)
+        self.young_collections = young_collections
+
+    async def startup(self, sockets=None):
+        await super().startup(sockets)
+        if self.young_collections is not None:
+            self.young_collections.start()
 
     async def shutdown(self, sockets=None):
+        if self.young_collections is not None:
+            self.young_collections.stop()
         world = getattr(self.config.app, "world", None)
         if world is not None:
             world.events.close()
