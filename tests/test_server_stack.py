@@ -69,32 +69,59 @@ def test_a_choice_whose_package_is_missing_says_what_to_install(monkeypatch):
     assert server_stack() == ServerStack("h11", "uvloop")   # auto falls back to the pure-Python parser
 
 
-def test_while_serving_the_young_generation_is_collected_on_a_timer_not_only_when_allocations_tip_it():
-    # a busy server frees old entries as fast as it keeps new ones, so the collector's own trigger
-    # (containers made minus freed) could wait for tens of thousands of them and pause every request
+def collections_while(serving, every_s=0.01) -> tuple[list[int], int]:
+    """The generations collected while `serving(young)` runs with the collector's own trigger off
+    (only explicit collections), and how many there were when the timer stopped."""
     collections = []
 
     def seen(phase, info):
         if phase == "stop":
             collections.append(info["generation"])
 
-    async def serve_for_a_while():
-        young = YoungCollections(every_s=0.01)
+    async def serve():
+        young = YoungCollections(every_s=every_s)
         young.start()
-        await asyncio.sleep(0.3)
+        await serving(young)
         young.stop()
         when_stopped = len(collections)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(5 * every_s)
         return when_stopped
 
-    gc.disable()   # only the timer collects
+    gc.disable()
     gc.callbacks.append(seen)
     try:
-        when_stopped = asyncio.run(serve_for_a_while())
+        when_stopped = asyncio.run(serve())
     finally:
         gc.callbacks.remove(seen)
         gc.enable()
+    return collections, when_stopped
+
+
+def test_while_serving_the_young_generation_is_collected_on_a_timer_not_only_when_allocations_tip_it():
+    # a busy server frees old entries as fast as it keeps new ones, so the collector's own trigger
+    # (containers made minus freed) could wait for tens of thousands of them and pause every request
+    async def idle(young):
+        await asyncio.sleep(0.3)
+
+    collections, when_stopped = collections_while(idle)
     assert collections.count(0) >= 10
     assert 1 in collections   # the middle generation as often as its threshold asks
     assert 2 not in collections   # full collections stay the collector's own
     assert len(collections) == when_stopped
+
+
+def test_the_timer_adds_no_collection_where_the_collector_runs_its_own():
+    # each young collection brings the middle and full ones nearer: where the collector's trigger
+    # works (a record kept per request), the timer leaves it alone
+    own = 0
+
+    async def collecting_all_the_time(young):
+        nonlocal own
+        deadline = asyncio.get_running_loop().time() + 0.2
+        while asyncio.get_running_loop().time() < deadline:
+            gc.collect(0)
+            own += 1
+            await asyncio.sleep(0)
+
+    collections, _ = collections_while(collecting_all_the_time)
+    assert own > 20 and len(collections) == own
