@@ -70,8 +70,9 @@ def test_a_choice_whose_package_is_missing_says_what_to_install(monkeypatch):
 
 
 def collections_while(serving, every_s=0.01) -> tuple[list[int], int]:
-    """The generations collected while `serving(young)` runs with the collector's own trigger off
-    (only explicit collections), and how many there were when the timer stopped."""
+    """The generations collected while `serving(collections)` runs beside the timer, with the
+    collector's own trigger off (only explicit collections), and how many there were when the timer
+    stopped."""
     collections = []
 
     def seen(phase, info):
@@ -81,7 +82,7 @@ def collections_while(serving, every_s=0.01) -> tuple[list[int], int]:
     async def serve():
         young = YoungCollections(every_s=every_s)
         young.start()
-        await serving(young)
+        await serving(collections)
         young.stop()
         when_stopped = len(collections)
         await asyncio.sleep(5 * every_s)
@@ -100,11 +101,13 @@ def collections_while(serving, every_s=0.01) -> tuple[list[int], int]:
 def test_while_serving_the_young_generation_is_collected_on_a_timer_not_only_when_allocations_tip_it():
     # a busy server frees old entries as fast as it keeps new ones, so the collector's own trigger
     # (containers made minus freed) could wait for tens of thousands of them and pause every request
-    async def idle(young):
-        await asyncio.sleep(0.3)
+    async def idle(collections):
+        deadline = asyncio.get_running_loop().time() + 10
+        while (collections.count(0) < 12 or 1 not in collections) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
 
     collections, when_stopped = collections_while(idle)
-    assert collections.count(0) >= 10
+    assert collections.count(0) >= 12
     assert 1 in collections   # the middle generation as often as its threshold asks
     assert 2 not in collections   # full collections stay the collector's own
     assert len(collections) == when_stopped
@@ -115,9 +118,9 @@ def test_the_timer_adds_no_collection_where_the_collector_runs_its_own():
     # works (a record kept per request), the timer leaves it alone
     own = 0
 
-    async def collecting_all_the_time(young):
+    async def collecting_all_the_time(collections):
         nonlocal own
-        deadline = asyncio.get_running_loop().time() + 0.2
+        deadline = asyncio.get_running_loop().time() + 0.2   # twenty of the timer's ticks
         while asyncio.get_running_loop().time() < deadline:
             gc.collect(0)
             own += 1

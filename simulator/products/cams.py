@@ -79,7 +79,7 @@ def _ok(call, message: str, **fields) -> dict:
 class Number(NamedTuple):
     """A number's record. Stored as a plain tuple of its fields, which the garbage collector stops
     tracking: a dict kept every record's store entry tracked, and each full collection walked them
-    all, pausing requests for 100 ms at 100,000 numbers (docs/performance.md, Shaped for speed)."""
+    all, pausing requests for 136 ms at 131,000 numbers (docs/performance.md, Shaped for speed)."""
     migration: str | None = None
     verified: bool = False
     code_lapses_at: float | None = None
